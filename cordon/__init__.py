@@ -1,0 +1,1 @@
+"""Cordon's shared kernel: settings, database, errors, auth, personal data, observability and the event bus."""

@@ -1,0 +1,111 @@
+"""The frame every service shares: lifespan (database, bus, background tasks), health, errors, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import Awaitable, Callable, Iterable
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from cordon import db, errors, observability
+from cordon.bus import Bus, ConsumerSpec
+from cordon.bus.outbox import SOURCE
+from cordon.bus.streams import STREAMS
+from cordon.pii import Vault
+from cordon.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+log = logging.getLogger("cordon.app")
+
+# A background task takes the app and runs until cancelled (daily schedulers, escalation clocks).
+Task = Callable[[FastAPI], Awaitable[None]]
+ReadinessCheck = Callable[[FastAPI], Awaitable[dict]]
+
+
+def create_service_app(
+    *,
+    settings: Settings,
+    routers: Iterable[APIRouter] = (),
+    consumers: Iterable[ConsumerSpec] = (),
+    tasks: Iterable[Task] = (),
+    readiness: ReadinessCheck | None = None,
+    streams: dict[str, list[str]] | None = None,
+    description: str = "",
+) -> FastAPI:
+    consumers, tasks = list(consumers), list(tasks)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        observability.configure_logging(settings.service, settings.log_level)
+        engine = db.create_engine(settings.database_url)
+        sessionmaker = db.create_sessionmaker(engine)
+        sessionmaker.kw["info"] = {SOURCE: settings.source}
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker
+        app.state.vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
+        app.state.bus = None
+        if settings.nats_url:
+            app.state.bus = Bus(
+                service=settings.service,
+                url=settings.nats_url,
+                sessionmaker=sessionmaker,
+                consumers=consumers,
+                stream_subjects=streams or STREAMS,
+                relay_batch=settings.relay_batch,
+                relay_max_backoff_s=settings.relay_max_backoff_s,
+            )
+            await app.state.bus.start()
+        else:
+            log.warning("CORDON_NATS_URL is not set: events stay in the outbox until it is")
+        running = [asyncio.create_task(task(app), name=getattr(task, "__name__", "task")) for task in tasks]
+        try:
+            yield
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            if app.state.bus is not None:
+                await app.state.bus.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=f"Cordon {settings.service}",
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.add_middleware(observability.RequestContextMiddleware, service=settings.service)
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/healthz", tags=["health"], include_in_schema=False)
+    async def healthz() -> dict:
+        return {"status": "ok", "service": settings.service}
+
+    @app.get("/readyz", tags=["health"], include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {"database": "ok", "nats": "ok"}
+        try:
+            await asyncio.wait_for(db.ping(request.app.state.engine), 2)
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        bus = request.app.state.bus
+        if bus is None or not bus.ready:
+            checks["nats"] = "unavailable"
+        if readiness is not None:
+            checks.update(await readiness(request.app))
+        ready = all(v == "ok" or (isinstance(v, dict) and v.get("status") == "ok") for v in checks.values())
+        body = {"status": "ready" if ready else "unavailable", "service": settings.service, "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics():
+        return observability.metrics_response()
+
+    return app

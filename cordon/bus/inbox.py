@@ -1,0 +1,44 @@
+"""The inbox: each consumer handles each event id once, its effects and the inbox row in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cordon.bus.tables import dead_letter, inbox
+from cordon.db import insert_or_ignore, utcnow
+
+
+async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID) -> bool:
+    """Record that ``consumer`` handles ``event_id`` in this transaction; False if it already has."""
+    values = {"consumer": consumer, "event_id": event_id, "handled_at": utcnow()}
+    return await insert_or_ignore(session, inbox, values, conflict=["consumer", "event_id"])
+
+
+async def set_aside(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    consumer: str,
+    event_id: str | None,
+    nats_subject: str,
+    payload: bytes,
+    error: str,
+    deliveries: int,
+) -> None:
+    """Keep a poison message for a person to look at (once per consumer and event)."""
+    async with sessionmaker() as session, session.begin():
+        await insert_or_ignore(
+            session,
+            dead_letter,
+            {
+                "consumer": consumer,
+                "event_id": event_id,
+                "nats_subject": nats_subject,
+                "payload": payload.decode("utf-8", "replace"),
+                "error": error[:2000],
+                "deliveries": deliveries,
+                "created_at": utcnow(),
+            },
+            conflict=["consumer", "event_id"],
+        )

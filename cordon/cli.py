@@ -1,0 +1,65 @@
+"""The `cordon` command: run the system, migrate the databases, serve one process."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from cordon import migrate, services
+from cordon.settings import SERVICES
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        services.app_path(args.service),
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_config=None,  # the service configures JSON logging itself
+        proxy_headers=True,
+        access_log=False,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    for name in args.service or SERVICES:
+        url = services.settings(name).database_url
+        if args.downgrade:
+            migrate.downgrade(name, url, args.downgrade)
+        else:
+            migrate.upgrade(name, url)
+        print(f"{name}: migrated")
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    from cordon import runner
+
+    return runner.up(host=args.host, gateway_port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cordon", description="Cordon epidemic prevention and control platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="start NATS (embedded), migrate, and run every service and the gateway")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=int(os.environ.get("CORDON_GATEWAY_PORT", 8000)), help="gateway port")
+    up.set_defaults(func=_up)
+
+    mig = commands.add_parser("migrate", help="run the services' database migrations")
+    mig.add_argument("service", nargs="*", choices=[*SERVICES, []], help="default: all")
+    mig.add_argument("--downgrade", metavar="REVISION", help="go down to REVISION instead (e.g. base)")
+    mig.set_defaults(func=_migrate)
+
+    serve = commands.add_parser("serve", help="run one service (what each container and the runner run)")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, required=True)
+    serve.set_defaults(func=_serve)
+
+    args = parser.parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,3 @@
+"""Events published by the notify service."""
+
+from __future__ import annotations

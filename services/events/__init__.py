@@ -1,0 +1,1 @@
+"""The events service: Gathering filing and approval, check-ins and exposure detection."""

@@ -1,0 +1,1 @@
+"""The notify service: Notifications to residents and staff: channels, retries, acknowledgement and escalation."""

@@ -1,0 +1,1 @@
+"""The registry service: People, regions, risk areas, travel records, the control-measure policy and health codes."""

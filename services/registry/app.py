@@ -1,0 +1,22 @@
+"""create_app() for the registry service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from cordon.app import create_service_app
+from cordon.settings import Settings
+from services.registry import handlers
+
+
+class RegistrySettings(Settings):
+    service = "registry"
+
+
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or RegistrySettings(),
+        routers=[],
+        consumers=handlers.CONSUMERS,
+        description="People, regions, risk areas, travel records, the control-measure policy and health codes.",
+    )

@@ -1,0 +1,22 @@
+"""create_app() for the testing service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from cordon.app import create_service_app
+from cordon.settings import Settings
+from services.testing import handlers
+
+
+class TestingSettings(Settings):
+    service = "testing"
+
+
+def create_app(settings: TestingSettings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or TestingSettings(),
+        routers=[],
+        consumers=handlers.CONSUMERS,
+        description="Nucleic-acid samples, pooled tubes, lab results, negative proofs and scheduled tests.",
+    )
