@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import logging
 from contextlib import asynccontextmanager
 from typing import Awaitable, Callable, Iterable
@@ -86,7 +87,7 @@ def create_service_app(
 
     @app.get("/healthz", tags=["health"], include_in_schema=False)
     async def healthz() -> dict:
-        return {"status": "ok", "service": settings.service}
+        return {"status": "ok", "service": settings.service, "pid": os.getpid()}
 
     @app.get("/readyz", tags=["health"], include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:

@@ -38,12 +38,14 @@ class Relay:
         service: str,
         sessionmaker: async_sessionmaker[AsyncSession],
         jetstream: Callable[[], JetStreamContext | None],
+        connected: asyncio.Event,
         batch: int = 500,
         max_backoff_s: float = 30.0,
     ) -> None:
         self.service = service
         self.sessionmaker = sessionmaker
         self.jetstream = jetstream
+        self.connected = connected
         self.batch = batch
         self.max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
@@ -56,6 +58,7 @@ class Relay:
     async def run(self) -> None:
         backoff = 0.05
         while True:
+            await self.connected.wait()  # nothing to do, and nothing worth a warning, before the first connect
             self._wake.clear()
             try:
                 published = await self.publish_pending()

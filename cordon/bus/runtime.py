@@ -40,11 +40,12 @@ class Bus:
         self.replicas = replicas
         self.nc: Client | None = None
         self._js: JetStreamContext | None = None
-        self._declared = False
+        self._declared = asyncio.Event()
         self.relay = Relay(
             service=service,
             sessionmaker=sessionmaker,
             jetstream=self.jetstream,
+            connected=self._declared,
             batch=relay_batch,
             max_backoff_s=relay_max_backoff_s,
         )
@@ -55,7 +56,7 @@ class Bus:
 
     @property
     def ready(self) -> bool:
-        return self._declared and self.nc is not None and self.nc.is_connected
+        return self._declared.is_set() and self.nc is not None and self.nc.is_connected
 
     def jetstream(self) -> JetStreamContext | None:
         return self._js if self.ready else None
@@ -107,7 +108,7 @@ class Bus:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         self._js = js
-        self._declared = True
+        self._declared.set()
         log.info("bus: connected to NATS, %d consumers", len(self.consumers))
         self.relay.wake()
         self._tasks += [

@@ -1,0 +1,36 @@
+# The two commands of the README: `make up` runs Cordon, `make test` runs the tests.
+# Each creates the virtual environment and installs on first use (and when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: up test install migrate bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/cordon up
+
+migrate: $(STAMP)
+	$(BIN)/cordon migrate
+
+# PYTEST_ARGS narrows the run, e.g. `make test PYTEST_ARGS="-k bus"`. pytest's exit code 5
+# (nothing collected) is named as such: it is neither a pass nor a test failure.
+test: $(STAMP)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "make test: no tests were selected (pytest exit 5)" >&2; fi; \
+	exit $$code
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.bus
+
+clean:
+	rm -rf $(VENV) .cordon .pytest_cache .hypothesis

@@ -1,0 +1,84 @@
+"""`cordon up` from an empty directory: NATS, migrations, five processes ready; a crashed child
+comes back; SIGTERM stops everything cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from cordon.natsserver import free_port, port_open
+from cordon.runner import ports
+
+
+def free_block(size: int = 5) -> int:
+    for _ in range(50):
+        base = free_port()
+        if base + size < 65000 and not any(port_open(base + i) for i in range(size)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(f"{url}/readyz", timeout=2)
+            last = response.json()
+            if response.status_code == 200:
+                return last
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready: {last}")
+
+
+@pytest.mark.slow
+def test_runner_cold_start_restart_and_clean_stop(tmp_path):
+    gateway_port = free_block()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
+    env["CORDON_LOG_LEVEL"] = "WARNING"
+    log = open(tmp_path / "up.log", "wb")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "cordon", "up", "--port", str(gateway_port)], cwd=tmp_path, env=env, stdout=log, stderr=log
+    )
+    try:
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports(gateway_port).items()}
+        for name, url in urls.items():
+            body = wait_ready(url)
+            assert body["service"] == name
+        gateway = wait_ready(urls["gateway"])
+        assert all(gateway["checks"][name]["status"] == "ok" for name in ("registry", "testing", "events", "notify"))
+        assert (tmp_path / ".cordon" / "data" / "registry.db").exists()  # the embedded default: files under .cordon
+
+        # A child that dies is started again.
+        pid = httpx.get(f"{urls['testing']}/healthz").json()["pid"]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                new_pid = httpx.get(f"{urls['testing']}/healthz", timeout=1).json()["pid"]
+                if new_pid != pid:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "testing was not restarted"
+            time.sleep(0.2)
+        wait_ready(urls["testing"])
+
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(30) == 0
+        assert not any(port_open(port) for port in ports(gateway_port).values())
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+        log.close()
+    output = (tmp_path / "up.log").read_text()
+    assert "Cordon is starting" in output and "stopped" in output
