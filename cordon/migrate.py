@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from cordon import db, services
 from cordon.bus.tables import metadata as bus_metadata
+from cordon.policy import replica
 from cordon.settings import SERVICES
 
 
@@ -37,7 +38,7 @@ def upgrade_all(urls: dict[str, str]) -> None:
 def run_env(metadata: MetaData) -> None:
     """The body of every service's migrations/env.py: online migrations on the async engine."""
     url = context.config.attributes["database_url"]
-    target = [bus_metadata, metadata]
+    target = [bus_metadata, replica.metadata, metadata]
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target, literal_binds=True)
         with context.begin_transaction():

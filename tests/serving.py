@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from typing import AsyncIterator
 
 import httpx
@@ -40,3 +41,17 @@ async def eventually(predicate, *, timeout: float = 20.0, interval: float = 0.05
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def start_service(name: str, databases, nats_url: str | None, **settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Migrate a fresh database for service ``name`` and serve it; the client talks real HTTP to it."""
+    from cordon import migrate, services
+
+    url = await databases.new(name)
+    await asyncio.to_thread(migrate.upgrade, name, url)
+    app_module = importlib.import_module(services.app_path(name).split(":")[0])
+    config = services.settings_class(name)(database_url=url, nats_url=nats_url, **settings)
+    async with serve(app_module.create_app(config)) as client:
+        client.app_settings = config
+        yield client

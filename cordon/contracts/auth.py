@@ -1,3 +1,46 @@
-"""Events published by the auth service."""
+"""Events published by the gateway's auth (subjects auth.*)."""
 
 from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from cordon.contracts import Event, register
+
+
+@register
+class SmsCodeRequested(Event):
+    """A login code must be sent. Phone and code travel encrypted under the shared key."""
+
+    subject: ClassVar[str] = "auth.sms_code.requested"
+    phone_index: str
+    phone_enc: str
+    code_enc: str
+    expires_at: datetime
+
+
+class UserFacts(Event):
+    user_id: uuid.UUID
+    username: str
+    role: str
+    regions: list[str] = []
+    phone_enc: str | None = None
+    active: bool = True
+
+
+@register
+class UserCreated(UserFacts):
+    subject: ClassVar[str] = "auth.user.created"
+
+
+@register
+class UserUpdated(UserFacts):
+    subject: ClassVar[str] = "auth.user.updated"
+
+
+@register
+class PartnerCreated(Event):
+    subject: ClassVar[str] = "auth.partner.created"
+    partner_id: uuid.UUID
+    name: str

@@ -1,3 +1,110 @@
-"""Events published by the registry service."""
+"""Events published by the registry service (subjects registry.*)."""
 
 from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel
+
+from cordon.contracts import Event, register
+
+Color = Literal["green", "yellow", "red"]
+MeasureKind = Literal["centralized_quarantine", "home_quarantine", "home_health_monitoring", "daily_health_monitoring"]
+
+
+class PersonFacts(Event):
+    """What other services may know of a person: region, masked contact, blind indexes.
+
+    ``phone_enc`` is the phone encrypted under the deployment's shared key, for the
+    notify service to send an SMS; no event carries an ID number or phone in clear.
+    """
+
+    person_id: uuid.UUID
+    region_code: str
+    id_number_index: str
+    id_number_masked: str
+    phone_index: str | None = None
+    phone_masked: str | None = None
+    phone_enc: str | None = None
+    name_masked: str = ""
+    tags: list[str] = []
+    language: str = "zh"
+
+
+@register
+class PersonRegistered(PersonFacts):
+    subject: ClassVar[str] = "registry.person.registered"
+
+
+@register
+class PersonUpdated(PersonFacts):
+    subject: ClassVar[str] = "registry.person.updated"
+
+
+class MeasureFacts(Event):
+    measure_id: uuid.UUID
+    person_id: uuid.UUID
+    region_code: str
+    kind: MeasureKind
+    rule: str
+    starts_on: date
+    ends_on: date
+    status: Literal["active", "scheduled", "released", "completed"]
+    test_days: list[date] = []
+
+
+@register
+class MeasureAssigned(MeasureFacts):
+    """A measure was assigned or extended (a later ``ends_on`` for the same measure id)."""
+
+    subject: ClassVar[str] = "registry.measure.assigned"
+
+
+@register
+class MeasureReleased(MeasureFacts):
+    subject: ClassVar[str] = "registry.measure.released"
+    reason: str = ""
+    released_on: date
+
+
+@register
+class MeasureCompleted(MeasureFacts):
+    subject: ClassVar[str] = "registry.measure.completed"
+
+
+class Reason(BaseModel):
+    rule: str
+    detail: str
+    until: date | None = None
+
+
+@register
+class HealthCodeChanged(Event):
+    subject: ClassVar[str] = "registry.healthcode.changed"
+    person_id: uuid.UUID
+    region_code: str
+    color: Color
+    previous: Color | None = None
+    reasons: list[Reason] = []
+
+
+@register
+class RiskAreaChanged(Event):
+    subject: ClassVar[str] = "registry.riskarea.changed"
+    region_code: str
+    level: Literal["high", "medium", "low"]
+    previous_level: Literal["high", "medium", "low"] | None = None
+    name: str | None = None
+    effective_from: datetime
+
+
+@register
+class PolicyChanged(Event):
+    """The active policy document changed; other services take their thresholds from it."""
+
+    subject: ClassVar[str] = "registry.policy.changed"
+    policy_version: int
+    document: dict
+    changed_by: str

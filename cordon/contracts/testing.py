@@ -1,3 +1,61 @@
-"""Events published by the testing service."""
+"""Events published by the testing service (subjects testing.*)."""
 
 from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from cordon.contracts import Event, register
+
+Outcome = Literal["negative", "positive", "pool_positive", "invalid"]
+
+
+@register
+class SampleCollected(Event):
+    subject: ClassVar[str] = "testing.sample.collected"
+    sample_id: uuid.UUID
+    barcode: str
+    person_id: uuid.UUID | None = None  # None until the registry's person is known
+    id_number_index: str
+    collected_at: datetime
+    site: str
+    tube_id: str | None = None
+
+
+@register
+class ResultRecorded(Event):
+    """A result reached a person (one event per person, also for each member of a pooled tube)."""
+
+    subject: ClassVar[str] = "testing.result.recorded"
+    sample_id: uuid.UUID
+    barcode: str
+    tube_id: str | None = None
+    person_id: uuid.UUID | None = None
+    id_number_index: str
+    region_code: str | None = None
+    outcome: Outcome
+    collected_at: datetime
+    tested_at: datetime
+    lab: str
+    retest_due_by: datetime | None = None  # pool_positive: the single-tube retest deadline
+    correction: bool = False
+    correction_reason: str | None = None
+
+
+class ScheduleFacts(Event):
+    schedule_id: uuid.UUID
+    person_id: uuid.UUID
+    region_code: str
+    measure_id: uuid.UUID
+    due_on: date
+
+
+@register
+class ScheduleDue(ScheduleFacts):
+    subject: ClassVar[str] = "testing.schedule.due"
+
+
+@register
+class ScheduleOverdue(ScheduleFacts):
+    subject: ClassVar[str] = "testing.schedule.overdue"

@@ -1,0 +1,1 @@
+"""Benchmarks of the Cordon kernel (run them as modules: ``python -m bench.bus``)."""

@@ -1,0 +1,185 @@
+"""The policy document: every duration, test day, threshold and colour rule, as validated data.
+
+The registry owns the active policy (PUT /policies/active) and publishes it as
+``registry.policy.changed``; the other services keep the latest copy and start
+from this same default until one arrives.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MeasureKind = Literal["centralized_quarantine", "home_quarantine", "home_health_monitoring", "daily_health_monitoring"]
+GATHERING_KINDS = ("meeting", "banquet", "wedding", "funeral", "family", "performance", "sports", "fair", "training", "other")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Title(_Strict):
+    zh: str
+    en: str
+
+
+class Trigger(_Strict):
+    type: Literal["travel", "city_travel", "tag", "manual", "gathering_exposure"]
+    level: Literal["high", "medium"] | None = None
+    levels: list[Literal["high", "medium"]] = []
+    tag: str | None = None
+    date: str | None = None  # the person's field that starts the chain, for a tag trigger
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Trigger":
+        if self.type == "travel" and self.level is None:
+            raise ValueError("a travel trigger needs a level")
+        if self.type == "city_travel" and not self.levels:
+            raise ValueError("a city_travel trigger needs levels")
+        if self.type == "tag" and not (self.tag and self.date):
+            raise ValueError("a tag trigger needs a tag and a date field")
+        return self
+
+
+class MeasureStep(_Strict):
+    kind: MeasureKind
+    days: int = Field(gt=0, le=365)
+
+
+class TestDay(_Strict):
+    """Day ``day`` (1-based, or 'last') of measure ``measure`` in the chain; or ``after_chain`` days after it ends."""
+
+    measure: MeasureKind | None = None
+    day: int | Literal["last"] | None = None
+    after_chain: int | None = Field(default=None, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "TestDay":
+        if (self.after_chain is None) == (self.measure is None or self.day is None):
+            raise ValueError("a test day is either {measure, day} or {after_chain}")
+        return self
+
+
+class Rule(_Strict):
+    title: Title
+    trigger: Trigger
+    measures: list[MeasureStep] = Field(min_length=1)
+    tests: list[TestDay] = []
+
+    @model_validator(mode="after")
+    def _tests_fit_measures(self) -> "Rule":
+        steps = {step.kind: step.days for step in self.measures}
+        if len(steps) != len(self.measures):
+            raise ValueError("a measure kind appears twice in one chain")
+        for test in self.tests:
+            if test.measure is None:
+                continue
+            if test.measure not in steps:
+                raise ValueError(f"test day names {test.measure}, which is not in the chain")
+            if isinstance(test.day, int) and not 1 <= test.day <= steps[test.measure]:
+                raise ValueError(f"test day {test.day} is outside {test.measure} ({steps[test.measure]} days)")
+        return self
+
+
+class HealthCodeRules(_Strict):
+    red: list[str]
+    yellow: list[str]
+
+
+class Slot(_Strict):
+    name: str
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Slot":
+        if self.end <= self.start:
+            raise ValueError(f"slot {self.name} ends before it starts")
+        return self
+
+
+class FollowUps(_Strict):
+    fever_celsius: float = Field(ge=35, le=42)
+    per_day: int = Field(ge=0, le=6)
+    slots: list[Slot]
+    escalate_after_minutes: int = Field(gt=0)
+    kinds: list[MeasureKind]
+
+
+class Testing(_Strict):
+    pool_max: int = Field(ge=1, le=50)
+    retest_within_hours: int = Field(gt=0)
+    overdue_after_days: int = Field(ge=1)
+
+
+class Gatherings(_Strict):
+    prohibited_from: int = Field(gt=0)
+    suspended_kinds: list[Literal[GATHERING_KINDS]] = []  # type: ignore[valid-type]
+    approval_from: int = Field(gt=0)
+    filing_tables_from: int = Field(gt=0)
+    filing_kinds: list[Literal[GATHERING_KINDS]] = []  # type: ignore[valid-type]
+    family_warning_over: int = Field(gt=0)
+    exposure_window_days: int = Field(gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Gatherings":
+        if self.approval_from >= self.prohibited_from:
+            raise ValueError("approval_from must be below prohibited_from")
+        return self
+
+
+class Notifications(_Strict):
+    alert_ack_minutes: int = Field(gt=0)
+    collapse_window_minutes: int = Field(ge=0)
+
+
+class DailyReports(_Strict):
+    deadline: time
+    remind_before_minutes: int = Field(ge=0)
+
+
+class Policy(_Strict):
+    name: str
+    timezone: str = "Asia/Shanghai"
+    travel_window_days: int = Field(gt=0, le=60)
+    rules: dict[str, Rule]
+    health_code: HealthCodeRules
+    follow_ups: FollowUps
+    testing: Testing
+    gatherings: Gatherings
+    notifications: Notifications
+    daily_reports: DailyReports
+
+    @model_validator(mode="after")
+    def _known_conditions(self) -> "Policy":
+        known = {"case", "positive", "pool_positive", "test_overdue", "fever"}
+        kinds = {"measure:" + k for k in MeasureKind.__args__}
+        for condition in [*self.health_code.red, *self.health_code.yellow]:
+            if condition not in known | kinds:
+                raise ValueError(f"unknown health-code condition {condition!r}")
+        return self
+
+    def title(self, rule: str, language: str = "zh") -> str:
+        found = self.rules.get(rule)
+        return getattr(found.title, language if language in ("zh", "en") else "zh") if found else rule
+
+
+DEFAULT_PATH = Path(__file__).with_name("default.yaml")
+
+
+def parse_yaml(text: str) -> Policy:
+    """Validate a YAML policy document (raises ValueError or pydantic.ValidationError)."""
+    document = yaml.safe_load(text)
+    if not isinstance(document, dict):
+        raise ValueError("the policy must be a YAML mapping")
+    return Policy.model_validate(document)
+
+
+@lru_cache(maxsize=1)
+def default() -> Policy:
+    return parse_yaml(DEFAULT_PATH.read_text(encoding="utf-8"))
