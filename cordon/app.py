@@ -48,6 +48,7 @@ def create_service_app(
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
+        app.state.clock = db.utcnow  # tests put a clock of their own here
         app.state.vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
         app.state.bus = None
         if settings.nats_url:

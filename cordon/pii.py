@@ -13,8 +13,10 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from fastapi import Depends, Request
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -84,3 +86,10 @@ class Vault:
     def decrypt(self, token: str) -> str:
         raw = base64.b64decode(token)
         return AESGCM(self.encryption_key).decrypt(raw[:12], raw[12:], None).decode()
+
+
+def _vault(request: Request) -> Vault:
+    return request.app.state.vault
+
+
+VaultDep = Annotated[Vault, Depends(_vault)]

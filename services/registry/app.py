@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from cordon.app import create_service_app
 from cordon.settings import Settings
-from services.registry import handlers
+from services.registry import handlers, ticker
+from services.registry.api import ROUTERS
 
 
 class RegistrySettings(Settings):
@@ -16,7 +17,8 @@ class RegistrySettings(Settings):
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or RegistrySettings(),
-        routers=[],
+        routers=ROUTERS,
         consumers=handlers.CONSUMERS,
+        tasks=[ticker.run],
         description="People, regions, risk areas, travel records, the control-measure policy and health codes.",
     )

@@ -2,6 +2,45 @@
 
 from __future__ import annotations
 
-from cordon.bus import ConsumerSpec
+from sqlalchemy.ext.asyncio import AsyncSession
 
-CONSUMERS: list[ConsumerSpec] = []
+from cordon.bus import ConsumerSpec
+from cordon.bus.envelope import Envelope
+from cordon.contracts import events as gatherings
+from cordon.contracts import testing
+from cordon.db import utcnow
+from services.registry.service import reactions
+
+
+async def on_result_recorded(session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope) -> None:
+    await reactions.record_result(session, event, utcnow())
+
+
+async def on_schedule_overdue(session: AsyncSession, event: testing.ScheduleOverdue, envelope: Envelope) -> None:
+    await reactions.record_overdue(session, event, utcnow())
+
+
+async def on_sample_collected(session: AsyncSession, event: testing.SampleCollected, envelope: Envelope) -> None:
+    await reactions.record_sample(session, event, utcnow())
+
+
+async def on_exposure_detected(session: AsyncSession, event: gatherings.ExposureDetected, envelope: Envelope) -> None:
+    await reactions.record_exposure(session, event, utcnow())
+
+
+CONSUMERS: list[ConsumerSpec] = [
+    ConsumerSpec(
+        name="registry-testing",
+        stream="TESTING",
+        handlers={
+            testing.ResultRecorded.subject: on_result_recorded,
+            testing.ScheduleOverdue.subject: on_schedule_overdue,
+            testing.SampleCollected.subject: on_sample_collected,
+        },
+    ),
+    ConsumerSpec(
+        name="registry-gatherings",
+        stream="GATHERINGS",
+        handlers={gatherings.ExposureDetected.subject: on_exposure_detected},
+    ),
+]

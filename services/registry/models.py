@@ -1,11 +1,199 @@
-"""The registry service's tables."""
+"""The registry's tables."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import date, datetime
 
-from cordon.db import new_metadata
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cordon.db import JSONType, UTCDateTime, new_id, new_metadata
+
+_Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class Person(Base):
+    """A resident. ID number and phone: blind index (lookups), ciphertext (reveal), masked form (answers)."""
+
+    __tablename__ = "person"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    id_number_index: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_enc: Mapped[str] = mapped_column(Text)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(String(6))
+    address: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    entry_date: Mapped[date | None] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(5), default="zh")
+    # Health state: what the code is derived from, and the code itself (one read serves it).
+    is_case: Mapped[bool] = mapped_column(default=False)
+    positive_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pool_positive_due_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_since: Mapped[date | None] = mapped_column(Date)
+    fever_celsius: Mapped[float | None] = mapped_column(Float)
+    health_color: Mapped[str] = mapped_column(String(6), default="green")
+    health_reasons: Mapped[list[dict]] = mapped_column(JSONType, default=list)
+    health_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index("ix_person_region_code_id", "region_code", "id"),
+        Index("ix_person_health_color_id", "health_color", "id"),
+    )
+
+
+class PersonTag(Base):
+    """Tags as rows, so a tag filter is an index range."""
+
+    __tablename__ = "person_tag"
+
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+
+
+class RiskArea(Base):
+    __tablename__ = "risk_area"
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    level: Mapped[str] = mapped_column(String(6))
+    name: Mapped[str | None] = mapped_column(String(100))
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    # When the people it affects were last re-evaluated; an area set for a later moment is
+    # picked up by the ticker once that moment passes.
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TravelRecord(Base):
+    """A place a person was, from a partner's push or their own declaration; matched to a person when known."""
+
+    __tablename__ = "travel_record"
+
+    seq: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(128))
+    phone_index: Mapped[str | None] = mapped_column(String(64))
+    id_number_index: Mapped[str | None] = mapped_column(String(64))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    region_code: Mapped[str] = mapped_column(String(6))
+    first_seen: Mapped[date] = mapped_column(Date)
+    last_seen: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("partner_id", "record_id"),
+        Index("ix_travel_record_person_id_last_seen", "person_id", "last_seen"),
+        Index("ix_travel_record_region_code_last_seen", "region_code", "last_seen"),
+        Index("ix_travel_record_phone_index", "phone_index"),
+        Index("ix_travel_record_id_number_index", "id_number_index"),
+    )
+
+
+class Exposure(Base):
+    """A reason to serve a rule from a date (a gathering exposure, a close contact), kept until the person is known."""
+
+    __tablename__ = "exposure"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    rule: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(80))
+    exposed_on: Mapped[date] = mapped_column(Date)
+    # Who: "person:<uuid>", "id:<blind index>" or "phone:<blind index>"; person_id once matched.
+    subject: Mapped[str] = mapped_column(String(80), index=True)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("rule", "key", "subject"),)
+
+
+class Measure(Base):
+    __tablename__ = "measure"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    rule: Mapped[str] = mapped_column(String(40))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))
+    test_days: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    reason: Mapped[str | None] = mapped_column(Text)
+    released_on: Mapped[date | None] = mapped_column(Date)
+    released_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_measure_person_id_starts_on", "person_id", "starts_on"),
+        Index("ix_measure_status_ends_on", "status", "ends_on"),
+        Index("ix_measure_status_starts_on", "status", "starts_on"),
+    )
+
+
+class ServedTrigger(Base):
+    """(person, trigger, kind) once served: re-evaluation never assigns it again."""
+
+    __tablename__ = "served_trigger"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(120), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    measure_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_up"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    measure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("measure.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    temperature: Mapped[float] = mapped_column(Float)
+    symptoms: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PolicyVersion(Base):
+    """Every policy ever active: the highest version is the one in force."""
+
+    __tablename__ = "policy_version"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict] = mapped_column(JSONType)
+    source_yaml: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Audit(Base):
+    """Append-only: who revealed or changed what (no personal data in clear)."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_audit_entity_entity_id", "entity", "entity_id"),
+        Index("ix_audit_actor_at", "actor", "at"),
+    )

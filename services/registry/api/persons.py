@@ -1,0 +1,70 @@
+"""People: /persons."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Query
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from cordon.pii import VaultDep
+from services.registry import schemas
+from services.registry.api import views
+from services.registry.api.deps import Staff
+from services.registry.service import people
+
+router = APIRouter(tags=["persons"])
+
+
+@router.post("/persons", status_code=201, response_model=schemas.PersonRead)
+async def register_person(body: schemas.PersonCreate, principal: Staff, session: SessionDep, vault: VaultDep, now: NowDep):
+    person = await people.register_person(session=session, vault=vault, principal=principal, data=body, now=now)
+    return views.person(person)
+
+
+@router.get("/persons", response_model=schemas.PersonPage)
+async def list_persons(
+    principal: Staff,
+    session: SessionDep,
+    region_code: str | None = Query(default=None, min_length=6, max_length=6),
+    tag: str | None = Query(default=None, max_length=40),
+    health_code: Literal["green", "yellow", "red"] | None = None,
+    q: str | None = Query(default=None, min_length=1, max_length=100),
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(default=None, max_length=200),
+):
+    page = await people.list_people(
+        session, principal, region_code=region_code, tag=tag, health_code=health_code, q=q, limit=limit, cursor=cursor
+    )
+    return schemas.PersonPage(items=[views.person(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/persons/lookup", response_model=schemas.PersonRead)
+async def lookup_person(
+    principal: Staff, session: SessionDep, vault: VaultDep, id_number: str = Query(min_length=1, max_length=32)
+):
+    return views.person(await people.lookup(session, vault, principal, id_number))
+
+
+@router.get("/persons/{person_id}", response_model=schemas.PersonRead)
+async def read_person(person_id: uuid.UUID, principal: Staff, session: SessionDep, vault: VaultDep, reveal: bool = False):
+    person = await people.visible_person(session, principal, person_id)
+    revealed = await people.reveal(session, vault, principal, person) if reveal else None
+    return views.person(person, revealed)
+
+
+@router.patch("/persons/{person_id}", response_model=schemas.PersonRead)
+async def update_person(
+    person_id: uuid.UUID, body: schemas.PersonUpdate, principal: Staff, session: SessionDep, vault: VaultDep, now: NowDep
+):
+    person = await people.visible_person(session, principal, person_id)
+    changes = body.model_dump(exclude_unset=True)
+    person = await people.update_person(session=session, vault=vault, principal=principal, person=person, changes=changes, now=now)
+    return views.person(person)
+
+
+@router.get("/persons/{person_id}/health-code", response_model=schemas.HealthCodeRead)
+async def read_health_code(person_id: uuid.UUID, principal: Staff, session: SessionDep):
+    return views.health_code(await people.visible_person(session, principal, person_id))

@@ -1,0 +1,33 @@
+"""Risk areas: /risk-areas."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from services.registry import schemas
+from services.registry.api.deps import Official, SignedIn
+from services.registry.service import risk_areas
+
+router = APIRouter(tags=["risk areas"])
+
+
+def _read(area, affected: int | None = None) -> schemas.RiskAreaRead:
+    return schemas.RiskAreaRead(
+        region_code=area.region_code, level=area.level, name=area.name, effective_from=area.effective_from,
+        updated_at=area.updated_at, affected_people=affected,
+    )
+
+
+@router.put("/risk-areas/{region_code}", response_model=schemas.RiskAreaRead)
+async def set_risk_area(region_code: str, body: schemas.RiskAreaPut, principal: Official, session: SessionDep, now: NowDep):
+    area, affected = await risk_areas.set_risk_area(
+        session=session, principal=principal, region_code=region_code, data=body, now=now
+    )
+    return _read(area, affected)
+
+
+@router.get("/risk-areas", response_model=schemas.RiskAreaList)
+async def list_risk_areas(principal: SignedIn, session: SessionDep, include_low: bool = False):
+    return schemas.RiskAreaList(items=[_read(a) for a in await risk_areas.list_risk_areas(session, include_low=include_low)])

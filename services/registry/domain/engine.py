@@ -1,0 +1,185 @@
+"""The policy engine: which control measures a person must serve, and when they are tested.
+
+Pure: given a person's facts, their travel, exposures, the risk list, the policy
+and today, it returns requirements. Merging them with what is already assigned
+is ``plan_assignment`` below, also pure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from cordon import regions
+from cordon.policy import Policy, Rule
+
+
+@dataclass(frozen=True)
+class Travel:
+    region_code: str
+    first_seen: date
+    last_seen: date
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A reason to serve a rule from a date: a gathering exposure, or a close contact marked by an official."""
+
+    rule: str  # gathering_exposure | close_contact
+    key: str  # what makes it one trigger: the gathering id, or the exposure date
+    on: date
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    tags: frozenset[str] = frozenset()
+    dates: dict[str, date] = field(default_factory=dict)  # e.g. {"entry_date": ...}
+    travel: tuple[Travel, ...] = ()
+    exposures: tuple[Exposure, ...] = ()
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One measure of one rule's chain for one trigger."""
+
+    rule: str
+    trigger: str  # identity of the trigger: a person never serves the same (trigger, kind) twice
+    kind: str
+    starts_on: date
+    ends_on: date  # inclusive
+    test_days: tuple[date, ...] = ()
+
+
+def chain(rule_name: str, rule: Rule, trigger: str, start: date) -> list[Requirement]:
+    """The rule's measures laid end to end from ``start``, each with its own test days."""
+    spans: dict[str, tuple[date, date]] = {}
+    day = start
+    for step in rule.measures:
+        spans[step.kind] = (day, day + timedelta(days=step.days - 1))
+        day += timedelta(days=step.days)
+    last_kind = rule.measures[-1].kind
+    chain_end = spans[last_kind][1]
+    tests: dict[str, list[date]] = {kind: [] for kind in spans}
+    for test in rule.tests:
+        if test.after_chain is not None:
+            tests[last_kind].append(chain_end + timedelta(days=test.after_chain))
+        else:
+            first, last = spans[test.measure]
+            tests[test.measure].append(last if test.day == "last" else first + timedelta(days=test.day - 1))
+    return [
+        Requirement(rule_name, trigger, kind, first, last, tuple(sorted(set(tests[kind]))))
+        for kind, (first, last) in spans.items()
+    ]
+
+
+def _risk_level(region_code: str, risk: dict[str, str]) -> str | None:
+    """The highest level of any risk area containing ``region_code``."""
+    levels = [level for area, level in risk.items() if regions.contains(area, region_code)]
+    return "high" if "high" in levels else "medium" if "medium" in levels else None
+
+
+def _city_has_risk(city_code: str, levels: list[str], risk: dict[str, str]) -> bool:
+    return any(level in levels and regions.contains(city_code, area) for area, level in risk.items())
+
+
+def requirements(facts: PersonFacts, risk: dict[str, str], policy: Policy, today: date) -> list[Requirement]:
+    """Everything the policy asks of this person now, chains wholly in the past left out."""
+    window_start = today - timedelta(days=policy.travel_window_days)
+    found: list[Requirement] = []
+    for name, rule in policy.rules.items():
+        trigger = rule.trigger
+        starts: list[tuple[str, date]] = []
+        if trigger.type == "travel":
+            for t in facts.travel:
+                if t.last_seen >= window_start and _risk_level(t.region_code, risk) == trigger.level:
+                    starts.append((f"{name}:{t.region_code}:{t.last_seen}", t.last_seen))
+        elif trigger.type == "city_travel":
+            for t in facts.travel:
+                is_city = t.region_code.endswith("00") and not t.region_code.endswith("0000")
+                if is_city and t.last_seen >= window_start and _city_has_risk(t.region_code, trigger.levels, risk):
+                    starts.append((f"{name}:{t.region_code}:{t.last_seen}", t.last_seen))
+        elif trigger.type == "tag":
+            if trigger.tag in facts.tags and (on := facts.dates.get(trigger.date)):
+                starts.append((f"{name}:{on}", on))
+        else:  # manual and gathering_exposure: the person's exposures name their rule
+            for e in facts.exposures:
+                if e.rule == name:
+                    starts.append((f"{name}:{e.key}", e.on))
+        for key, start in starts:
+            found += [r for r in chain(name, rule, key, start) if r.ends_on >= today]
+    return found
+
+
+# --- merging with what is already assigned ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """A measure already on the person."""
+
+    id: uuid.UUID
+    kind: str
+    rule: str
+    starts_on: date
+    ends_on: date
+    status: str  # scheduled | active | released | completed
+    test_days: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    """Create a measure (``measure_id`` None) or extend one; ``triggers`` are recorded as served."""
+
+    measure_id: uuid.UUID | None
+    kind: str
+    rule: str
+    starts_on: date
+    ends_on: date
+    test_days: tuple[date, ...]
+    triggers: tuple[str, ...]
+    changed: bool = True  # False: the triggers fall inside the measure as it is; only record them
+
+
+def plan_assignment(
+    required: list[Requirement], assigned: list[Assigned], served: set[tuple[str, str]], today: date
+) -> list[Change]:
+    """Turn requirements into changes, idempotently.
+
+    - A (trigger, kind) already served (even if since released) is never assigned again.
+    - A requirement that overlaps or abuts an open measure of its kind extends it: the
+      latest end wins and an end never shrinks (填平补齐: the part already served counts).
+    - Otherwise it becomes a new measure.
+    """
+    episodes: list[dict] = [
+        {"id": a.id, "kind": a.kind, "rule": a.rule, "starts_on": a.starts_on, "ends_on": a.ends_on,
+         "test_days": set(a.test_days), "triggers": [], "changed": False}
+        for a in assigned
+        if a.status in ("scheduled", "active")
+    ]
+    pending = [r for r in required if (r.trigger, r.kind) not in served]
+    for req in sorted(pending, key=lambda r: (r.kind, r.starts_on, r.ends_on, r.trigger)):
+        episode = next((e for e in episodes if e["kind"] == req.kind and _touches(e, req)), None)
+        if episode is None:
+            episode = {"id": None, "kind": req.kind, "rule": req.rule, "starts_on": req.starts_on,
+                       "ends_on": req.ends_on, "test_days": set(), "triggers": [], "changed": True}
+            episodes.append(episode)
+        if req.ends_on > episode["ends_on"]:
+            episode["ends_on"], episode["rule"], episode["changed"] = req.ends_on, req.rule, True
+        if req.starts_on < episode["starts_on"]:
+            episode["starts_on"], episode["changed"] = req.starts_on, True
+        new_days = {d for d in req.test_days if d >= today} - episode["test_days"]
+        if new_days:
+            episode["test_days"] |= new_days
+            episode["changed"] = True
+        episode["triggers"].append(req.trigger)
+    return [
+        Change(e["id"], e["kind"], e["rule"], e["starts_on"], e["ends_on"], tuple(sorted(e["test_days"])), tuple(e["triggers"]), e["changed"])
+        for e in episodes
+        if e["triggers"]
+    ]
+
+
+def _touches(episode: dict, req: Requirement) -> bool:
+    """Overlapping or end to end: one measure, not two."""
+    return req.starts_on <= episode["ends_on"] + timedelta(days=1) and req.ends_on >= episode["starts_on"] - timedelta(days=1)

@@ -1,0 +1,187 @@
+"""Request and response bodies of the registry API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Tag = Literal["inbound", "returnee", "student", "migrant_worker", "high_risk_post", "elderly_care"]
+Kind = Literal["centralized_quarantine", "home_quarantine", "home_health_monitoring", "daily_health_monitoring"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PersonCreate(_In):
+    id_number: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    region_code: str = Field(min_length=6, max_length=6)
+    address: str | None = Field(default=None, max_length=500)
+    tags: list[Tag] = []
+    entry_date: date | None = None
+    language: Literal["zh", "en"] = "zh"
+
+
+class PersonUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    region_code: str | None = Field(default=None, min_length=6, max_length=6)
+    address: str | None = Field(default=None, max_length=500)
+    tags: list[Tag] | None = None
+    entry_date: date | None = None
+    language: Literal["zh", "en"] | None = None
+
+
+class HealthCodeSummary(BaseModel):
+    color: str
+    updated_at: datetime
+
+
+class PersonRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    id_number_masked: str
+    phone_masked: str | None
+    region_code: str
+    address: str | None
+    tags: list[str]
+    entry_date: date | None
+    language: str
+    health_code: HealthCodeSummary
+    created_at: datetime
+    updated_at: datetime
+    # Only with ?reveal=true, for a role that may see them (audited).
+    id_number: str | None = None
+    phone: str | None = None
+
+
+class PersonPage(BaseModel):
+    items: list[PersonRead]
+    next_cursor: str | None
+
+
+class ReasonRead(BaseModel):
+    rule: str
+    detail: str
+    until: date | None = None
+
+
+class HealthCodeRead(BaseModel):
+    person_id: uuid.UUID
+    color: Literal["green", "yellow", "red"]
+    reasons: list[ReasonRead]
+    updated_at: datetime
+
+
+class RiskAreaPut(_In):
+    level: Literal["high", "medium", "low"]
+    name: str | None = Field(default=None, max_length=100)
+    effective_from: datetime | None = None
+
+
+class RiskAreaRead(BaseModel):
+    region_code: str
+    level: str
+    name: str | None
+    effective_from: datetime
+    updated_at: datetime
+    affected_people: int | None = None
+
+
+class RiskAreaList(BaseModel):
+    items: list[RiskAreaRead]
+
+
+class BatchRejected(BaseModel):
+    line: int
+    code: str
+    message: str
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[BatchRejected]
+    rejected_total: int
+
+
+class TravelDeclaration(_In):
+    region_code: str = Field(min_length=6, max_length=6)
+    first_seen: date
+    last_seen: date
+
+
+class TravelDeclarationRead(BaseModel):
+    id: int
+    region_code: str
+    first_seen: date
+    last_seen: date
+    created_at: datetime
+
+
+class MeasureRead(BaseModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    kind: str
+    rule: str
+    starts_on: date
+    ends_on: date
+    status: Literal["active", "scheduled", "released", "completed"]
+    test_days: list[date]
+    reason: str | None = None
+    released_on: date | None = None
+
+
+class MeasureList(BaseModel):
+    items: list[MeasureRead]
+
+
+class CloseContact(_In):
+    rule: Literal["close_contact"]
+    exposure_date: date
+
+
+class ExplicitMeasure(_In):
+    rule: None = None
+    kind: Kind
+    starts_on: date
+    days: int = Field(gt=0, le=365)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Release(_In):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class FollowUpCreate(_In):
+    temperature: float = Field(ge=34.0, le=43.0)
+    symptoms: list[str] = Field(default=[], max_length=20)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class FollowUpRead(BaseModel):
+    id: uuid.UUID
+    measure_id: uuid.UUID
+    temperature: float
+    symptoms: list[str]
+    note: str | None
+    recorded_at: datetime
+
+
+class PolicyRead(BaseModel):
+    version: int
+    document: dict
+    yaml: str | None
+    changed_by: str | None
+    changed_at: datetime | None
+
+
+class PolicyVersionRead(BaseModel):
+    version: int
+    changed_by: str
+    changed_at: datetime

@@ -1,0 +1,146 @@
+"""Re-evaluate people against the policy: load their facts in bulk, run the engine, save the changes.
+
+Set-based: a few queries per chunk of people, never a query per person.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from itertools import islice
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon.bus import outbox
+from cordon.contracts import registry as events
+from cordon.db import utcnow
+from cordon.policy import Policy
+from services.registry.domain import engine
+from services.registry.domain.measures import status
+from services.registry.models import Exposure, Measure, Person, RiskArea, ServedTrigger, TravelRecord
+from services.registry.service.health import refresh_codes
+
+CHUNK = 500
+
+
+def _chunks(ids: Iterable[uuid.UUID], size: int = CHUNK):
+    it = iter(dict.fromkeys(ids))
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+async def risk_list(session: AsyncSession, now: datetime) -> dict[str, str]:
+    rows = await session.execute(
+        select(RiskArea.region_code, RiskArea.level).where(
+            RiskArea.level.in_(("high", "medium")), RiskArea.effective_from <= now
+        )
+    )
+    return dict(rows.all())
+
+
+def measure_event(cls, m: Measure, region_code: str, **extra):
+    return cls(
+        measure_id=m.id,
+        person_id=m.person_id,
+        region_code=region_code,
+        kind=m.kind,
+        rule=m.rule,
+        starts_on=m.starts_on,
+        ends_on=m.ends_on,
+        status=m.status,
+        test_days=[date.fromisoformat(d) for d in m.test_days],
+        **extra,
+    )
+
+
+async def evaluate(
+    session: AsyncSession,
+    person_ids: Iterable[uuid.UUID],
+    *,
+    now: datetime,
+    today: date,
+    policy: Policy,
+    extra: dict[uuid.UUID, list[engine.Requirement]] | None = None,
+) -> list[Measure]:
+    """Assign what the policy asks of these people; ``extra`` adds requirements not derived from facts
+    (a measure an official sets by hand). Returns the measures created or extended."""
+    risk = await risk_list(session, now)
+    window_start = today - timedelta(days=policy.travel_window_days)
+    touched: list[Measure] = []
+    for chunk in _chunks(person_ids):
+        people = {p.id: p for p in (await session.execute(select(Person).where(Person.id.in_(chunk)))).scalars()}
+        travel: dict[uuid.UUID, list[engine.Travel]] = {}
+        for pid, region, first, last in await session.execute(
+            select(TravelRecord.person_id, TravelRecord.region_code, TravelRecord.first_seen, TravelRecord.last_seen).where(
+                TravelRecord.person_id.in_(chunk), TravelRecord.last_seen >= window_start
+            )
+        ):
+            travel.setdefault(pid, []).append(engine.Travel(region, first, last))
+        exposures: dict[uuid.UUID, list[engine.Exposure]] = {}
+        for e in (await session.execute(select(Exposure).where(Exposure.person_id.in_(chunk)))).scalars():
+            exposures.setdefault(e.person_id, []).append(engine.Exposure(e.rule, e.key, e.exposed_on))
+        measures: dict[uuid.UUID, list[Measure]] = {}
+        for m in (
+            await session.execute(
+                select(Measure).where(Measure.person_id.in_(chunk), Measure.status.in_(("scheduled", "active")))
+            )
+        ).scalars():
+            measures.setdefault(m.person_id, []).append(m)
+        served: dict[uuid.UUID, set[tuple[str, str]]] = {}
+        for pid, trigger, kind in await session.execute(
+            select(ServedTrigger.person_id, ServedTrigger.trigger, ServedTrigger.kind).where(
+                ServedTrigger.person_id.in_(chunk)
+            )
+        ):
+            served.setdefault(pid, set()).add((trigger, kind))
+
+        for pid, person in people.items():
+            facts = engine.PersonFacts(
+                tags=frozenset(person.tags or ()),
+                dates={"entry_date": person.entry_date} if person.entry_date else {},
+                travel=tuple(travel.get(pid, ())),
+                exposures=tuple(exposures.get(pid, ())),
+            )
+            required = engine.requirements(facts, risk, policy, today) + (extra or {}).get(pid, [])
+            if not required:
+                continue
+            own = {m.id: m for m in measures.get(pid, [])}
+            assigned = [
+                engine.Assigned(m.id, m.kind, m.rule, m.starts_on, m.ends_on, m.status,
+                                tuple(date.fromisoformat(d) for d in m.test_days))
+                for m in own.values()
+            ]
+            for change in engine.plan_assignment(required, assigned, served.get(pid, set()), today):
+                measure = await _apply(session, change, own, pid, person.region_code, today)
+                if change.changed:
+                    touched.append(measure)
+        await refresh_codes(session, chunk, today=today, policy=policy)
+    return touched
+
+
+async def _apply(
+    session: AsyncSession, change: engine.Change, own: dict[uuid.UUID, Measure], person_id: uuid.UUID,
+    region_code: str, today: date,
+) -> Measure:
+    stamp = utcnow()
+    days = [d.isoformat() for d in change.test_days]
+    if change.measure_id is None:
+        measure = Measure(
+            id=uuid.uuid4(), person_id=person_id, kind=change.kind, rule=change.rule, starts_on=change.starts_on,
+            ends_on=change.ends_on, status=status(change.starts_on, change.ends_on, today), test_days=days,
+            created_at=stamp, updated_at=stamp,
+        )
+        session.add(measure)
+    else:
+        measure = own[change.measure_id]
+        if change.changed:
+            measure.rule, measure.starts_on, measure.ends_on = change.rule, change.starts_on, change.ends_on
+            measure.test_days, measure.updated_at = days, stamp
+            measure.status = status(measure.starts_on, measure.ends_on, today)
+    for trigger in change.triggers:
+        session.add(ServedTrigger(person_id=person_id, trigger=trigger, kind=change.kind, measure_id=measure.id))
+    if change.changed:
+        await outbox.add(session, measure_event(events.MeasureAssigned, measure, region_code), key=measure.id)
+    return measure

@@ -1,0 +1,141 @@
+"""Measures: list, assign by hand, release early, follow up; and the ticker that moves them along."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon.auth import Principal
+from cordon.bus import outbox
+from cordon.clock import local_date
+from cordon.contracts import registry as events
+from cordon.errors import Conflict, NotFound, Unprocessable
+from services.registry.domain import engine
+from services.registry.domain.measures import status
+from services.registry.models import Exposure, FollowUp, Measure, Person
+from services.registry.service import audit, evaluation, policies
+from services.registry.service.health import refresh_codes
+
+MANUAL_RULE = "manual"
+
+
+class MeasureNotFound(NotFound):
+    code = "measure_not_found"
+
+
+class MeasureNotOpen(Conflict):
+    code = "invalid_transition"
+
+
+async def visible_measure(session: AsyncSession, principal: Principal, measure_id: uuid.UUID) -> tuple[Measure, Person]:
+    measure = await session.get(Measure, measure_id)
+    person = await session.get(Person, measure.person_id) if measure else None
+    if measure is None or person is None or not principal.sees_region(person.region_code):
+        raise MeasureNotFound("No such measure.")
+    return measure, person
+
+
+def current_status(measure: Measure, today: date) -> str:
+    """Read from the dates, so an answer is right even before the ticker has run today."""
+    return status(measure.starts_on, measure.ends_on, today, released=measure.status == "released")
+
+
+async def list_measures(session: AsyncSession, person_id: uuid.UUID) -> list[Measure]:
+    rows = await session.execute(select(Measure).where(Measure.person_id == person_id).order_by(Measure.starts_on, Measure.kind))
+    return list(rows.scalars())
+
+
+async def assign_by_hand(*, session: AsyncSession, principal: Principal, person: Person, data, now: datetime) -> list[Measure]:
+    """A close contact from an exposure date (the policy's chain), or an explicit measure."""
+    policy = await policies.current(session)
+    today = local_date(now)
+    extra: dict[uuid.UUID, list[engine.Requirement]] = {}
+    if data.rule == "close_contact":
+        rule = policy.rules.get("close_contact")
+        if rule is None:
+            raise Unprocessable("The active policy has no close_contact rule.", code="rule_unknown")
+        if all(r.ends_on < today for r in engine.chain("close_contact", rule, "", data.exposure_date)):
+            raise Unprocessable("The whole chain from this exposure date lies in the past.", code="chain_in_past")
+        session.add(
+            Exposure(
+                id=uuid.uuid4(), rule="close_contact", key=data.exposure_date.isoformat(), exposed_on=data.exposure_date,
+                subject=f"person:{person.id}", person_id=person.id, created_at=now,
+            )
+        )
+        await session.flush()
+    else:
+        ends_on = data.starts_on + timedelta(days=data.days - 1)
+        if ends_on < today:
+            raise Unprocessable("The measure would end in the past.", code="chain_in_past")
+        extra[person.id] = [engine.Requirement(MANUAL_RULE, f"manual:{uuid.uuid4()}", data.kind, data.starts_on, ends_on)]
+    touched = await evaluation.evaluate(session, [person.id], now=now, today=today, policy=policy, extra=extra)
+    for measure in touched:
+        if data.rule != "close_contact" and measure.rule == MANUAL_RULE:
+            measure.reason = data.reason
+        audit.record(session, principal, action="assign", entity="measure", entity_id=measure.id)
+    await session.commit()
+    return touched
+
+
+async def release(*, session: AsyncSession, principal: Principal, measure: Measure, person: Person, reason: str, now: datetime) -> Measure:
+    today = local_date(now)
+    if current_status(measure, today) not in ("scheduled", "active"):
+        raise MeasureNotOpen(f"A {current_status(measure, today)} measure cannot be released.")
+    measure.status, measure.released_on, measure.released_by = "released", today, principal.username or principal.subject
+    measure.reason, measure.updated_at = reason, now
+    audit.record(session, principal, action="release", entity="measure", entity_id=measure.id)
+    await outbox.add(
+        session,
+        evaluation.measure_event(events.MeasureReleased, measure, person.region_code, reason=reason, released_on=today),
+        key=measure.id,
+    )
+    await refresh_codes(session, [person.id], today=today, policy=await policies.current(session))
+    await session.commit()
+    return measure
+
+
+async def follow_up(*, session: AsyncSession, principal: Principal, measure: Measure, person: Person, data, now: datetime) -> FollowUp:
+    today = local_date(now)
+    if current_status(measure, today) != "active":
+        raise Conflict("Follow-ups are recorded on an active measure.", code="measure_not_active")
+    policy = await policies.current(session)
+    record = FollowUp(
+        id=uuid.uuid4(), measure_id=measure.id, person_id=person.id, temperature=data.temperature,
+        symptoms=list(data.symptoms), note=data.note, recorded_by=principal.username or principal.subject, recorded_at=now,
+    )
+    session.add(record)
+    # The latest reading decides: a fever turns the code yellow, a normal reading after it clears it.
+    person.fever_celsius = data.temperature if data.temperature >= policy.follow_ups.fever_celsius else None
+    audit.record(session, principal, action="follow_up", entity="measure", entity_id=measure.id)
+    await refresh_codes(session, [person.id], today=today, policy=policy)
+    await session.commit()
+    return record
+
+
+async def advance(*, session: AsyncSession, now: datetime) -> int:
+    """Start measures whose day has come, complete those whose end has passed; recompute those people's codes."""
+    today = local_date(now)
+    query = select(Measure).where(
+        or_(
+            (Measure.status == "scheduled") & (Measure.starts_on <= today),
+            (Measure.status == "active") & (Measure.ends_on < today),
+        )
+    ).limit(2000)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # replicas share the work, never double it
+    moved = list((await session.execute(query)).scalars())
+    if not moved:
+        return 0
+    regions = dict(
+        (await session.execute(select(Person.id, Person.region_code).where(Person.id.in_({m.person_id for m in moved})))).all()
+    )
+    for measure in moved:
+        measure.status, measure.updated_at = status(measure.starts_on, measure.ends_on, today), now
+        if measure.status == "completed":
+            await outbox.add(session, evaluation.measure_event(events.MeasureCompleted, measure, regions[measure.person_id]), key=measure.id)
+    await refresh_codes(session, list(regions), today=today, policy=await policies.current(session))
+    await session.commit()
+    return len(moved)

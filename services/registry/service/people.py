@@ -1,0 +1,257 @@
+"""People: register, change, read (masked unless revealed, and audited), list, look up."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon import pii, regions
+from cordon.auth import Principal
+from cordon.bus import outbox
+from cordon.clock import local_date
+from cordon.contracts import registry as events
+from cordon.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from cordon.pii import Vault
+from services.registry.models import Exposure, Person, PersonTag, TravelRecord
+from services.registry.service import audit, evaluation, policies
+
+REVEALERS = ("admin", "official")
+
+
+class PersonExists(Conflict):
+    code = "person_exists"
+
+
+class IdNumberInvalid(Unprocessable):
+    code = "id_number_invalid"
+
+
+class PhoneInvalid(Unprocessable):
+    code = "phone_invalid"
+
+
+class RegionInvalid(Unprocessable):
+    code = "region_code_invalid"
+
+
+class PersonNotFound(NotFound):
+    code = "person_not_found"
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Person]
+    next_cursor: str | None
+
+
+def _check_region(principal: Principal, region_code: str) -> None:
+    if not regions.is_region_code(region_code):
+        raise RegionInvalid("region_code must be a 6-digit administrative code.", errors=[{"field": "region_code", "message": "invalid"}])
+    if not principal.sees_region(region_code):
+        raise Forbidden("The region is outside your regions.", code="region_forbidden")
+
+
+def _phone_fields(vault: Vault, phone: str | None) -> dict:
+    if phone is None:
+        return {"phone_index": None, "phone_enc": None, "phone_masked": None}
+    if not pii.is_valid_phone(phone):
+        raise PhoneInvalid("phone is not a mainland mobile number.", errors=[{"field": "phone", "message": "invalid"}])
+    normal = pii.normalize_phone(phone)
+    return {"phone_index": vault.index("phone", normal), "phone_enc": vault.encrypt(normal), "phone_masked": pii.mask_phone(normal)}
+
+
+def facts_event(cls, person: Person):
+    return cls(
+        person_id=person.id,
+        region_code=person.region_code,
+        id_number_index=person.id_number_index,
+        id_number_masked=person.id_number_masked,
+        phone_index=person.phone_index,
+        phone_masked=person.phone_masked,
+        phone_enc=person.phone_enc,
+        name_masked=(person.name[:1] + "*" * (len(person.name) - 1)) if person.name else "",
+        tags=list(person.tags or []),
+        language=person.language,
+    )
+
+
+async def _set_tags(session: AsyncSession, person: Person, tags: list[str]) -> None:
+    if person.id is not None:
+        existing = set((await session.execute(select(PersonTag.tag).where(PersonTag.person_id == person.id))).scalars())
+        for tag in existing - set(tags):
+            await session.delete(await session.get(PersonTag, (tag, person.id)))
+        tags = [t for t in tags if t not in existing]
+    for tag in dict.fromkeys(tags):
+        session.add(PersonTag(tag=tag, person_id=person.id))
+
+
+async def _claim_pending(session: AsyncSession, person: Person) -> None:
+    """Records and exposures that arrived before the person was registered become theirs."""
+    keys = [TravelRecord.id_number_index == person.id_number_index]
+    subjects = [f"id:{person.id_number_index}"]
+    if person.phone_index:
+        keys.append(TravelRecord.phone_index == person.phone_index)
+        subjects.append(f"phone:{person.phone_index}")
+    await session.execute(
+        update(TravelRecord).where(TravelRecord.person_id.is_(None), or_(*keys)).values(person_id=person.id)
+    )
+    await session.execute(
+        update(Exposure).where(Exposure.person_id.is_(None), Exposure.subject.in_(subjects)).values(person_id=person.id)
+    )
+
+
+async def register_person(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> Person:
+    if not pii.is_valid_id_number(data.id_number):
+        raise IdNumberInvalid("The ID number fails the GB 11643 check.", errors=[{"field": "id_number", "message": "bad check character"}])
+    _check_region(principal, data.region_code)
+    id_number = pii.normalize_id_number(data.id_number)
+    index = vault.index("id_number", id_number)
+    existing = (await session.execute(select(Person.id).where(Person.id_number_index == index))).scalar_one_or_none()
+    if existing is not None:
+        raise PersonExists("A person with this ID number is registered.", id=str(existing))
+    person = Person(
+        id=uuid.uuid4(),
+        id_number_index=index,
+        id_number_enc=vault.encrypt(id_number),
+        id_number_masked=pii.mask_id_number(id_number),
+        name=data.name,
+        region_code=data.region_code,
+        address=data.address,
+        tags=list(dict.fromkeys(data.tags)),
+        entry_date=data.entry_date,
+        language=data.language,
+        health_color="green",
+        health_reasons=[],
+        health_updated_at=now,
+        created_at=now,
+        updated_at=now,
+        created_by=principal.username or principal.subject,
+        **_phone_fields(vault, data.phone),
+    )
+    session.add(person)
+    await session.flush()
+    await _set_tags(session, person, person.tags)
+    await _claim_pending(session, person)
+    audit.record(session, principal, action="create", entity="person", entity_id=person.id)
+    await outbox.add(session, facts_event(events.PersonRegistered, person), key=person.id)
+    policy = await policies.current(session)
+    await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
+    await session.commit()
+    return person
+
+
+async def update_person(*, session: AsyncSession, vault: Vault, principal: Principal, person: Person, changes: dict, now: datetime) -> Person:
+    if "region_code" in changes:
+        _check_region(principal, changes["region_code"])
+    if "phone" in changes:
+        for key, value in _phone_fields(vault, changes.pop("phone")).items():
+            setattr(person, key, value)
+    if "tags" in changes:
+        changes["tags"] = list(dict.fromkeys(changes["tags"] or []))
+        await _set_tags(session, person, changes["tags"])
+    for key, value in changes.items():
+        setattr(person, key, value)
+    person.updated_at = now
+    await _claim_pending(session, person)
+    audit.record(session, principal, action="update", entity="person", entity_id=person.id)
+    await outbox.add(session, facts_event(events.PersonUpdated, person), key=person.id)
+    policy = await policies.current(session)
+    await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
+    await session.commit()
+    return person
+
+
+async def visible_person(session: AsyncSession, principal: Principal, person_id: uuid.UUID) -> Person:
+    """The person, if the caller may see them (404 otherwise, even if they exist elsewhere)."""
+    person = await session.get(Person, person_id)
+    if person is None or not principal.sees_region(person.region_code):
+        raise PersonNotFound("No such person.")
+    return person
+
+
+async def find_own(session: AsyncSession, principal: Principal) -> Person | None:
+    """A resident's own person: by the person id in their token, else by their phone."""
+    person = None
+    if principal.person_id:
+        person = await session.get(Person, principal.person_id)
+    if person is None and principal.phone_index:
+        person = (
+            await session.execute(select(Person).where(Person.phone_index == principal.phone_index).limit(1))
+        ).scalar_one_or_none()
+    return person
+
+
+async def own_person(session: AsyncSession, principal: Principal) -> Person:
+    person = await find_own(session, principal)
+    if person is None:
+        raise DomainError("You are not registered yet; a grid worker registers residents.", code="person_not_registered", status=404)
+    return person
+
+
+async def reveal(session: AsyncSession, vault: Vault, principal: Principal, person: Person) -> dict:
+    if principal.role not in REVEALERS:
+        raise Forbidden("Your role may not see personal data in clear.", code="reveal_forbidden")
+    audit.record(session, principal, action="reveal", entity="person", entity_id=person.id)
+    await session.commit()
+    return {
+        "id_number": vault.decrypt(person.id_number_enc),
+        "phone": vault.decrypt(person.phone_enc) if person.phone_enc else None,
+    }
+
+
+async def lookup(session: AsyncSession, vault: Vault, principal: Principal, id_number: str) -> Person:
+    if not pii.is_valid_id_number(id_number):
+        raise IdNumberInvalid("The ID number fails the GB 11643 check.")
+    index = vault.index("id_number", id_number)
+    person = (await session.execute(select(Person).where(Person.id_number_index == index))).scalar_one_or_none()
+    if person is None or not principal.sees_region(person.region_code):
+        raise PersonNotFound("No person with this ID number.")
+    return person
+
+
+def _encode_cursor(person_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(person_id.bytes).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise DomainError("The cursor is not one this list gave out.", code="invalid_cursor", status=400) from None
+
+
+async def list_people(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    region_code: str | None,
+    tag: str | None,
+    health_code: str | None,
+    q: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    query = select(Person)
+    if region_code:
+        _check_region(principal, region_code)
+        prefix = regions.scope_prefix(region_code)
+        query = query.where(Person.region_code == region_code if len(prefix) == 6 else Person.region_code.startswith(prefix))
+    elif principal.role != "admin":
+        query = query.where(or_(*(Person.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions)) if principal.regions else False)
+    if tag:
+        query = query.join(PersonTag, and_(PersonTag.person_id == Person.id, PersonTag.tag == tag))
+    if health_code:
+        query = query.where(Person.health_color == health_code)
+    if q:
+        query = query.where(Person.name.startswith(q, autoescape=True))
+    if cursor:
+        query = query.where(Person.id > _decode_cursor(cursor))
+    rows = list((await session.execute(query.order_by(Person.id).limit(limit + 1))).scalars())
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items, _encode_cursor(items[-1].id) if more else None)

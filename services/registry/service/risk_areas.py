@@ -1,0 +1,86 @@
+"""Risk areas: set one, and find the same minute everyone whose recent travel touches it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon import regions
+from cordon.auth import Principal
+from cordon.bus import outbox
+from cordon.clock import local_date
+from cordon.contracts import registry as events
+from cordon.errors import Unprocessable
+from services.registry.models import RiskArea, TravelRecord
+from services.registry.service import audit, evaluation, policies
+
+
+async def travellers(session: AsyncSession, region_code: str, since) -> set[uuid.UUID]:
+    """People with travel since ``since`` inside the area, or at city level in the city holding it (one query)."""
+    prefix = regions.scope_prefix(region_code)
+    inside = TravelRecord.region_code == region_code if len(prefix) == 6 else TravelRecord.region_code.startswith(prefix)
+    city = region_code[:4] + "00"
+    rows = await session.execute(
+        select(TravelRecord.person_id).distinct().where(
+            TravelRecord.person_id.is_not(None),
+            TravelRecord.last_seen >= since,
+            or_(inside, TravelRecord.region_code == city),
+        )
+    )
+    return set(rows.scalars())
+
+
+async def reevaluate_area(session: AsyncSession, area: RiskArea, now: datetime) -> int:
+    policy = await policies.current(session)
+    today = local_date(now)
+    affected = await travellers(session, area.region_code, today - timedelta(days=policy.travel_window_days))
+    await evaluation.evaluate(session, affected, now=now, today=today, policy=policy)
+    area.evaluated_at = now
+    return len(affected)
+
+
+async def set_risk_area(*, session: AsyncSession, principal: Principal, region_code: str, data, now: datetime) -> tuple[RiskArea, int]:
+    if not regions.is_region_code(region_code):
+        raise Unprocessable("region_code must be a 6-digit administrative code.", code="region_code_invalid")
+    effective_from = data.effective_from or now
+    area = await session.get(RiskArea, region_code)
+    previous = area.level if area else None
+    if area is None:
+        area = RiskArea(region_code=region_code)
+        session.add(area)
+    area.level, area.effective_from = data.level, effective_from
+    if data.name:
+        area.name = data.name
+    area.updated_at, area.updated_by = now, principal.username or principal.subject
+    area.evaluated_at = None
+    audit.record(session, principal, action="set", entity="risk_area", entity_id=region_code)
+    await outbox.add(
+        session,
+        events.RiskAreaChanged(
+            region_code=region_code, level=data.level, previous_level=previous, name=area.name, effective_from=effective_from
+        ),
+        key=region_code,
+    )
+    affected = 0
+    if effective_from <= now:
+        affected = await reevaluate_area(session, area, now)
+    await session.commit()
+    return area, affected
+
+
+async def list_risk_areas(session: AsyncSession, *, include_low: bool) -> list[RiskArea]:
+    query = select(RiskArea).order_by(RiskArea.region_code)
+    if not include_low:
+        query = query.where(RiskArea.level != "low")
+    return list((await session.execute(query)).scalars())
+
+
+async def due_areas(session: AsyncSession, now: datetime) -> list[RiskArea]:
+    """Areas whose moment has come but whose travellers were not yet looked at."""
+    rows = await session.execute(
+        select(RiskArea).where(RiskArea.effective_from <= now, RiskArea.evaluated_at.is_(None))
+    )
+    return list(rows.scalars())

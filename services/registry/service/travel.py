@@ -1,0 +1,201 @@
+"""Travel records: partners' bulk pushes (streamed, chunked, idempotent) and residents' declarations.
+
+A push is read line by line and written in chunks, each its own transaction, so
+good lines are kept whatever comes after them and memory stays flat. On
+PostgreSQL a chunk goes through COPY into a staging table and one set-based
+INSERT ... ON CONFLICT DO NOTHING; elsewhere through a multi-row insert.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import AsyncIterator
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cordon import pii, regions
+from cordon.auth import Principal
+from cordon.clock import local_date
+from cordon.errors import Unprocessable
+from cordon.pii import Vault
+from services.registry.domain import travel_lines
+from services.registry.models import Person, TravelRecord
+from services.registry.service import evaluation, people, policies
+
+CHUNK = 5000
+MAX_REJECTED_LISTED = 10_000
+COLUMNS = ("partner_id", "record_id", "phone_index", "id_number_index", "region_code", "first_seen", "last_seen", "created_at")
+
+
+@dataclass
+class BatchResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    rejected_total: int = 0
+
+    def reject(self, line: int, code: str, message: str) -> None:
+        self.rejected_total += 1
+        if len(self.rejected) < MAX_REJECTED_LISTED:
+            self.rejected.append({"line": line, "code": code, "message": message})
+
+
+async def ndjson_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
+    """(line number, line) from a streamed body; blank lines are skipped but counted."""
+    number, rest = 0, b""
+    async for chunk in chunks:
+        rest += chunk
+        *complete, rest = rest.split(b"\n")
+        for line in complete:
+            number += 1
+            if line.strip():
+                yield number, line
+    if rest.strip():
+        yield number + 1, rest
+
+
+async def json_array_lines(items: list) -> AsyncIterator[tuple[int, object]]:
+    for number, item in enumerate(items, start=1):
+        yield number, item
+
+
+def _row(vault: Vault, partner_id: str, line: travel_lines.TravelLine, now: datetime) -> tuple:
+    return (
+        partner_id,
+        line.record_id,
+        vault.index("phone", line.phone) if line.phone else None,
+        vault.index("id_number", line.id_number) if line.id_number else None,
+        line.region_code,
+        line.first_seen,
+        line.last_seen,
+        now,
+    )
+
+
+async def _insert(session: AsyncSession, rows: list[tuple]) -> int:
+    """Insert new rows, skip known (partner, record_id); the number inserted."""
+    if session.bind.dialect.name == "postgresql":
+        raw = await (await session.connection()).get_raw_connection()
+        pg = raw.driver_connection
+        await pg.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS travel_stage (partner_id varchar(64), record_id varchar(128),"
+            " phone_index varchar(64), id_number_index varchar(64), region_code varchar(6), first_seen date,"
+            " last_seen date, created_at timestamptz) ON COMMIT DELETE ROWS"
+        )
+        await pg.copy_records_to_table("travel_stage", records=rows, columns=COLUMNS)
+        cols = ", ".join(COLUMNS)
+        status = await pg.execute(
+            f"INSERT INTO travel_record ({cols}) SELECT {cols} FROM travel_stage"
+            " ON CONFLICT (partner_id, record_id) DO NOTHING"
+        )
+        return int(status.rsplit(" ", 1)[1])
+    stmt = sqlite_insert(TravelRecord.__table__).on_conflict_do_nothing(index_elements=["partner_id", "record_id"])
+    result = await session.execute(stmt, [dict(zip(COLUMNS, r)) for r in rows])
+    return result.rowcount
+
+
+async def _match_people(session: AsyncSession, since_seq: int) -> None:
+    """Set-based: new records whose person is registered get their person id."""
+    for column, key in ((TravelRecord.id_number_index, Person.id_number_index), (TravelRecord.phone_index, Person.phone_index)):
+        person = select(Person.id).where(key == column).limit(1).scalar_subquery()
+        await session.execute(
+            update(TravelRecord)
+            .where(TravelRecord.seq > since_seq, TravelRecord.person_id.is_(None), column.is_not(None))
+            .values(person_id=person)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _affected(session: AsyncSession, since_seq: int, window_start: date, risk: dict[str, str]) -> set[uuid.UUID]:
+    """People among the new records whose travel touches the risk list (or a city holding a risk area)."""
+    if not risk:
+        return set()
+    rows = await session.execute(
+        select(TravelRecord.person_id, TravelRecord.region_code).distinct().where(
+            TravelRecord.seq > since_seq, TravelRecord.person_id.is_not(None), TravelRecord.last_seen >= window_start
+        )
+    )
+    return {pid for pid, region in rows if touches_risk(region, risk)}
+
+
+def touches_risk(region: str, risk: dict[str, str]) -> bool:
+    return any(regions.contains(area, region) or regions.contains(region, area) for area in risk)
+
+
+async def ingest(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    partner_id: str,
+    lines: AsyncIterator[tuple[int, object]],
+    now: datetime,
+) -> BatchResult:
+    result = BatchResult()
+    affected: set[uuid.UUID] = set()
+    today = local_date(now)
+    async with sessionmaker() as session:
+        policy = await policies.current(session)
+        risk = await evaluation.risk_list(session, now)
+        await session.commit()
+    window_start = today - timedelta(days=policy.travel_window_days)
+    buffer: list[tuple] = []
+
+    async def flush() -> None:
+        if not buffer:
+            return
+        async with sessionmaker() as session:
+            since = (await session.execute(select(TravelRecord.seq).order_by(TravelRecord.seq.desc()).limit(1))).scalar() or 0
+            inserted = await _insert(session, buffer)
+            await _match_people(session, since)
+            affected.update(await _affected(session, since, window_start, risk))
+            await session.commit()
+        result.accepted += inserted
+        result.duplicates += len(buffer) - inserted
+        buffer.clear()
+
+    async for number, raw in lines:
+        try:
+            line = travel_lines.parse(raw)
+        except travel_lines.LineError as exc:
+            result.reject(number, exc.code, str(exc))
+            continue
+        buffer.append(_row(vault, partner_id, line, now))
+        if len(buffer) >= CHUNK:
+            await flush()
+    await flush()
+    if affected:
+        async with sessionmaker() as session:
+            await evaluation.evaluate(session, affected, now=now, today=today, policy=policy)
+            await session.commit()
+    return result
+
+
+async def declare(*, session: AsyncSession, principal: Principal, data, now: datetime) -> TravelRecord:
+    """A resident declares where they were (主动申报); kept even before they are registered."""
+    if not regions.is_region_code(data.region_code):
+        raise Unprocessable("region_code must be a 6-digit administrative code.", code="region_code_invalid")
+    if data.last_seen < data.first_seen:
+        raise Unprocessable("last_seen is before first_seen.", code="dates_reversed")
+    person = await people.find_own(session, principal)
+    record = TravelRecord(
+        partner_id=f"self:{principal.subject}"[:64],
+        record_id=str(uuid.uuid4()),
+        phone_index=principal.phone_index,
+        id_number_index=person.id_number_index if person else None,
+        person_id=person.id if person else None,
+        region_code=data.region_code,
+        first_seen=data.first_seen,
+        last_seen=data.last_seen,
+        created_at=now,
+    )
+    session.add(record)
+    await session.flush()
+    if person is not None:
+        policy = await policies.current(session)
+        await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
+    await session.commit()
+    return record
