@@ -52,6 +52,8 @@ async def start_service(name: str, databases, nats_url: str | None, **settings) 
     await asyncio.to_thread(migrate.upgrade, name, url)
     app_module = importlib.import_module(services.app_path(name).split(":")[0])
     config = services.settings_class(name)(database_url=url, nats_url=nats_url, **settings)
-    async with serve(app_module.create_app(config)) as client:
+    app = app_module.create_app(config)
+    async with serve(app) as client:
         client.app_settings = config
+        client.app = app  # for tests that set app.state.clock or run a task by hand
         yield client

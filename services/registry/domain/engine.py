@@ -106,7 +106,7 @@ def requirements(facts: PersonFacts, risk: dict[str, str], policy: Policy, today
             for e in facts.exposures:
                 if e.rule == name:
                     starts.append((f"{name}:{e.key}", e.on))
-        for key, start in starts:
+        for key, start in dict(starts).items():  # two records of one trip are one trigger
             found += [r for r in chain(name, rule, key, start) if r.ends_on >= today]
     return found
 
@@ -157,7 +157,7 @@ def plan_assignment(
         for a in assigned
         if a.status in ("scheduled", "active")
     ]
-    pending = [r for r in required if (r.trigger, r.kind) not in served]
+    pending = list({(r.trigger, r.kind): r for r in required if (r.trigger, r.kind) not in served}.values())
     for req in sorted(pending, key=lambda r: (r.kind, r.starts_on, r.ends_on, r.trigger)):
         episode = next((e for e in episodes if e["kind"] == req.kind and _touches(e, req)), None)
         if episode is None:

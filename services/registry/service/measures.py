@@ -12,6 +12,7 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry as events
+from cordon.db import insert_or_ignore
 from cordon.errors import Conflict, NotFound, Unprocessable
 from services.registry.domain import engine
 from services.registry.domain.measures import status
@@ -59,13 +60,13 @@ async def assign_by_hand(*, session: AsyncSession, principal: Principal, person:
             raise Unprocessable("The active policy has no close_contact rule.", code="rule_unknown")
         if all(r.ends_on < today for r in engine.chain("close_contact", rule, "", data.exposure_date)):
             raise Unprocessable("The whole chain from this exposure date lies in the past.", code="chain_in_past")
-        session.add(
-            Exposure(
-                id=uuid.uuid4(), rule="close_contact", key=data.exposure_date.isoformat(), exposed_on=data.exposure_date,
-                subject=f"person:{person.id}", person_id=person.id, created_at=now,
-            )
+        await insert_or_ignore(  # the same close contact posted again is the same trigger
+            session,
+            Exposure.__table__,
+            {"id": uuid.uuid4(), "rule": "close_contact", "key": data.exposure_date.isoformat(),
+             "exposed_on": data.exposure_date, "subject": f"person:{person.id}", "person_id": person.id, "created_at": now},
+            conflict=["rule", "key", "subject"],
         )
-        await session.flush()
     else:
         ends_on = data.starts_on + timedelta(days=data.days - 1)
         if ends_on < today:

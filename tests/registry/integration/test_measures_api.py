@@ -1,0 +1,146 @@
+"""Measures by hand, release, follow-ups, the ticker, and the policy document."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import nats
+import orjson
+
+from cordon import policy
+from cordon.clock import local_date
+from cordon.db import utcnow
+from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, register
+from tests.serving import eventually
+from tests.tokens import bearer
+
+TODAY = local_date(utcnow())
+D = timedelta
+
+
+async def measures_of(registry, person) -> list[dict]:
+    return (await registry.get(f"/api/v1/persons/{person['id']}/measures", headers=GRID)).json()["items"]
+
+
+async def test_close_contact_by_hand_is_idempotent(registry):
+    person = await register(registry)
+    exposed = (TODAY - D(2)).isoformat()
+    first = await registry.post(f"/api/v1/persons/{person['id']}/measures", json={"rule": "close_contact", "exposure_date": exposed}, headers=OFFICIAL)
+    assert first.status_code == 201
+    assert [(m["kind"], m["starts_on"]) for m in first.json()["items"]] == [
+        ("centralized_quarantine", exposed), ("home_health_monitoring", (TODAY + D(12)).isoformat())]
+    again = await registry.post(f"/api/v1/persons/{person['id']}/measures", json={"rule": "close_contact", "exposure_date": exposed}, headers=OFFICIAL)
+    assert again.status_code == 201 and again.json()["items"] == []
+    assert len(await measures_of(registry, person)) == 2
+    past = await registry.post(f"/api/v1/persons/{person['id']}/measures", json={"rule": "close_contact", "exposure_date": (TODAY - D(40)).isoformat()}, headers=OFFICIAL)
+    assert past.status_code == 422 and past.json()["code"] == "chain_in_past"
+    assert (await registry.post(f"/api/v1/persons/{person['id']}/measures", json={"rule": "close_contact", "exposure_date": exposed}, headers=GRID)).status_code == 403
+
+
+async def test_explicit_measure_extends_the_same_kind(registry):
+    person = await register(registry)
+    body = {"kind": "home_quarantine", "starts_on": TODAY.isoformat(), "days": 7, "reason": "社区研判"}
+    created = (await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)).json()["items"]
+    assert [(m["kind"], m["rule"], m["ends_on"], m["status"], m["reason"]) for m in created] == [
+        ("home_quarantine", "manual", (TODAY + D(6)).isoformat(), "active", "社区研判")]
+    longer = {**body, "days": 10, "reason": "延长"}
+    extended = (await registry.post(f"/api/v1/persons/{person['id']}/measures", json=longer, headers=OFFICIAL)).json()["items"]
+    assert extended[0]["id"] == created[0]["id"] and extended[0]["ends_on"] == (TODAY + D(9)).isoformat()
+    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "yellow"
+    bad = await registry.post(f"/api/v1/persons/{person['id']}/measures", json={**body, "kind": "spa"}, headers=OFFICIAL)
+    assert bad.status_code == 422
+
+
+async def test_release_and_its_transitions(registry):
+    person = await register(registry)
+    body = {"kind": "centralized_quarantine", "starts_on": TODAY.isoformat(), "days": 14, "reason": "研判"}
+    measure = (await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)).json()["items"][0]
+    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "red"
+    assert (await registry.post(f"/api/v1/measures/{measure['id']}/release", json={"reason": "x"}, headers=GRID)).status_code == 403
+    assert (await registry.post(f"/api/v1/measures/{measure['id']}/release", json={}, headers=OFFICIAL)).status_code == 422
+    released = await registry.post(f"/api/v1/measures/{measure['id']}/release", json={"reason": "核酸阴性，解除"}, headers=OFFICIAL)
+    assert released.json()["status"] == "released" and released.json()["released_on"] == TODAY.isoformat()
+    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "green"
+    twice = await registry.post(f"/api/v1/measures/{measure['id']}/release", json={"reason": "again"}, headers=OFFICIAL)
+    assert twice.status_code == 409 and twice.json()["code"] == "invalid_transition"
+    outside = bearer("official", regions=["110101"])
+    assert (await registry.post(f"/api/v1/measures/{measure['id']}/release", json={"reason": "x"}, headers=outside)).status_code == 404
+    unknown = await registry.post("/api/v1/measures/00000000-0000-0000-0000-000000000000/release", json={"reason": "x"}, headers=OFFICIAL)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "measure_not_found"
+
+
+async def test_re_evaluation_never_brings_back_a_released_measure(registry):
+    person = await register(registry)
+    body = {"rule": "close_contact", "exposure_date": (TODAY - D(1)).isoformat()}
+    quarantine = (await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)).json()["items"][0]
+    await registry.post(f"/api/v1/measures/{quarantine['id']}/release", json={"reason": "转为居家"}, headers=OFFICIAL)
+    await registry.patch(f"/api/v1/persons/{person['id']}", json={"address": "新地址"}, headers=GRID)  # re-evaluates
+    await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)
+    kinds = [(m["kind"], m["status"]) for m in await measures_of(registry, person)]
+    assert kinds == [("centralized_quarantine", "released"), ("home_health_monitoring", "scheduled")]
+
+
+async def test_follow_up_fever_turns_yellow_and_a_normal_reading_clears_it(registry):
+    person = await register(registry)
+    body = {"kind": "daily_health_monitoring", "starts_on": TODAY.isoformat(), "days": 7, "reason": "x"}
+    measure = (await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)).json()["items"][0]
+    code = lambda: registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)  # noqa: E731
+    assert (await code()).json()["color"] == "green"
+    fever = await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 37.3, "symptoms": ["咳嗽"]}, headers=GRID)
+    assert fever.status_code == 201
+    assert (await code()).json()["color"] == "yellow"
+    assert (await code()).json()["reasons"][0]["rule"] == "fever"
+    await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 36.6}, headers=GRID)
+    assert (await code()).json()["color"] == "green"
+    assert (await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 50}, headers=GRID)).status_code == 422
+    assert (await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 36.5}, headers=OFFICIAL)).status_code == 403
+    await registry.post(f"/api/v1/measures/{measure['id']}/release", json={"reason": "done"}, headers=OFFICIAL)
+    closed = await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 36.5}, headers=GRID)
+    assert closed.status_code == 409 and closed.json()["code"] == "measure_not_active"
+
+
+async def test_ticker_moves_measures_with_the_days(registry, nats_server):
+    from services.registry import ticker
+
+    person = await register(registry)
+    body = {"rule": "close_contact", "exposure_date": (TODAY - D(2)).isoformat()}
+    await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)
+    registry.app.state.clock = lambda: utcnow() + D(13)  # quarantine over, monitoring begins
+    await ticker.tick(registry.app)
+    statuses = [(m["kind"], m["status"]) for m in await measures_of(registry, person)]
+    # Reads take the date from the app clock too.
+    assert statuses == [("centralized_quarantine", "completed"), ("home_health_monitoring", "active")]
+    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "yellow"
+    subjects = await eventually(lambda: _has_subject(nats_server.url, "registry.measure.completed"))
+    assert subjects
+
+
+async def _has_subject(url, subject):
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info("REGISTRY")
+        found = [(await js.get_msg("REGISTRY", s)).subject for s in range(1, info.state.last_seq + 1)]
+        return subject in found
+    finally:
+        await nc.close()
+
+
+async def test_policy_document_read_put_validate_and_announce(registry, nats_server):
+    current = await registry.get("/api/v1/policies/active", headers=GRID)
+    assert current.json()["version"] == 0 and current.json()["document"]["gatherings"]["prohibited_from"] == 300
+    text = policy.DEFAULT_PATH.read_text(encoding="utf-8").replace("prohibited_from: 300", "prohibited_from: 100")
+    put = await registry.put("/api/v1/policies/active", content=text.encode(), headers={**ADMIN, "content-type": "application/yaml"})
+    assert put.status_code == 200 and put.json()["version"] == 1 and put.json()["changed_by"] == "admin"
+    assert (await registry.get("/api/v1/policies/active", headers=OFFICIAL)).json()["document"]["gatherings"]["prohibited_from"] == 100
+    broken = await registry.put("/api/v1/policies/active", content=b"rules: [", headers={**ADMIN, "content-type": "application/yaml"})
+    assert broken.status_code == 422 and broken.json()["code"] == "policy_invalid"
+    wrong = text.replace("approval_from: 50", "approval_from: 500")
+    refused = await registry.put("/api/v1/policies/active", content=wrong.encode(), headers={**ADMIN, "content-type": "application/yaml"})
+    assert refused.status_code == 422 and refused.json()["errors"]
+    as_json = await registry.put("/api/v1/policies/active", content=orjson.dumps(put.json()["document"]), headers={**ADMIN, "content-type": "application/json"})
+    assert as_json.json()["version"] == 2
+    assert (await registry.put("/api/v1/policies/active", content=text.encode(), headers={**OFFICIAL, "content-type": "application/yaml"})).status_code == 403
+    history = (await registry.get("/api/v1/policies", headers=OFFICIAL)).json()
+    assert [h["version"] for h in history] == [2, 1]
+    assert await eventually(lambda: _has_subject(nats_server.url, "registry.policy.changed"))

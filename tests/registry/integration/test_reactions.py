@@ -1,0 +1,105 @@
+"""The registry reacting to other services' events, through real JetStream."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import nats
+
+from cordon import pii
+from cordon.bus.envelope import wrap
+from cordon.clock import local_date
+from cordon.contracts import events as gatherings
+from cordon.contracts import testing
+from cordon.db import utcnow
+from tests.registry.integration.people import GRID, id_number, register
+from tests.serving import eventually
+
+NOW = utcnow()
+TODAY = local_date(NOW)
+
+
+async def publish(url: str, event, key: str = "k") -> None:
+    envelope = wrap(event, source="cordon/test", key=key)
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().publish(envelope.nats_subject, envelope.to_json(), headers={"Nats-Msg-Id": str(envelope.id)})
+    finally:
+        await nc.close()
+
+
+def vault(registry) -> pii.Vault:
+    return pii.Vault.from_hex(registry.app_settings.pii_index_key, registry.app_settings.pii_encryption_key)
+
+
+def result(person, outcome: str, index: str, **fields) -> testing.ResultRecorded:
+    return testing.ResultRecorded(
+        sample_id=uuid.uuid4(), barcode=f"B{uuid.uuid4().hex[:8]}", tube_id="T1", person_id=person, id_number_index=index,
+        outcome=outcome, collected_at=NOW - timedelta(hours=5), tested_at=NOW, lab="lab-1", **fields,
+    )
+
+
+async def color_of(registry, person_id) -> str:
+    return (await registry.get(f"/api/v1/persons/{person_id}/health-code", headers=GRID)).json()["color"]
+
+
+async def becomes(registry, person_id, color: str):
+    async def check():
+        return await color_of(registry, person_id) == color
+    return await eventually(check)
+
+
+async def test_pool_positive_then_negative_retest_then_positive(registry, nats_server):
+    person = await register(registry)
+    index = vault(registry).index("id_number", person["_id_number"])
+    await publish(nats_server.url, result(None, "pool_positive", index, retest_due_by=NOW + timedelta(hours=12)))
+    await becomes(registry, person["id"], "yellow")
+    code = (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()
+    assert code["reasons"][0]["rule"] == "pool_positive"
+    await publish(nats_server.url, result(uuid.UUID(person["id"]), "negative", index))
+    await becomes(registry, person["id"], "green")
+    await publish(nats_server.url, result(uuid.UUID(person["id"]), "positive", index))
+    await becomes(registry, person["id"], "red")
+
+
+async def test_overdue_test_is_yellow_until_a_sample_is_taken(registry, nats_server):
+    person = await register(registry)
+    index = vault(registry).index("id_number", person["_id_number"])
+    due = TODAY - timedelta(days=2)
+    await publish(nats_server.url, testing.ScheduleOverdue(
+        schedule_id=uuid.uuid4(), person_id=uuid.UUID(person["id"]), region_code="320413", measure_id=uuid.uuid4(), due_on=due))
+    await becomes(registry, person["id"], "yellow")
+    await publish(nats_server.url, testing.SampleCollected(
+        sample_id=uuid.uuid4(), barcode="S1", person_id=uuid.UUID(person["id"]), id_number_index=index, collected_at=NOW, site="site-1"))
+    await becomes(registry, person["id"], "green")
+
+
+async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registration(registry, nats_server):
+    attendee = await register(registry)
+    v = vault(registry)
+    late_id = id_number()
+    on = TODAY - timedelta(days=1)
+    event = gatherings.ExposureDetected(
+        gathering_id=uuid.uuid4(), title="寿宴", region_code="320413", gathering_on=on,
+        positive_id_number_index="someone", sample_collected_at=NOW,
+        attendees=[
+            gatherings.Attendee(phone_index=v.index("phone", attendee["_phone"]), checked_in_at=NOW),
+            gatherings.Attendee(id_number_index=v.index("id_number", late_id), checked_in_at=NOW),
+        ],
+    )
+    await publish(nats_server.url, event)
+    await publish(nats_server.url, event)  # a republish: the same trigger, nothing more
+
+    async def monitored():
+        items = (await registry.get(f"/api/v1/persons/{attendee['id']}/measures", headers=GRID)).json()["items"]
+        return items or None
+
+    items = await eventually(monitored)
+    assert [(m["kind"], m["rule"], m["starts_on"], m["ends_on"]) for m in items] == [
+        ("home_health_monitoring", "gathering_exposure", on.isoformat(), (on + timedelta(days=6)).isoformat())]
+    assert items[0]["test_days"] == [d.isoformat() for d in (on, on + timedelta(days=6)) if d >= TODAY]
+    late = (await registry.post("/api/v1/persons", json={"id_number": late_id, "name": "后到", "region_code": "320413"}, headers=GRID)).json()
+    later_items = (await registry.get(f"/api/v1/persons/{late['id']}/measures", headers=GRID)).json()["items"]
+    assert [m["rule"] for m in later_items] == ["gathering_exposure"]
+    await becomes(registry, late["id"], "yellow")

@@ -1,0 +1,138 @@
+"""Bulk travel pushes, declarations and risk areas through the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+
+from cordon import pii
+from cordon.clock import local_date
+from cordon.db import utcnow
+from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, PARTNER, id_number, phone, register
+from tests.tokens import bearer
+
+TODAY = local_date(utcnow())
+NDJSON = {**PARTNER, "content-type": "application/x-ndjson"}
+
+
+def record(rid: str, **fields) -> dict:
+    last = TODAY - timedelta(days=2)
+    return {"record_id": rid, "phone": phone(), "region_code": "420106",
+            "first_seen": (last - timedelta(days=1)).isoformat(), "last_seen": last.isoformat(), **fields}
+
+
+def ndjson(*lines) -> bytes:
+    return b"\n".join(line if isinstance(line, bytes) else orjson.dumps(line) for line in lines) + b"\n"
+
+
+async def test_malformed_batch_keeps_every_good_line_and_names_every_bad_one(registry):
+    body = ndjson(
+        record("ok-1"),
+        b"{this is not json",
+        record("bad-region", region_code="4201"),
+        record("reversed", first_seen=TODAY.isoformat(), last_seen=(TODAY - timedelta(days=3)).isoformat()),
+        {k: v for k, v in record("x").items() if k != "record_id"},
+        record("no-person", phone=None) | {"phone": None},
+        record("ok-2", id_number=id_number(), phone=None) | {"phone": None},
+        b"",
+        record("ok-3"),
+    )
+    result = (await registry.post("/api/v1/travel-records/batch", content=body, headers=NDJSON)).json()
+    assert result["accepted"] == 3 and result["duplicates"] == 0
+    assert [(r["line"], r["code"]) for r in result["rejected"]] == [
+        (2, "invalid_json"), (3, "region_code_invalid"), (4, "dates_reversed"), (5, "record_id_missing"), (6, "person_missing"),
+    ]
+    assert result["rejected_total"] == 5
+
+
+async def test_json_array_and_idempotence_per_partner(registry):
+    records = [record(f"a-{i}") for i in range(5)]
+    first = await registry.post("/api/v1/travel-records/batch", json=records, headers=PARTNER)
+    assert first.json()["accepted"] == 5
+    again = await registry.post("/api/v1/travel-records/batch", json=records, headers=PARTNER)
+    assert again.json()["accepted"] == 0 and again.json()["duplicates"] == 5
+    other_partner = bearer("partner", sub="partner-bigdata")
+    assert (await registry.post("/api/v1/travel-records/batch", json=records, headers=other_partner)).json()["accepted"] == 5
+
+
+async def test_bad_bodies_and_roles(registry):
+    r = await registry.post("/api/v1/travel-records/batch", content=b"{oops", headers={**PARTNER, "content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_json"
+    r = await registry.post("/api/v1/travel-records/batch", json={"record_id": "x"}, headers=PARTNER)
+    assert r.status_code == 422 and r.json()["code"] == "invalid_body"
+    r = await registry.post("/api/v1/travel-records/batch", content=b"<xml/>", headers={**PARTNER, "content-type": "application/xml"})
+    assert r.status_code == 415
+    r = await registry.post("/api/v1/travel-records/batch", content=ndjson(record("z")), headers={**GRID, "content-type": "application/x-ndjson"})
+    assert r.status_code == 403
+
+
+async def test_records_before_registration_are_matched_when_the_person_registers(registry):
+    await registry.put("/api/v1/risk-areas/420106", json={"level": "medium"}, headers=OFFICIAL)
+    number, mobile = id_number(), phone()
+    pushed = await registry.post("/api/v1/travel-records/batch", content=ndjson(record("early", phone=mobile)), headers=NDJSON)
+    assert pushed.json()["accepted"] == 1
+    response = await registry.post(
+        "/api/v1/persons", json={"id_number": number, "name": "后来", "phone": mobile, "region_code": "320413"}, headers=GRID
+    )
+    person = response.json()
+    measures = (await registry.get(f"/api/v1/persons/{person['id']}/measures", headers=GRID)).json()["items"]
+    assert [(m["kind"], m["rule"]) for m in measures] == [("home_health_monitoring", "medium_risk_travel")]
+    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "yellow"
+
+
+async def test_push_into_an_existing_risk_area_assigns_at_once(registry):
+    await registry.put("/api/v1/risk-areas/420106", json={"level": "high"}, headers=OFFICIAL)
+    person = await register(registry)
+    await registry.post("/api/v1/travel-records/batch", content=ndjson(record("now", phone=person["_phone"])), headers=NDJSON)
+    code = (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()
+    assert code["color"] == "red"
+
+
+async def test_resident_declaration(registry):
+    person = await register(registry)
+    vault = pii.Vault.from_hex(registry.app_settings.pii_index_key, registry.app_settings.pii_encryption_key)
+    resident = bearer("resident", sub="me", phone_index=vault.index("phone", person["_phone"]))
+    await registry.put("/api/v1/risk-areas/110105", json={"level": "high"}, headers=OFFICIAL)
+    last = TODAY - timedelta(days=1)
+    declared = await registry.post(
+        "/api/v1/me/travel-declarations",
+        json={"region_code": "110105", "first_seen": (last - timedelta(days=2)).isoformat(), "last_seen": last.isoformat()},
+        headers=resident,
+    )
+    assert declared.status_code == 201
+    assert (await registry.get("/api/v1/me/health-code", headers=resident)).json()["color"] == "red"
+    reversed_dates = await registry.post(
+        "/api/v1/me/travel-declarations",
+        json={"region_code": "110105", "first_seen": TODAY.isoformat(), "last_seen": last.isoformat()},
+        headers=resident,
+    )
+    assert reversed_dates.status_code == 422 and reversed_dates.json()["code"] == "dates_reversed"
+
+
+async def test_risk_area_list_and_rules(registry):
+    assert (await registry.put("/api/v1/risk-areas/420106", json={"level": "high"}, headers=GRID)).status_code == 403
+    assert (await registry.put("/api/v1/risk-areas/42010", json={"level": "high"}, headers=OFFICIAL)).json()["code"] == "region_code_invalid"
+    assert (await registry.put("/api/v1/risk-areas/420106", json={"level": "extreme"}, headers=OFFICIAL)).status_code == 422
+    # Any official may set any region: the list is national.
+    assert (await registry.put("/api/v1/risk-areas/110105", json={"level": "medium", "name": "朝阳区"}, headers=OFFICIAL)).status_code == 200
+    await registry.put("/api/v1/risk-areas/310101", json={"level": "low"}, headers=ADMIN)
+    listed = (await registry.get("/api/v1/risk-areas", headers=bearer("resident", phone_index="p"))).json()["items"]
+    assert [(a["region_code"], a["level"], a["name"]) for a in listed] == [("110105", "medium", "朝阳区")]
+    everything = (await registry.get("/api/v1/risk-areas", params={"include_low": "true"}, headers=GRID)).json()["items"]
+    assert len(everything) == 2
+    assert (await registry.get("/api/v1/risk-areas")).status_code == 401
+
+
+async def test_an_area_set_for_later_takes_effect_when_its_moment_comes(registry):
+    person = await register(registry)
+    await registry.post("/api/v1/travel-records/batch", content=ndjson(record("later", phone=person["_phone"])), headers=NDJSON)
+    later = (utcnow() + timedelta(hours=2)).isoformat()
+    await registry.put("/api/v1/risk-areas/420106", json={"level": "high", "effective_from": later}, headers=OFFICIAL)
+    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "green"
+    from services.registry import ticker
+
+    app = registry.app
+    app.state.clock = lambda: utcnow() + timedelta(hours=3)
+    await ticker.tick(app)
+    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "red"

@@ -1,0 +1,197 @@
+"""The policy engine: the DOMAIN.md table, and properties that must hold for any facts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cordon.policy import default
+from services.registry.domain import engine
+from services.registry.domain.engine import Assigned, Exposure, PersonFacts, Travel, plan_assignment, requirements
+
+POLICY = default()
+TODAY = date(2022, 1, 20)
+D = timedelta
+
+
+def kinds(reqs):
+    return [(r.rule, r.kind, r.starts_on, r.ends_on) for r in reqs]
+
+
+def test_high_risk_travel_is_14_days_centralized_then_7_home_monitoring_from_the_day_of_leaving():
+    left = TODAY - D(3)
+    reqs = requirements(PersonFacts(travel=(Travel("420106", left - D(2), left),)), {"420106": "high"}, POLICY, TODAY)
+    assert kinds(reqs) == [
+        ("high_risk_travel", "centralized_quarantine", left, left + D(13)),
+        ("high_risk_travel", "home_health_monitoring", left + D(14), left + D(20)),
+    ]
+    # Tests on days 2 and 7 of home monitoring, and 7 days after release.
+    assert reqs[0].test_days == ()
+    assert reqs[1].test_days == (left + D(15), left + D(20), left + D(27))
+
+
+def test_a_district_inside_a_high_risk_city_matches_and_levels_are_kept_apart():
+    travel = (Travel("420106", TODAY - D(5), TODAY - D(4)),)
+    assert {r.rule for r in requirements(PersonFacts(travel=travel), {"420100": "high"}, POLICY, TODAY)} == {"high_risk_travel"}
+    assert {r.rule for r in requirements(PersonFacts(travel=travel), {"420106": "medium"}, POLICY, TODAY)} == {"medium_risk_travel"}
+    assert requirements(PersonFacts(travel=travel), {"320413": "high"}, POLICY, TODAY) == []
+
+
+def test_city_level_record_for_a_city_with_a_risk_area():
+    travel = (Travel("420100", TODAY - D(5), TODAY - D(4)),)
+    reqs = requirements(PersonFacts(travel=travel), {"420106": "medium"}, POLICY, TODAY)
+    assert kinds(reqs) == [("risk_city_travel", "home_health_monitoring", TODAY - D(4), TODAY + D(2))]
+
+
+def test_travel_window_is_14_days_from_leaving():
+    risk = {"420106": "medium"}
+    inside = PersonFacts(travel=(Travel("420106", TODAY - D(20), TODAY - D(14)),))
+    outside = PersonFacts(travel=(Travel("420106", TODAY - D(20), TODAY - D(15)),))
+    # Left 14 days ago: its 7-day chain is already over, so nothing either way; with high risk the
+    # 21-day chain still runs.
+    assert requirements(outside, {"420106": "high"}, POLICY, TODAY) == []
+    assert requirements(inside, {"420106": "high"}, POLICY, TODAY) != []
+    assert requirements(inside, risk, POLICY, TODAY) == []
+
+
+def test_inbound_14_7_7_with_4_plus_1_tests():
+    entry = TODAY - D(1)
+    reqs = requirements(PersonFacts(tags=frozenset({"inbound"}), dates={"entry_date": entry}), {}, POLICY, TODAY)
+    assert kinds(reqs) == [
+        ("inbound", "centralized_quarantine", entry, entry + D(13)),
+        ("inbound", "home_quarantine", entry + D(14), entry + D(20)),
+        ("inbound", "daily_health_monitoring", entry + D(21), entry + D(27)),
+    ]
+    assert [r.test_days for r in reqs] == [(entry, entry + D(13)), (entry + D(20),), (entry + D(27),)]
+
+
+def test_close_contact_and_gathering_exposure():
+    on = TODAY - D(2)
+    facts = PersonFacts(exposures=(Exposure("close_contact", str(on), on), Exposure("gathering_exposure", "g1", on)))
+    reqs = requirements(facts, {}, POLICY, TODAY)
+    assert ("close_contact", "centralized_quarantine", on, on + D(13)) in kinds(reqs)
+    gathering = [r for r in reqs if r.rule == "gathering_exposure"]
+    assert kinds(gathering) == [("gathering_exposure", "home_health_monitoring", on, on + D(6))]
+    assert gathering[0].test_days == (on, on + D(6))
+
+
+def test_a_chain_wholly_in_the_past_assigns_nothing_and_a_partly_served_one_is_filled_up():
+    long_ago = PersonFacts(exposures=(Exposure("close_contact", "x", TODAY - D(30)),))
+    assert requirements(long_ago, {}, POLICY, TODAY) == []
+    partly = requirements(PersonFacts(exposures=(Exposure("close_contact", "y", TODAY - D(16)),)), {}, POLICY, TODAY)
+    # The quarantine is over; only the monitoring remains, with its original dates (填平补齐).
+    assert kinds(partly) == [("close_contact", "home_health_monitoring", TODAY - D(2), TODAY + D(4))]
+
+
+def apply(changes, assigned):
+    """What the service does with changes: new measures get ids, extensions replace."""
+    by_id = {a.id: a for a in assigned}
+    for c in changes:
+        if not c.changed:
+            continue
+        mid = c.measure_id or uuid.uuid4()
+        status = "scheduled" if c.starts_on > TODAY else "active"
+        by_id[mid] = Assigned(mid, c.kind, c.rule, c.starts_on, c.ends_on, status, c.test_days)
+    return list(by_id.values())
+
+
+def test_latest_end_per_kind_wins_and_overlaps_merge():
+    first = requirements(PersonFacts(exposures=(Exposure("close_contact", "a", TODAY - D(5)),)), {}, POLICY, TODAY)
+    assigned = apply(plan_assignment(first, [], set(), TODAY), [])
+    served = {(r.trigger, r.kind) for r in first}
+    later = requirements(
+        PersonFacts(exposures=(Exposure("close_contact", "a", TODAY - D(5)), Exposure("close_contact", "b", TODAY - D(1)))),
+        {}, POLICY, TODAY,
+    )
+    changes = plan_assignment(later, assigned, served, TODAY)
+    after = apply(changes, assigned)
+    quarantine = [a for a in after if a.kind == "centralized_quarantine"]
+    assert len(quarantine) == 1
+    assert quarantine[0].starts_on == TODAY - D(5) and quarantine[0].ends_on == TODAY - D(1) + D(13)
+
+
+# --- properties --------------------------------------------------------------------------
+
+regions_st = st.sampled_from(["420106", "420102", "420100", "110101", "320413", "320400"])
+risk_st = st.dictionaries(st.sampled_from(["420106", "420100", "110101"]), st.sampled_from(["high", "medium"]), max_size=3)
+
+
+@st.composite
+def facts_st(draw):
+    travel = []
+    for _ in range(draw(st.integers(0, 4))):
+        last = TODAY - D(draw(st.integers(0, 30)))
+        travel.append(Travel(draw(regions_st), last - D(draw(st.integers(0, 5))), last))
+    exposures = [
+        Exposure(rule, str(n), TODAY - D(draw(st.integers(0, 30))))
+        for n, rule in enumerate(draw(st.lists(st.sampled_from(["close_contact", "gathering_exposure"]), max_size=3)))
+    ]
+    tags = frozenset(draw(st.sets(st.sampled_from(["inbound", "student"]))))
+    dates = {"entry_date": TODAY - D(draw(st.integers(0, 40)))} if "inbound" in tags else {}
+    return PersonFacts(tags=tags, dates=dates, travel=tuple(travel), exposures=tuple(exposures))
+
+
+def run(facts, risk, assigned, served, today=TODAY):
+    reqs = requirements(facts, risk, POLICY, today)
+    changes = plan_assignment(reqs, assigned, served, today)
+    served = served | {(t, c.kind) for c in changes for t in c.triggers}
+    return apply(changes, assigned), served, changes
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts_st(), risk_st)
+def test_assignment_is_idempotent(facts, risk):
+    assigned, served, _ = run(facts, risk, [], set())
+    again, served_again, changes = run(facts, risk, assigned, served)
+    assert sorted(again, key=lambda a: a.id) == sorted(assigned, key=lambda a: a.id)
+    assert not any(c.changed for c in changes)
+    assert served_again == served
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts_st(), risk_st)
+def test_nothing_is_assigned_that_ends_before_today(facts, risk):
+    for r in requirements(facts, risk, POLICY, TODAY):
+        assert r.ends_on >= TODAY
+    assigned, _, _ = run(facts, risk, [], set())
+    assert all(a.ends_on >= TODAY for a in assigned)
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts_st(), risk_st, facts_st(), risk_st)
+def test_end_dates_never_shrink_on_re_evaluation(facts, risk, more, more_risk):
+    assigned, served, _ = run(facts, risk, [], set())
+    combined = PersonFacts(
+        tags=facts.tags | more.tags, dates={**more.dates, **facts.dates},
+        travel=facts.travel + more.travel, exposures=facts.exposures,
+    )
+    after, _, _ = run(combined, {**risk, **more_risk}, assigned, served)
+    before_ends = {a.id: a.ends_on for a in assigned}
+    for a in after:
+        if a.id in before_ends:
+            assert a.ends_on >= before_ends[a.id]
+
+
+@settings(max_examples=200, deadline=None)
+@given(facts_st(), risk_st)
+def test_one_open_measure_per_kind_and_trigger_is_never_served_twice(facts, risk):
+    assigned, served, changes = run(facts, risk, [], set())
+    triggers = [(t, c.kind) for c in changes for t in c.triggers]
+    assert len(triggers) == len(set(triggers))
+    by_kind: dict[str, list] = {}
+    for a in assigned:
+        by_kind.setdefault(a.kind, []).append(a)
+    for same in by_kind.values():
+        spans = sorted((a.starts_on, a.ends_on) for a in same)
+        for (s1, e1), (s2, _) in zip(spans, spans[1:]):
+            assert s2 > e1 + D(1)  # separate episodes never overlap or touch
+
+
+def test_chain_lays_measures_end_to_end():
+    rule = POLICY.rules["inbound"]
+    parts = engine.chain("inbound", rule, "t", TODAY)
+    for a, b in zip(parts, parts[1:]):
+        assert b.starts_on == a.ends_on + D(1)
