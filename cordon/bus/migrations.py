@@ -49,7 +49,7 @@ def create_bus_tables_v1() -> None:
         sa.Column("deliveries", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letter")),
-        sa.UniqueConstraint("consumer", "event_id", name=op.f("uq_dead_letter_consumer")),
+        sa.UniqueConstraint("consumer", "event_id", name=op.f("uq_dead_letter_consumer_event_id")),
     )
 
 

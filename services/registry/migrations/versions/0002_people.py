@@ -172,18 +172,10 @@ def upgrade() -> None:
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_follow_up_measure_id'), ['measure_id'], unique=False)
 
-    with op.batch_alter_table('dead_letter', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_dead_letter_consumer'), type_='unique')
-        batch_op.create_unique_constraint(batch_op.f('uq_dead_letter_consumer_event_id'), ['consumer', 'event_id'])
-
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    with op.batch_alter_table('dead_letter', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_dead_letter_consumer_event_id'), type_='unique')
-        batch_op.create_unique_constraint(batch_op.f('uq_dead_letter_consumer'), ['consumer', 'event_id'])
-
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_up_measure_id'))
 
