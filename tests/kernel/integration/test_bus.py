@@ -232,3 +232,19 @@ async def test_service_starts_and_takes_writes_with_nats_down(urls, tmp_path):
         finally:
             with contextlib.suppress(Exception):
                 server.stop()
+
+
+async def test_relay_wakes_on_commit_not_only_on_its_poll(urls, nats_server, monkeypatch):
+    """With the slow poll pushed out to an hour, an event still leaves right after its commit."""
+    from cordon.bus import relay
+
+    monkeypatch.setattr(relay, "POLL_S", 3600.0)
+    notes_url, tally_url = urls
+    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes, serve(
+        noteapp.tally_app(tally_url, nats_server.url)
+    ) as tally:
+        await eventually(lambda: _ready(notes))
+        await asyncio.sleep(0.2)  # the relay is now waiting on its (hour-long) poll
+        await notes.post("/api/v1/notes", json={"text": "wake up"})
+        seen = await eventually(lambda: _count_at_least(tally, 1), timeout=10)
+    assert seen["count"] == 1
