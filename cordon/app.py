@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import logging
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Awaitable, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request
@@ -25,6 +25,8 @@ log = logging.getLogger("cordon.app")
 # A background task takes the app and runs until cancelled (daily schedulers, escalation clocks).
 Task = Callable[[FastAPI], Awaitable[None]]
 ReadinessCheck = Callable[[FastAPI], Awaitable[dict]]
+# Resources an app holds for its lifetime (client pools...): entered at start, left at stop.
+Context = Callable[[FastAPI], AbstractAsyncContextManager]
 
 
 def create_service_app(
@@ -34,10 +36,12 @@ def create_service_app(
     consumers: Iterable[ConsumerSpec] = (),
     tasks: Iterable[Task] = (),
     readiness: ReadinessCheck | None = None,
+    contexts: Iterable[Context] = (),
+    own_docs: bool = True,
     streams: dict[str, list[str]] | None = None,
     description: str = "",
 ) -> FastAPI:
-    consumers, tasks = list(consumers), list(tasks)
+    consumers, tasks, contexts = list(consumers), list(tasks), list(contexts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -64,10 +68,14 @@ def create_service_app(
             await app.state.bus.start()
         else:
             log.warning("CORDON_NATS_URL is not set: events stay in the outbox until it is")
+        resources = AsyncExitStack()
+        for context in contexts:
+            await resources.enter_async_context(context(app))
         running = [asyncio.create_task(task(app), name=getattr(task, "__name__", "task")) for task in tasks]
         try:
             yield
         finally:
+            await resources.aclose()
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
@@ -80,6 +88,10 @@ def create_service_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
+        # The gateway serves one merged document instead of its own.
+        openapi_url="/openapi.json" if own_docs else None,
+        docs_url="/docs" if own_docs else None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(observability.RequestContextMiddleware, service=settings.service)

@@ -1,15 +1,42 @@
-"""create_app() for the gateway."""
+"""create_app() for the gateway: the one door (auth, routing, limits, one OpenAPI)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.routing import Route as StarletteRoute
 
-from cordon.app import create_service_app
+from cordon.app import API_PREFIX, create_service_app
+from cordon.auth import decode_token
+from cordon.bus import ConsumerSpec
+from cordon.contracts import registry as registry_events
+from cordon.db import utcnow
+from cordon.errors import DomainError, problem
 from cordon.settings import Settings
-from gateway.routes import UPSTREAMS
+from gateway import limits, openapi, proxy, routes
+from gateway.auth import api as auth_api
+from gateway.auth import service as auth
+from gateway.auth import tokens
+
+log = logging.getLogger("cordon.gateway")
+
+
+class SmsSettings(BaseModel):
+    ttl_s: int = 300
+    min_interval_s: int = 60
+    max_per_hour: int = 5
+    max_attempts: int = 5
 
 
 class GatewaySettings(Settings):
@@ -19,29 +46,182 @@ class GatewaySettings(Settings):
     testing_url: str = "http://127.0.0.1:8002"
     events_url: str = "http://127.0.0.1:8003"
     notify_url: str = "http://127.0.0.1:8004"
+    jwt_private_key_file: Path | None = None
+    staff_token_ttl_s: int = 8 * 3600
+    resident_token_ttl_s: int = 7 * 24 * 3600
+    partner_token_ttl_s: int = 600
+    admin_password: str | None = None
+    cors_origins: list[str] = []
+    rate_per_ip: float = 100.0  # requests per second (burst twice that)
+    rate_per_principal: float = 50.0
+    sms: SmsSettings = SmsSettings()
+
+    def model_post_init(self, _context) -> None:
+        if self.jwt_private_key_file is None:
+            if self.env != "dev":
+                raise ValueError("CORDON_JWT_PRIVATE_KEY_FILE is required outside dev mode")
+            self.jwt_private_key_file = self.home / "keys" / "jwt_private.pem"
 
     def upstream_url(self, name: str) -> str:
         return getattr(self, f"{name}_url")
 
 
-async def _upstream_state(client: httpx.AsyncClient, url: str) -> dict:
-    try:
-        response = await client.get(f"{url}/readyz", timeout=2)
-    except httpx.HTTPError as exc:
-        return {"status": "unreachable", "error": type(exc).__name__}
-    return {"status": "ok" if response.status_code == 200 else "unavailable"}
+@dataclass
+class PartnerPass:
+    authorization: str
+    subject: str
+    expires: float
+
+
+@contextlib.asynccontextmanager
+async def _clients(app: FastAPI):
+    settings: GatewaySettings = app.state.settings
+    app.state.upstreams = {
+        name: proxy.Upstream(name, settings.upstream_url(name).rstrip("/"), proxy.new_session()) for name in routes.UPSTREAMS
+    }
+    app.state.partner_passes = {}
+    app.state.ip_limits = limits.RateLimiter(settings.rate_per_ip, settings.rate_per_ip * 2)
+    app.state.principal_limits = limits.RateLimiter(settings.rate_per_principal, settings.rate_per_principal * 2)
+    async with httpx.AsyncClient() as client:
+        app.state.http = client
+        app.state.schema = openapi.MergedSchema(client, {n: u.url for n, u in app.state.upstreams.items()})
+        try:
+            yield
+        finally:
+            await asyncio.gather(*(u.session.close() for u in app.state.upstreams.values()))
+
+
+async def _first_admin(app: FastAPI) -> None:
+    settings: GatewaySettings = app.state.settings
+    secret_file = settings.home / "admin-password"
+    async with app.state.sessionmaker() as session:
+        try:
+            generated = await auth.ensure_first_admin(
+                session=session, password=settings.admin_password, secret_file=secret_file, now=utcnow()
+            )
+        except Exception:  # another replica created it first, or the database is not migrated yet
+            log.warning("first admin not created here", exc_info=True)
+            return
+    if generated:
+        # Printed once, on the console only: the password is also in the file (mode 600).
+        print(f"[cordon] first admin: username 'admin', password {generated} (also in {secret_file})", flush=True)
+
+
+async def _partner_pass(request: Request, api_key: str) -> PartnerPass | None:
+    passes: dict[str, PartnerPass] = request.app.state.partner_passes
+    key = auth.digest(api_key)
+    found = passes.get(key)
+    if found and found.expires > time.monotonic():
+        return found
+    async with request.app.state.sessionmaker() as session:
+        partner = await auth.partner_for_key(session, api_key)
+    if partner is None:
+        return None
+    s: GatewaySettings = request.app.state.settings
+    token = tokens.issue(
+        key_file=s.jwt_private_key_file, issuer=s.jwt_issuer, audience=s.jwt_audience, subject=str(partner.id),
+        role="partner", ttl_s=s.partner_token_ttl_s, username=partner.name,
+    )
+    passes[key] = PartnerPass(f"Bearer {token}", str(partner.id), time.monotonic() + s.partner_token_ttl_s / 2)
+    return passes[key]
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _proxy(request: Request):
+    path = request.path_params["path"]
+    route = routes.resolve(path)
+    if route is None:
+        return problem(404, "not_found", "No such route.")
+    wait = request.app.state.ip_limits.check(_client_ip(request))
+    if wait:
+        return problem(429, "rate_limited", "Too many requests from this address.", headers={"Retry-After": str(int(wait) + 1)})
+    settings: GatewaySettings = request.app.state.settings
+    authorization = request.headers.get("authorization")
+    api_key = request.headers.get("x-api-key")
+    if api_key and route.api_key:
+        partner = await _partner_pass(request, api_key)
+        if partner is None:
+            return problem(401, "invalid_api_key", "The API key is not valid.")
+        authorization, subject = partner.authorization, partner.subject
+    elif authorization and authorization[:7].lower() == "bearer ":
+        try:  # rejected early here; each service checks the token again itself
+            principal = decode_token(
+                authorization[7:], public_key=settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
+        except DomainError as exc:
+            return problem(exc.status, exc.code, exc.detail, headers={"WWW-Authenticate": "Bearer"})
+        subject = principal.subject
+    else:
+        return problem(401, "unauthenticated", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+    wait = request.app.state.principal_limits.check(subject)
+    if wait:
+        return problem(429, "rate_limited", "Too many requests; slow down.", headers={"Retry-After": str(int(wait) + 1)})
+    return await proxy.forward(request, route, request.app.state.upstreams[route.upstream], authorization)
+
+
+async def _on_person(session, event, envelope) -> None:
+    await auth.project_person(session, event)
+
+
+CONSUMERS = [
+    ConsumerSpec(
+        name="gateway-persons",
+        stream="REGISTRY",
+        handlers={registry_events.PersonRegistered.subject: _on_person, registry_events.PersonUpdated.subject: _on_person},
+    )
+]
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
-    async def upstreams(app: FastAPI) -> dict:
-        async with httpx.AsyncClient() as client:
-            states = await asyncio.gather(*(_upstream_state(client, settings.upstream_url(n)) for n in UPSTREAMS))
-        return dict(zip(UPSTREAMS, states))
+    async def upstream_states(app: FastAPI) -> dict:
+        async def state(name: str, url: str) -> dict:
+            try:
+                response = await app.state.http.get(f"{url}/readyz", timeout=2)
+            except httpx.HTTPError as exc:
+                return {"status": "unreachable", "error": type(exc).__name__}
+            return {"status": "ok" if response.status_code == 200 else "unavailable"}
 
-    return create_service_app(
+        ups = app.state.upstreams
+        states = await asyncio.gather(*(state(n, u.url) for n, u in ups.items()))
+        return dict(zip(ups, states))
+
+    app = create_service_app(
         settings=settings,
-        readiness=upstreams,
+        routers=[auth_api.router],
+        consumers=CONSUMERS,
+        tasks=[_first_admin],
+        contexts=[_clients],
+        readiness=upstream_states,
+        own_docs=False,
         description="The one door to Cordon: auth, roles, routing and limits.",
     )
+    app.router.routes.append(
+        StarletteRoute(f"{API_PREFIX}/{{path:path}}", _proxy, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    )
+    app.add_middleware(limits.SecurityHeadersMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+            allow_headers=["authorization", "content-type", "x-request-id", "x-api-key"], expose_headers=["x-request-id"],
+        )
+    def own_openapi() -> dict:
+        from fastapi.openapi.utils import get_openapi
+
+        if app.openapi_schema is None:
+            app.openapi_schema = get_openapi(title="Cordon API", version=app.version, description=app.description, routes=app.routes)
+        return app.openapi_schema
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def merged_openapi(request: Request) -> JSONResponse:
+        return JSONResponse(await request.app.state.schema.get(own_openapi()))
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Cordon API")
+
+    return app

@@ -1,0 +1,181 @@
+"""The gateway's use cases: staff users, partners, SMS login codes, the first admin."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon import pii, regions
+from cordon.auth import Principal
+from cordon.bus import outbox
+from cordon.contracts import auth as events
+from cordon.contracts.registry import PersonFacts
+from cordon.errors import Conflict, DomainError, Unauthenticated, Unprocessable
+from cordon.pii import Vault
+from gateway.auth import passwords
+from gateway.models import Partner, PersonPhone, SmsCode, User
+
+log = logging.getLogger("cordon.gateway.auth")
+
+STAFF_ROLES = ("admin", "official", "grid_worker", "lab")
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _code_digest(vault: Vault, phone_index: str, code: str) -> str:
+    return hmac.new(vault.index_key, f"sms:{phone_index}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _user_event(cls, user: User):
+    return cls(
+        user_id=user.id, username=user.username, role=user.role, regions=list(user.regions),
+        phone_enc=user.phone_enc, active=user.active,
+    )
+
+
+async def create_user(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> User:
+    if data.role not in STAFF_ROLES:
+        raise Unprocessable(f"role must be one of {', '.join(STAFF_ROLES)}.", code="role_invalid")
+    bad = [r for r in data.regions if not regions.is_region_code(r)]
+    if bad:
+        raise Unprocessable(f"Not region codes: {', '.join(bad)}.", code="region_code_invalid")
+    if data.role in ("official", "grid_worker") and not data.regions:
+        raise Unprocessable("Officials and grid workers need at least one region.", code="regions_required")
+    if data.phone is not None and not pii.is_valid_phone(data.phone):
+        raise Unprocessable("phone is not a mainland mobile number.", code="phone_invalid")
+    if (await session.execute(select(User.id).where(User.username == data.username))).first():
+        raise Conflict("That username is taken.", code="user_exists")
+    phone = pii.normalize_phone(data.phone) if data.phone else None
+    user = User(
+        id=uuid.uuid4(), username=data.username, password_hash=await passwords.hash_password(data.password),
+        role=data.role, regions=list(dict.fromkeys(data.regions)), active=True, created_at=now,
+        created_by=principal.username or principal.subject,
+        phone_enc=vault.encrypt(phone) if phone else None, phone_masked=pii.mask_phone(phone) if phone else None,
+    )
+    session.add(user)
+    await outbox.add(session, _user_event(events.UserCreated, user), key=user.id)
+    await session.commit()
+    return user
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    return list((await session.execute(select(User).order_by(User.username))).scalars())
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User:
+    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    ok = await passwords.verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
+    return user
+
+
+async def create_partner(*, session: AsyncSession, name: str, now: datetime) -> tuple[Partner, str]:
+    key = "ck_" + secrets.token_urlsafe(32)
+    partner = Partner(id=uuid.uuid4(), name=name, key_digest=digest(key), active=True, created_at=now)
+    session.add(partner)
+    await outbox.add(session, events.PartnerCreated(partner_id=partner.id, name=name), key=partner.id)
+    await session.commit()
+    return partner, key
+
+
+async def partner_for_key(session: AsyncSession, api_key: str) -> Partner | None:
+    partner = (
+        await session.execute(select(Partner).where(Partner.key_digest == digest(api_key)))
+    ).scalar_one_or_none()
+    return partner if partner and partner.active else None
+
+
+async def request_sms_code(*, session: AsyncSession, vault: Vault, phone: str, now: datetime, policy) -> None:
+    """A fresh 6-digit code for ``phone``, sent through notify; limited per phone."""
+    if not pii.is_valid_phone(phone):
+        raise Unprocessable("phone is not a mainland mobile number.", code="phone_invalid")
+    phone = pii.normalize_phone(phone)
+    index = vault.index("phone", phone)
+    row = await session.get(SmsCode, index)
+    if row is not None:
+        wait = (row.sent_at + timedelta(seconds=policy.min_interval_s) - now).total_seconds()
+        if wait > 0:
+            raise DomainError("A code was sent a moment ago.", code="rate_limited", status=429,
+                              headers={"Retry-After": str(int(wait) + 1)})
+        in_window = now - row.window_started_at < timedelta(hours=1)
+        if in_window and row.sent_in_window >= policy.max_per_hour:
+            retry = (row.window_started_at + timedelta(hours=1) - now).total_seconds()
+            raise DomainError("Too many codes for this phone this hour.", code="rate_limited", status=429,
+                              headers={"Retry-After": str(int(retry) + 1)})
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    expires = now + timedelta(seconds=policy.ttl_s)
+    if row is None:
+        row = SmsCode(phone_index=index, sent_in_window=0, window_started_at=now)
+        session.add(row)
+    elif now - row.window_started_at >= timedelta(hours=1):
+        row.window_started_at, row.sent_in_window = now, 0
+    row.code_digest, row.expires_at, row.attempts, row.used = _code_digest(vault, index, code), expires, 0, False
+    row.sent_at, row.sent_in_window = now, row.sent_in_window + 1
+    await outbox.add(
+        session,
+        events.SmsCodeRequested(phone_index=index, phone_enc=vault.encrypt(phone), code_enc=vault.encrypt(code), expires_at=expires),
+        key=index,
+    )
+    await session.commit()
+
+
+async def redeem_sms_code(*, session: AsyncSession, vault: Vault, phone: str, code: str, now: datetime, max_attempts: int) -> tuple[str, uuid.UUID | None]:
+    """The phone's blind index and its person (if registered), once the code checks out."""
+    refused = Unauthenticated("The code is wrong, used or expired.", code="invalid_code")
+    if not pii.is_valid_phone(phone):
+        raise refused
+    index = vault.index("phone", phone)
+    row = await session.get(SmsCode, index)
+    if row is None or row.used or row.expires_at < now:
+        raise refused
+    if row.attempts >= max_attempts:
+        raise DomainError("Too many wrong codes; ask for a new one.", code="too_many_attempts", status=429)
+    if not hmac.compare_digest(row.code_digest, _code_digest(vault, index, code.strip())):
+        row.attempts += 1
+        await session.commit()
+        raise refused
+    row.used = True
+    person = await session.get(PersonPhone, index)
+    await session.commit()
+    return index, person.person_id if person else None
+
+
+async def ensure_first_admin(*, session: AsyncSession, password: str | None, secret_file, now: datetime) -> str | None:
+    """Create user ``admin`` if there is no admin; the generated password goes to ``secret_file`` (600)."""
+    if (await session.execute(select(User.id).where(User.role == "admin").limit(1))).first():
+        return None
+    generated = password is None
+    password = password or secrets.token_urlsafe(18)
+    user = User(
+        id=uuid.uuid4(), username="admin", password_hash=await passwords.hash_password(password), role="admin",
+        regions=[], active=True, created_at=now, created_by="cordon",
+    )
+    session.add(user)
+    await outbox.add(session, _user_event(events.UserCreated, user), key=user.id)
+    await session.commit()
+    if generated:
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password + "\n")
+        return password
+    return None
+
+
+async def project_person(session: AsyncSession, person: PersonFacts) -> None:
+    """Keep phone -> person current (a changed phone moves the mapping)."""
+    await session.execute(delete(PersonPhone).where(PersonPhone.person_id == person.person_id))
+    if person.phone_index:
+        await session.execute(delete(PersonPhone).where(PersonPhone.phone_index == person.phone_index))
+        session.add(PersonPhone(phone_index=person.phone_index, person_id=person.person_id))

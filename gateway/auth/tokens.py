@@ -1,0 +1,50 @@
+"""Tokens the gateway signs (Ed25519); every service verifies them with the public half."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from functools import lru_cache
+from pathlib import Path
+
+import jwt
+
+from cordon.auth import ALGORITHM
+
+
+@lru_cache(maxsize=4)
+def _private_key(path: Path) -> str:
+    return path.read_text()
+
+
+def issue(
+    *,
+    key_file: Path,
+    issuer: str,
+    audience: str,
+    subject: str,
+    role: str,
+    ttl_s: int,
+    regions: list[str] | tuple[str, ...] = (),
+    username: str | None = None,
+    person_id: uuid.UUID | None = None,
+    phone_index: str | None = None,
+) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "role": role,
+        "regions": list(regions),
+        "iat": now,
+        "exp": now + ttl_s,
+        "jti": uuid.uuid4().hex,
+    }
+    if username:
+        claims["username"] = username
+    if person_id:
+        claims["person_id"] = str(person_id)
+    if phone_index:
+        claims["phone_index"] = phone_index
+    return jwt.encode(claims, _private_key(key_file), algorithm=ALGORITHM)

@@ -1,0 +1,74 @@
+import pytest
+
+from gateway import limits, openapi, proxy, routes
+
+
+@pytest.mark.parametrize(
+    "path,upstream",
+    [
+        ("persons", "registry"),
+        ("persons/abc", "registry"),
+        ("persons/abc/health-code", "registry"),
+        ("persons/abc/tests", "testing"),
+        ("persons/abc/negative-proof", "testing"),
+        ("me", "registry"),
+        ("me/health-code", "registry"),
+        ("me/tests", "testing"),
+        ("me/negative-proof", "testing"),
+        ("me/notifications/1/read", "notify"),
+        ("travel-records/batch", "registry"),
+        ("samples/batch", "testing"),
+        ("results", "testing"),
+        ("gatherings/1/check-ins", "events"),
+        ("notifications/broadcast", "notify"),
+        ("regions/320413/roster", "registry"),
+    ],
+)
+def test_resolve(path, upstream):
+    assert routes.resolve(path).upstream == upstream
+
+
+def test_unknown_paths_and_api_key_routes():
+    assert routes.resolve("nowhere") is None
+    assert routes.resolve("") is None
+    assert [r.pattern for r in routes.ROUTES if r.api_key] == [("travel-records", "batch")]
+
+
+def test_bucket_allows_a_burst_then_the_rate():
+    clock = [0.0]
+    limiter = limits.RateLimiter(rate=2, burst=4, clock=lambda: clock[0])
+    assert [limiter.check("a") for _ in range(4)] == [0, 0, 0, 0]
+    assert limiter.check("a") == pytest.approx(0.5)
+    assert limiter.check("b") == 0  # keys are apart
+    clock[0] += 0.5
+    assert limiter.check("a") == 0
+
+
+def test_limiter_forgets_idle_keys_beyond_its_size():
+    limiter = limits.RateLimiter(rate=1, burst=1, max_keys=2, clock=lambda: 0.0)
+    for key in "abc":
+        limiter.check(key)
+    assert list(limiter.buckets) == ["b", "c"]
+
+
+def test_breaker_opens_after_failures_and_half_opens_after_cooldown():
+    breaker = proxy.Breaker(threshold=3, cooldown_s=10)
+    for _ in range(3):
+        assert breaker.retry_after(0) == 0
+        breaker.failure(0)
+    assert breaker.retry_after(1) == pytest.approx(9)
+    assert breaker.retry_after(10) == 0  # the trial request
+    assert breaker.retry_after(10.5) > 0  # others wait while it runs
+    breaker.success()
+    assert breaker.retry_after(11) == 0
+
+
+def test_openapi_merge_keeps_paths_and_prefixes_clashing_schemas():
+    own = {"openapi": "3.1.0", "paths": {"/api/v1/auth/token": {"post": {}}}, "components": {"schemas": {"A": {"type": "string"}}}}
+    registry = {"paths": {"/api/v1/persons": {"get": {"responses": {"200": {"$ref": "#/components/schemas/A"}}}}},
+                "components": {"schemas": {"A": {"type": "integer"}, "B": {"type": "object"}}}}
+    merged = openapi.merge(own, {"registry": registry})
+    assert set(merged["paths"]) == {"/api/v1/auth/token", "/api/v1/persons"}
+    assert merged["components"]["schemas"]["registry_A"] == {"type": "integer"}
+    assert merged["paths"]["/api/v1/persons"]["get"]["responses"]["200"]["$ref"] == "#/components/schemas/registry_A"
+    assert {"HTTPBearer", "PartnerKey"} <= set(merged["components"]["securitySchemes"])
