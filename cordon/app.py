@@ -62,6 +62,7 @@ def create_service_app(
                 sessionmaker=sessionmaker,
                 consumers=consumers,
                 stream_subjects=streams or STREAMS,
+                replicas=settings.stream_replicas,
                 relay_batch=settings.relay_batch,
                 relay_max_backoff_s=settings.relay_max_backoff_s,
             )

@@ -41,7 +41,7 @@ def _up(args: argparse.Namespace) -> int:
     return runner.up(host=args.host, gateway_port=args.port)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cordon", description="Cordon epidemic prevention and control platform")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -61,5 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, required=True)
     serve.set_defaults(func=_serve)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     return args.func(args)

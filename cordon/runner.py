@@ -41,6 +41,11 @@ def ports(gateway_port: int) -> dict[str, int]:
     return {"gateway": gateway_port, **{name: gateway_port + 1 + i for i, name in enumerate(SERVICES[:-1])}}
 
 
+def serve_args(name: str, host: str, port: int) -> list[str]:
+    """The `cordon` arguments that run one service: the runner's children and the containers alike."""
+    return ["serve", name, "--host", host, "--port", str(port)]
+
+
 def say(text: str) -> None:
     print(f"[cordon] {text}", file=sys.stderr, flush=True)
 
@@ -74,7 +79,7 @@ class Runner:
 
     async def spawn(self, child: Child) -> None:
         child.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cordon", "serve", child.name, "--host", self.host, "--port", str(child.port),
+            sys.executable, "-m", "cordon", *serve_args(child.name, self.host, child.port),
             env=self.env(),
             start_new_session=True,  # signals reach the runner only; it stops the children in order
         )

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     pii_index_key: str = Field(default="", repr=False)
     pii_encryption_key: str = Field(default="", repr=False)
     log_level: str = "INFO"
+    stream_replicas: int = 1  # 3 on a JetStream cluster
     relay_batch: int = 500
     relay_max_backoff_s: float = 30.0
 

@@ -84,7 +84,7 @@ class Bus:
         while True:
             try:
                 self.nc = await nats.connect(
-                    self.url,
+                    [u.strip() for u in self.url.split(",") if u.strip()],  # a cluster: several URLs
                     name=f"cordon-{self.service}",
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,

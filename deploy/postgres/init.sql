@@ -1,0 +1,6 @@
+-- One database per service (DESIGN.md: one service, one database).
+CREATE DATABASE registry;
+CREATE DATABASE testing;
+CREATE DATABASE events;
+CREATE DATABASE notify;
+CREATE DATABASE gateway;
