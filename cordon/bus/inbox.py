@@ -16,6 +16,20 @@ async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID) ->
     return await insert_or_ignore(session, inbox, values, conflict=["consumer", "event_id"])
 
 
+async def claim_many(session: AsyncSession, *, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Claim a batch in one statement; the ids not handled before (the others are redeliveries)."""
+    if not event_ids:
+        return set()
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    now = utcnow()
+    rows = [{"consumer": consumer, "event_id": e, "handled_at": now} for e in dict.fromkeys(event_ids)]
+    statement = insert(inbox).values(rows).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+    return set((await session.execute(statement.returning(inbox.c.event_id))).scalars())
+
+
 async def set_aside(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
