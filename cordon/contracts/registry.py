@@ -108,3 +108,70 @@ class PolicyChanged(Event):
     policy_version: int
     document: dict
     changed_by: str
+
+
+@register
+class StaffAssigned(Event):
+    """A controlled person's five responsible staff (五包一) were set; ``missing`` names empty duties."""
+
+    subject: ClassVar[str] = "registry.staff.assigned"
+    person_id: uuid.UUID
+    region_code: str
+    roster_region: str | None = None
+    staff: dict[str, str | None]
+    missing: list[str] = []
+    by: str | None = None  # an official who set them by hand; None when taken from the roster
+
+
+class FollowUpFacts(Event):
+    person_id: uuid.UUID
+    region_code: str
+    measure_id: uuid.UUID
+    on: date
+    slot: str
+    due_by: datetime
+    notify: list[str]  # staff usernames to tell
+
+
+@register
+class FollowUpMissed(FollowUpFacts):
+    """A follow-up slot ended without a follow-up: the responsible grid worker is told."""
+
+    subject: ClassVar[str] = "registry.followup.missed"
+
+
+@register
+class FollowUpEscalated(FollowUpFacts):
+    """Still missing after the policy's grace: the village cadre and the region's officials are told."""
+
+    subject: ClassVar[str] = "registry.followup.escalated"
+
+
+class ReportFacts(Event):
+    region_code: str
+    on: date
+    deadline_at: datetime
+
+
+@register
+class ReportReminded(ReportFacts):
+    """A reporting unit has not reported and the deadline is near."""
+
+    subject: ClassVar[str] = "registry.report.reminded"
+    notify: list[str] = []
+
+
+@register
+class ReportMissing(ReportFacts):
+    """The deadline passed without the unit's report: its parent region's officials are told."""
+
+    subject: ClassVar[str] = "registry.report.missing"
+    parent_region: str | None = None
+
+
+@register
+class ReportSubmitted(ReportFacts):
+    subject: ClassVar[str] = "registry.report.submitted"
+    late: bool
+    zero: bool
+    by: str

@@ -27,17 +27,21 @@ policy_copy = Table(
     Column("received_at", UTCDateTime, nullable=False),
 )
 
-_parsed: dict[int, policy.Policy] = {}
+# Parsed documents by (version, received_at): a version number alone is not unique across databases.
+_parsed: dict[tuple, policy.Policy] = {}
 
 
 async def current(session: AsyncSession) -> policy.Policy:
-    row = (await session.execute(select(policy_copy.c.policy_version, policy_copy.c.document))).first()
+    row = (
+        await session.execute(select(policy_copy.c.policy_version, policy_copy.c.received_at, policy_copy.c.document))
+    ).first()
     if row is None:
         return policy.default()
-    if row.policy_version not in _parsed:
+    key = (row.policy_version, row.received_at)
+    if key not in _parsed:
         _parsed.clear()
-        _parsed[row.policy_version] = policy.Policy.model_validate(row.document)
-    return _parsed[row.policy_version]
+        _parsed[key] = policy.Policy.model_validate(row.document)
+    return _parsed[key]
 
 
 async def on_policy_changed(session: AsyncSession, event: PolicyChanged, envelope: Envelope) -> None:

@@ -13,6 +13,8 @@ from services.registry.api import ROUTERS
 class RegistrySettings(Settings):
     service = "registry"
 
+    ticker_interval_s: float = 30.0  # 0 turns the ticker off (tests that move the clock tick by hand)
+
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     return create_service_app(

@@ -28,6 +28,14 @@ async def on_exposure_detected(session: AsyncSession, event: gatherings.Exposure
     await reactions.record_exposure(session, event, utcnow())
 
 
+def on_decision(action: str):
+    async def handle(session: AsyncSession, event: gatherings.GatheringFacts, envelope: Envelope) -> None:
+        await reactions.record_decision(session, event, action)
+
+    handle.__name__ = f"on_gathering_{action}"
+    return handle
+
+
 CONSUMERS: list[ConsumerSpec] = [
     ConsumerSpec(
         name="registry-testing",
@@ -41,6 +49,11 @@ CONSUMERS: list[ConsumerSpec] = [
     ConsumerSpec(
         name="registry-gatherings",
         stream="GATHERINGS",
-        handlers={gatherings.ExposureDetected.subject: on_exposure_detected},
+        handlers={
+            gatherings.ExposureDetected.subject: on_exposure_detected,
+            gatherings.GatheringApproved.subject: on_decision("approve"),
+            gatherings.GatheringRejected.subject: on_decision("reject"),
+            gatherings.GatheringCancelled.subject: on_decision("cancel"),
+        },
     ),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cordon.db import JSONType, UTCDateTime, new_id, new_metadata
@@ -196,4 +196,88 @@ class Audit(Base):
     __table_args__ = (
         Index("ix_audit_entity_entity_id", "entity", "entity_id"),
         Index("ix_audit_actor_at", "actor", "at"),
+        Index("ix_audit_at", "at"),
     )
+
+
+class Roster(Base):
+    """A reporting unit's staff for each duty (usernames); a region with a roster is a reporting unit."""
+
+    __tablename__ = "roster"
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    staff: Mapped[dict] = mapped_column(JSONType)  # {duty: username | None}
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class ResponsibleStaff(Base):
+    """The five who answer for a controlled person (五包一)."""
+
+    __tablename__ = "responsible_staff"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    staff: Mapped[dict] = mapped_column(JSONType)
+    roster_region: Mapped[str | None] = mapped_column(String(6))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_by: Mapped[str] = mapped_column(String(100))
+
+
+class FollowUpSlot(Base):
+    """One follow-up due: a person, a day, a slot; done, missed, escalated."""
+
+    __tablename__ = "follow_up_slot"
+
+    id: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    measure_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    region_code: Mapped[str] = mapped_column(String(6))
+    due_on: Mapped[date] = mapped_column(Date)
+    slot: Mapped[str] = mapped_column(String(20))
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))  # due | done | missed | escalated
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "due_on", "slot"),
+        Index("ix_follow_up_slot_status_ends_at", "status", "ends_at"),
+        Index("ix_follow_up_slot_region_code_status", "region_code", "status"),
+    )
+
+
+class DailyReport(Base):
+    """日报告、零报告: one report per unit per day; a zero report says there is nothing to report."""
+
+    __tablename__ = "daily_report"
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    report_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    zero: Mapped[bool] = mapped_column(Boolean)
+    counts: Mapped[dict] = mapped_column(JSONType, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    late: Mapped[bool] = mapped_column(Boolean)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str] = mapped_column(String(100))
+
+
+class ReportNotice(Base):
+    """A reminder or a missing-report alert, sent once per unit, day and kind whatever the replicas."""
+
+    __tablename__ = "report_notice"
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    report_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # reminder | missing
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DailyCount(Base):
+    """Counts the registry learns from events (tests taken per region and day), for report drafts."""
+
+    __tablename__ = "daily_count"
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    count_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

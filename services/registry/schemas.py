@@ -185,3 +185,97 @@ class PolicyVersionRead(BaseModel):
     version: int
     changed_by: str
     changed_at: datetime
+
+
+class StaffSet(_In):
+    township_cadre: str | None = Field(default=None, max_length=64)
+    village_cadre: str | None = Field(default=None, max_length=64)
+    doctor: str | None = Field(default=None, max_length=64)
+    police: str | None = Field(default=None, max_length=64)
+    grid_worker: str | None = Field(default=None, max_length=64)
+
+
+class RosterRead(BaseModel):
+    region_code: str
+    staff: dict[str, str | None]
+    missing: list[str]
+    updated_at: datetime
+    updated_by: str
+
+
+class ResponsibleStaffRead(BaseModel):
+    person_id: uuid.UUID
+    staff: dict[str, str | None]
+    missing: list[str]
+    roster_region: str | None
+    assigned_at: datetime
+    assigned_by: str
+
+
+class FollowUpSlotRead(BaseModel):
+    person_id: uuid.UUID
+    measure_id: uuid.UUID
+    region_code: str
+    date: date
+    slot: str
+    due_by: datetime
+    status: str
+    done_at: datetime | None
+
+
+class FollowUpSlotPage(BaseModel):
+    items: list[FollowUpSlotRead]
+    next_cursor: str | None
+
+
+class ReportCounts(_In):
+    returnees_screened: int = Field(ge=0)
+    under_control: int = Field(ge=0)
+    fever: int = Field(ge=0)
+    tests_taken: int = Field(ge=0)
+
+
+class DailyReportCreate(_In):
+    region_code: str = Field(min_length=6, max_length=6)
+    date: date
+    zero: bool
+    counts: ReportCounts | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DailyReportRead(BaseModel):
+    region_code: str
+    date: date
+    status: Literal["submitted", "missing"]
+    late: bool | None = None
+    zero: bool | None = None
+    counts: dict | None = None
+    note: str | None = None
+    submitted_at: datetime | None = None
+    submitted_by: str | None = None
+
+
+class DailyReportList(BaseModel):
+    items: list[DailyReportRead]
+
+
+class DailyReportDraft(BaseModel):
+    region_code: str
+    date: date
+    counts: dict[str, int]
+
+
+class AuditRead(BaseModel):
+    id: int
+    actor: str
+    role: str
+    action: str
+    entity: str
+    entity_id: str
+    request_id: str | None
+    at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditRead]
+    next_cursor: str | None

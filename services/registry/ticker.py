@@ -7,11 +7,9 @@ import logging
 
 from fastapi import FastAPI
 
-from services.registry.service import measures, risk_areas
+from services.registry.service import follow_up_duties, measures, policies, reports, risk_areas
 
 log = logging.getLogger("cordon.registry.ticker")
-
-INTERVAL_S = 30.0
 
 
 async def tick(app: FastAPI) -> None:
@@ -23,9 +21,29 @@ async def tick(app: FastAPI) -> None:
         for area in await risk_areas.due_areas(session, now):
             await risk_areas.reevaluate_area(session, area, now)
         await session.commit()
+    await accountability_tick(app, now)
+
+
+async def accountability_tick(app: FastAPI, now) -> None:
+    """Open today's follow-up slots, mark the missed, escalate the still missing; remind and list reports."""
+    async with app.state.sessionmaker() as session:
+        policy = await policies.current(session)
+        await follow_up_duties.open_today(session, now=now, policy=policy)
+        await session.commit()
+        while await follow_up_duties.mark_missed(session, now=now):
+            await session.commit()
+        await session.commit()
+        while await follow_up_duties.escalate(session, now=now, policy=policy):
+            await session.commit()
+        await session.commit()
+        await reports.notices(session, now=now, policy=policy)
+        await session.commit()
 
 
 async def run(app: FastAPI) -> None:
+    interval = app.state.settings.ticker_interval_s
+    if not interval:
+        return
     while True:
         try:
             await tick(app)
@@ -33,4 +51,4 @@ async def run(app: FastAPI) -> None:
             raise
         except Exception:
             log.exception("registry ticker failed; trying again next round")
-        await asyncio.sleep(INTERVAL_S)
+        await asyncio.sleep(interval)

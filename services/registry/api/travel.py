@@ -46,7 +46,7 @@ async def push_travel_records(request: Request, principal: Partner, vault: Vault
     else:
         raise DomainError("Send application/x-ndjson or a JSON array.", code="unsupported_media_type", status=415)
     result = await travel.ingest(
-        sessionmaker=request.app.state.sessionmaker, vault=vault, partner_id=principal.subject, lines=lines, now=now
+        sessionmaker=request.app.state.sessionmaker, vault=vault, principal=principal, lines=lines, now=now
     )
     return schemas.BatchResult(
         accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected, rejected_total=result.rejected_total

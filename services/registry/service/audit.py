@@ -2,23 +2,55 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.auth import Principal
 from cordon.db import utcnow
+from cordon.errors import DomainError
 from cordon.observability import request_id_var
 from services.registry.models import Audit
 
 
-def record(session: AsyncSession, principal: Principal, *, action: str, entity: str, entity_id: object) -> None:
+def write(session: AsyncSession, *, actor: str, role: str, action: str, entity: str, entity_id: object, request_id: str | None = None) -> None:
     session.add(
         Audit(
-            actor=principal.username or principal.subject,
-            role=principal.role,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            request_id=request_id_var.get(),
-            at=utcnow(),
+            actor=actor, role=role, action=action, entity=entity, entity_id=str(entity_id),
+            request_id=request_id or request_id_var.get(), at=utcnow(),
         )
     )
+
+
+def record(session: AsyncSession, principal: Principal, *, action: str, entity: str, entity_id: object) -> None:
+    write(session, actor=principal.username or principal.subject, role=principal.role, action=action, entity=entity, entity_id=entity_id)
+
+
+async def search(
+    session: AsyncSession, *, actor: str | None, entity: str | None, entity_id: str | None,
+    since: datetime | None, until: datetime | None, limit: int, cursor: str | None,
+) -> tuple[list[Audit], str | None]:
+    """Newest first, keyset on the row number."""
+    query = select(Audit)
+    if actor:
+        query = query.where(Audit.actor == actor)
+    if entity:
+        query = query.where(Audit.entity == entity)
+    if entity_id:
+        query = query.where(Audit.entity_id == entity_id)
+    if since:
+        query = query.where(Audit.at >= since)
+    if until:
+        query = query.where(Audit.at < until)
+    if cursor:
+        try:
+            before = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        except ValueError:
+            raise DomainError("The cursor is not one this list gave out.", code="invalid_cursor", status=400) from None
+        query = query.where(Audit.id < before)
+    rows = list((await session.execute(query.order_by(Audit.id.desc()).limit(limit + 1))).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode() if more else None

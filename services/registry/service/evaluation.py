@@ -20,6 +20,7 @@ from cordon.policy import Policy
 from services.registry.domain import engine
 from services.registry.domain.measures import status
 from services.registry.models import Exposure, Measure, Person, RiskArea, ServedTrigger, TravelRecord
+from services.registry.service import rosters
 from services.registry.service.health import refresh_codes
 
 CHUNK = 500
@@ -69,6 +70,7 @@ async def evaluate(
     risk = await risk_list(session, now)
     window_start = today - timedelta(days=policy.travel_window_days)
     touched: list[Measure] = []
+    started: set[uuid.UUID] = set()  # people with a measure new to them: their five staff are set
     for chunk in _chunks(person_ids):
         people = {p.id: p for p in (await session.execute(select(Person).where(Person.id.in_(chunk)))).scalars()}
         travel: dict[uuid.UUID, list[engine.Travel]] = {}
@@ -116,7 +118,10 @@ async def evaluate(
                 measure = await _apply(session, change, own, pid, person.region_code, today)
                 if change.changed:
                     touched.append(measure)
+                if change.measure_id is None:
+                    started.add(pid)
         await refresh_codes(session, chunk, today=today, policy=policy)
+    await rosters.assign_from_roster(session, started, now)
     return touched
 
 

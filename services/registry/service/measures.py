@@ -17,7 +17,7 @@ from cordon.errors import Conflict, NotFound, Unprocessable
 from services.registry.domain import engine
 from services.registry.domain.measures import status
 from services.registry.models import Exposure, FollowUp, Measure, Person
-from services.registry.service import audit, evaluation, policies
+from services.registry.service import audit, evaluation, follow_up_duties, policies
 from services.registry.service.health import refresh_codes
 
 MANUAL_RULE = "manual"
@@ -108,6 +108,7 @@ async def follow_up(*, session: AsyncSession, principal: Principal, measure: Mea
         symptoms=list(data.symptoms), note=data.note, recorded_by=principal.username or principal.subject, recorded_at=now,
     )
     session.add(record)
+    await follow_up_duties.fulfil(session, person=person, measure=measure, follow_up_id=record.id, now=now, policy=policy)
     # The latest reading decides: a fever turns the code yellow, a normal reading after it clears it.
     person.fever_celsius = data.temperature if data.temperature >= policy.follow_ups.fever_celsius else None
     audit.record(session, principal, action="follow_up", entity="measure", entity_id=measure.id)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import pii, regions
@@ -242,7 +242,7 @@ async def list_people(
         prefix = regions.scope_prefix(region_code)
         query = query.where(Person.region_code == region_code if len(prefix) == 6 else Person.region_code.startswith(prefix))
     elif principal.role != "admin":
-        query = query.where(or_(*(Person.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions)) if principal.regions else False)
+        query = query.where(or_(*(Person.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions)) if principal.regions else false())
     if tag:
         query = query.join(PersonTag, and_(PersonTag.person_id == Person.id, PersonTag.tag == tag))
     if health_code:

@@ -13,8 +13,10 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.contracts.registry import PolicyChanged
 from services.registry.models import PolicyVersion
+from services.registry.service import audit
 
-_parsed: dict[int, policy.Policy] = {}
+# Parsed documents by (version, changed_at): a version number alone is not unique across databases.
+_parsed: dict[tuple[int, datetime], policy.Policy] = {}
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,11 @@ async def active(session: AsyncSession) -> Active:
     ).scalar_one_or_none()
     if row is None:
         return Active(0, policy.default(), source_yaml=policy.DEFAULT_PATH.read_text(encoding="utf-8"))
-    if row.version not in _parsed:
+    key = (row.version, row.changed_at)
+    if key not in _parsed:
         _parsed.clear()
-        _parsed[row.version] = policy.Policy.model_validate(row.document)
-    return Active(row.version, _parsed[row.version], row.changed_by, row.changed_at, row.source_yaml)
+        _parsed[key] = policy.Policy.model_validate(row.document)
+    return Active(row.version, _parsed[key], row.changed_by, row.changed_at, row.source_yaml)
 
 
 async def current(session: AsyncSession) -> policy.Policy:
@@ -58,6 +61,7 @@ async def put_policy(
             changed_at=now,
         )
     )
+    audit.record(session, principal, action="set", entity="policy", entity_id=version)
     await outbox.add(
         session,
         PolicyChanged(policy_version=version, document=body, changed_by=principal.username or principal.subject),

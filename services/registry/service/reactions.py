@@ -16,7 +16,7 @@ from cordon.contracts import events as gatherings
 from cordon.contracts import testing
 from cordon.db import insert_or_ignore
 from services.registry.models import Exposure, Person
-from services.registry.service import evaluation, policies
+from services.registry.service import audit, evaluation, policies, reports
 from services.registry.service.health import refresh_codes
 
 
@@ -61,7 +61,10 @@ async def record_overdue(session: AsyncSession, schedule: testing.ScheduleOverdu
 async def record_sample(session: AsyncSession, sample: testing.SampleCollected, now: datetime) -> None:
     """A sample taken on or after the overdue day settles it."""
     person = await _person(session, sample.person_id, sample.id_number_index)
-    if person is None or person.overdue_since is None:
+    if person is None:
+        return
+    await reports.count_test(session, region_code=person.region_code, on=local_date(sample.collected_at))
+    if person.overdue_since is None:
         return
     if local_date(sample.collected_at) >= person.overdue_since:
         person.overdue_since = None
@@ -99,3 +102,9 @@ async def record_exposure(session: AsyncSession, exposure: gatherings.ExposureDe
         await evaluation.evaluate(
             session, matched, now=now, today=local_date(now), policy=await policies.current(session)
         )
+
+
+async def record_decision(session: AsyncSession, decision: gatherings.GatheringFacts, action: str) -> None:
+    """Gathering decisions are the events service's; the trail that answers for them is kept here."""
+    audit.write(session, actor=decision.by or "unknown", role="official", action=action, entity="gathering",
+                entity_id=decision.gathering_id)

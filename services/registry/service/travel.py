@@ -24,7 +24,7 @@ from cordon.errors import Unprocessable
 from cordon.pii import Vault
 from services.registry.domain import travel_lines
 from services.registry.models import Person, TravelRecord
-from services.registry.service import evaluation, people, policies
+from services.registry.service import audit, evaluation, people, policies
 
 CHUNK = 5000
 MAX_REJECTED_LISTED = 10_000
@@ -130,7 +130,7 @@ async def ingest(
     *,
     sessionmaker: async_sessionmaker[AsyncSession],
     vault: Vault,
-    partner_id: str,
+    principal: Principal,
     lines: AsyncIterator[tuple[int, object]],
     now: datetime,
 ) -> BatchResult:
@@ -163,10 +163,13 @@ async def ingest(
         except travel_lines.LineError as exc:
             result.reject(number, exc.code, str(exc))
             continue
-        buffer.append(_row(vault, partner_id, line, now))
+        buffer.append(_row(vault, principal.subject, line, now))
         if len(buffer) >= CHUNK:
             await flush()
     await flush()
+    async with sessionmaker() as session:
+        audit.record(session, principal, action="push", entity="travel_batch", entity_id=f"{result.accepted}+{result.duplicates}")
+        await session.commit()
     if affected:
         async with sessionmaker() as session:
             await evaluation.evaluate(session, affected, now=now, today=today, policy=policy)
@@ -194,6 +197,7 @@ async def declare(*, session: AsyncSession, principal: Principal, data, now: dat
     )
     session.add(record)
     await session.flush()
+    audit.record(session, principal, action="declare", entity="travel_record", entity_id=record.seq)
     if person is not None:
         policy = await policies.current(session)
         await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)

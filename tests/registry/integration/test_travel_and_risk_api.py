@@ -136,3 +136,18 @@ async def test_an_area_set_for_later_takes_effect_when_its_moment_comes(registry
     app.state.clock = lambda: utcnow() + timedelta(hours=3)
     await ticker.tick(app)
     assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "red"
+
+
+async def test_the_ticker_runs_by_itself(databases, nats_server):
+    from tests.serving import eventually, start_service
+
+    async with start_service("registry", databases, nats_server.url, ticker_interval_s=0.2) as registry:
+        person = await register(registry)
+        await registry.post("/api/v1/travel-records/batch", content=ndjson(record("auto", phone=person["_phone"])), headers=NDJSON)
+        soon = (utcnow() + timedelta(seconds=1)).isoformat()
+        await registry.put("/api/v1/risk-areas/420106", json={"level": "high", "effective_from": soon}, headers=OFFICIAL)
+
+        async def red():
+            return (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "red"
+
+        assert await eventually(red, timeout=15)

@@ -1,0 +1,122 @@
+"""Grid accountability: rosters, responsible staff, follow-up duties, daily reports, the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from fastapi import APIRouter, Query
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from cordon.errors import DomainError, NotFound
+from services.registry import schemas
+from services.registry.api.deps import Admin, Official, Staff
+from services.registry.domain.accountability import missing_duties
+from services.registry.service import audit, follow_up_duties, people, policies, reports, rosters
+
+router = APIRouter(tags=["grid accountability"])
+
+
+def _roster(r) -> schemas.RosterRead:
+    return schemas.RosterRead(region_code=r.region_code, staff=r.staff, missing=missing_duties(r.staff),
+                              updated_at=r.updated_at, updated_by=r.updated_by)
+
+
+@router.put("/regions/{region_code}/roster", response_model=schemas.RosterRead)
+async def put_roster(region_code: str, body: schemas.StaffSet, principal: Official, session: SessionDep, now: NowDep):
+    roster = await rosters.put_roster(session=session, principal=principal, region_code=region_code,
+                                      staff=body.model_dump(), now=now)
+    return _roster(roster)
+
+
+@router.get("/regions/{region_code}/roster", response_model=schemas.RosterRead)
+async def get_roster(region_code: str, principal: Official, session: SessionDep):
+    return _roster(await rosters.get_roster(session, principal, region_code))
+
+
+def _responsible(person_id, row) -> schemas.ResponsibleStaffRead:
+    return schemas.ResponsibleStaffRead(person_id=person_id, staff=row.staff, missing=missing_duties(row.staff),
+                                        roster_region=row.roster_region, assigned_at=row.assigned_at, assigned_by=row.assigned_by)
+
+
+@router.get("/persons/{person_id}/responsible-staff", response_model=schemas.ResponsibleStaffRead)
+async def get_responsible_staff(person_id: uuid.UUID, principal: Staff, session: SessionDep):
+    person = await people.visible_person(session, principal, person_id)
+    row = await rosters.get_responsible(session, person)
+    if row is None:
+        raise NotFound("This person has no responsible staff (they are not under control).", code="responsible_staff_not_found")
+    return _responsible(person.id, row)
+
+
+@router.put("/persons/{person_id}/responsible-staff", response_model=schemas.ResponsibleStaffRead)
+async def put_responsible_staff(person_id: uuid.UUID, body: schemas.StaffSet, principal: Official, session: SessionDep, now: NowDep):
+    person = await people.visible_person(session, principal, person_id)
+    row = await rosters.put_responsible(session=session, principal=principal, person=person, staff=body.model_dump(), now=now)
+    return _responsible(person.id, row)
+
+
+@router.get("/follow-ups", response_model=schemas.FollowUpSlotPage)
+async def list_follow_ups(
+    principal: Staff,
+    session: SessionDep,
+    status: Literal["due", "missed"] = "due",
+    region_code: str | None = Query(default=None, min_length=6, max_length=6),
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(default=None, max_length=40),
+):
+    if region_code and not principal.sees_region(region_code):
+        raise NotFound("No such region.", code="region_not_found")
+    try:
+        after = int(cursor) if cursor else None
+    except ValueError:
+        raise DomainError("The cursor is not one this list gave out.", code="invalid_cursor", status=400) from None
+    rows = await follow_up_duties.list_slots(session, principal, status=status, region_code=region_code, limit=limit, after=after)
+    items = [
+        schemas.FollowUpSlotRead(person_id=r.person_id, measure_id=r.measure_id, region_code=r.region_code, date=r.due_on,
+                                 slot=r.slot, due_by=r.ends_at, status=r.status, done_at=r.done_at)
+        for r in rows[:limit]
+    ]
+    return schemas.FollowUpSlotPage(items=items, next_cursor=str(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+@router.post("/daily-reports", status_code=201, response_model=schemas.DailyReportRead)
+async def submit_daily_report(body: schemas.DailyReportCreate, principal: Staff, session: SessionDep, now: NowDep):
+    report = await reports.submit(session=session, principal=principal, data=body, now=now, policy=await policies.current(session))
+    return schemas.DailyReportRead(region_code=report.region_code, date=report.report_on, status="submitted", late=report.late,
+                                   zero=report.zero, counts=report.counts, note=report.note, submitted_at=report.submitted_at,
+                                   submitted_by=report.submitted_by)
+
+
+@router.get("/daily-reports", response_model=schemas.DailyReportList)
+async def list_daily_reports(
+    principal: Official,
+    session: SessionDep,
+    date: date,
+    status: Literal["missing", "submitted"] | None = None,
+    region_code: str | None = Query(default=None, min_length=6, max_length=6),
+):
+    return schemas.DailyReportList(items=await reports.listing(session, principal, on=date, status=status, region_code=region_code))
+
+
+@router.get("/daily-reports/draft", response_model=schemas.DailyReportDraft)
+async def draft_daily_report(principal: Staff, session: SessionDep, region_code: str = Query(min_length=6, max_length=6), date: date = Query()):
+    return await reports.draft(session, principal, region_code=region_code, on=date, policy=await policies.current(session))
+
+
+@router.get("/audit", response_model=schemas.AuditPage)
+async def read_audit(
+    principal: Admin,
+    session: SessionDep,
+    actor: str | None = Query(default=None, max_length=100),
+    entity: str | None = Query(default=None, max_length=40),
+    entity_id: str | None = Query(default=None, max_length=64),
+    since: datetime | None = Query(default=None, alias="from"),
+    until: datetime | None = Query(default=None, alias="to"),
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(default=None, max_length=40),
+):
+    rows, next_cursor = await audit.search(session, actor=actor, entity=entity, entity_id=entity_id, since=since, until=until,
+                                           limit=limit, cursor=cursor)
+    return schemas.AuditPage(items=[schemas.AuditRead.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor)

@@ -1,0 +1,77 @@
+"""Grid accountability (五包一, 每日两次随访, 日报告零报告): rosters, follow-up slots, report deadlines.
+
+Pure: times come in, answers go out; the policy gives the slots and the deadline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from cordon import regions
+from cordon.policy import FollowUps
+
+DUTIES = ("township_cadre", "village_cadre", "doctor", "police", "grid_worker")
+
+
+def resolve_roster(region_code: str, rosters: dict[str, dict[str, str | None]]) -> tuple[str, dict[str, str | None]] | None:
+    """The roster of the most specific region holding ``region_code`` (its own, then its city's, then its province's)."""
+    code: str | None = region_code
+    while code is not None:
+        if code in rosters:
+            return code, rosters[code]
+        code = regions.parent(code)
+    return None
+
+
+def missing_duties(staff: dict[str, str | None]) -> list[str]:
+    return [duty for duty in DUTIES if not staff.get(duty)]
+
+
+@dataclass(frozen=True)
+class SlotTime:
+    on: date
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+def slots_of_day(on: date, follow_ups: FollowUps, tz: ZoneInfo) -> list[SlotTime]:
+    """The day's follow-up slots as moments (the first ``per_day`` slots of the policy)."""
+    chosen = follow_ups.slots[: follow_ups.per_day]
+    return [
+        SlotTime(on, s.name, datetime.combine(on, s.start, tz), datetime.combine(on, s.end, tz)) for s in chosen
+    ]
+
+
+def slot_for(moment: datetime, follow_ups: FollowUps, tz: ZoneInfo) -> SlotTime | None:
+    """The slot a follow-up made at ``moment`` fulfils: the one under way, or the next one that day.
+
+    Early is fine; late is not: a slot whose end has passed stays missed.
+    """
+    local = moment.astimezone(tz)
+    for slot in slots_of_day(local.date(), follow_ups, tz):
+        if moment < slot.ends_at:
+            return slot
+    return None
+
+
+def report_deadline(on: date, deadline: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(on, deadline, tz)
+
+
+def is_late(submitted_at: datetime, on: date, deadline: time, tz: ZoneInfo) -> bool:
+    return submitted_at > report_deadline(on, deadline, tz)
+
+
+def reminder_due(now: datetime, on: date, deadline: time, remind_before: timedelta, tz: ZoneInfo) -> bool:
+    """From ``remind_before`` ahead of the deadline until the deadline itself."""
+    at = report_deadline(on, deadline, tz)
+    return at - remind_before <= now < at
+
+
+def slot_names(follow_ups: FollowUps) -> list[str]:
+    return [s.name for s in follow_ups.slots[: follow_ups.per_day]]
+
+

@@ -1,0 +1,154 @@
+"""Follow-ups as duties: each day's slots for people under home quarantine or monitoring,
+fulfilled by a follow-up, missed when the slot ends (the grid worker is told), escalated
+when still missing after the policy's grace (the village cadre and the officials).
+
+Every step is one set-based statement; a slot moves on once whatever the replicas.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon.bus import outbox
+from cordon.clock import local_date
+from cordon.contracts import registry as events
+from cordon.policy import Policy
+from services.registry.domain.accountability import slot_for, slots_of_day
+from services.registry.models import FollowUpSlot, Measure, Person, ResponsibleStaff
+
+
+def _insert(session: AsyncSession):
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+async def open_today(session: AsyncSession, *, now: datetime, policy: Policy) -> int:
+    """Create today's slots for everyone whose follow-up measure is active today (idempotent)."""
+    tz = ZoneInfo(policy.timezone)
+    today = local_date(now)
+    created = 0
+    for slot in slots_of_day(today, policy.follow_ups, tz):
+        chosen = (
+            select(
+                Measure.person_id, Measure.id, Person.region_code, literal(today), literal(slot.name),
+                literal(slot.ends_at, type_=FollowUpSlot.ends_at.type), literal("due"),
+            )
+            .join(Person, Person.id == Measure.person_id)
+            .where(
+                Measure.kind.in_(policy.follow_ups.kinds),
+                Measure.status != "released",
+                Measure.starts_on <= today,
+                Measure.ends_on >= today,
+                ~exists().where(and_(FollowUpSlot.person_id == Measure.person_id, FollowUpSlot.due_on == today,
+                                     FollowUpSlot.slot == slot.name)),
+            )
+        )
+        statement = _insert(session)(FollowUpSlot.__table__).from_select(
+            ["person_id", "measure_id", "region_code", "due_on", "slot", "ends_at", "status"], chosen
+        ).on_conflict_do_nothing(index_elements=["person_id", "due_on", "slot"])
+        created += (await session.execute(statement)).rowcount or 0
+    return created
+
+
+async def fulfil(session: AsyncSession, *, person: Person, measure: Measure, follow_up_id: uuid.UUID, now: datetime, policy: Policy) -> str | None:
+    """Mark the slot this follow-up fulfils as done; the slot's name, or None outside every slot."""
+    slot = slot_for(now, policy.follow_ups, ZoneInfo(policy.timezone))
+    if slot is None or measure.kind not in policy.follow_ups.kinds:
+        return None
+    values = {"status": "done", "done_at": now, "follow_up_id": follow_up_id}
+    statement = _insert(session)(FollowUpSlot.__table__).values(
+        person_id=person.id, measure_id=measure.id, region_code=person.region_code, due_on=slot.on, slot=slot.name,
+        ends_at=slot.ends_at, **values,
+    )
+    # Not yet opened by the ticker: born done. Open: now done. Already done: stays as it was.
+    statement = statement.on_conflict_do_update(
+        index_elements=["person_id", "due_on", "slot"], set_=values, where=FollowUpSlot.__table__.c.status == "due"
+    )
+    await session.execute(statement)
+    return slot.name
+
+
+async def _staff(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    rows = await session.execute(select(ResponsibleStaff.person_id, ResponsibleStaff.staff).where(ResponsibleStaff.person_id.in_(person_ids)))
+    return dict(rows.all())
+
+
+async def mark_missed(session: AsyncSession, *, now: datetime, limit: int = 5000) -> int:
+    """Slots that ended undone become missed; each responsible grid worker is told."""
+    moved = (
+        await session.execute(
+            update(FollowUpSlot)
+            .where(FollowUpSlot.id.in_(select(FollowUpSlot.id).where(FollowUpSlot.status == "due", FollowUpSlot.ends_at <= now).limit(limit)))
+            .values(status="missed")
+            .returning(FollowUpSlot.person_id, FollowUpSlot.measure_id, FollowUpSlot.region_code, FollowUpSlot.due_on,
+                       FollowUpSlot.slot, FollowUpSlot.ends_at)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    staff = await _staff(session, {row.person_id for row in moved})
+    for row in moved:
+        grid_worker = (staff.get(row.person_id) or {}).get("grid_worker")
+        await outbox.add(
+            session,
+            events.FollowUpMissed(
+                person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
+                slot=row.slot, due_by=row.ends_at, notify=[grid_worker] if grid_worker else [],
+            ),
+            key=row.person_id,
+        )
+    return len(moved)
+
+
+async def escalate(session: AsyncSession, *, now: datetime, policy: Policy, limit: int = 5000) -> int:
+    """Missed and still missing after the grace: the village cadre and the region's officials are told."""
+    cutoff = now - timedelta(minutes=policy.follow_ups.escalate_after_minutes)
+    moved = (
+        await session.execute(
+            update(FollowUpSlot)
+            .where(FollowUpSlot.id.in_(select(FollowUpSlot.id).where(FollowUpSlot.status == "missed", FollowUpSlot.ends_at <= cutoff).limit(limit)))
+            .values(status="escalated")
+            .returning(FollowUpSlot.person_id, FollowUpSlot.measure_id, FollowUpSlot.region_code, FollowUpSlot.due_on,
+                       FollowUpSlot.slot, FollowUpSlot.ends_at)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    staff = await _staff(session, {row.person_id for row in moved})
+    for row in moved:
+        cadre = (staff.get(row.person_id) or {}).get("village_cadre")
+        await outbox.add(
+            session,
+            events.FollowUpEscalated(
+                person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
+                slot=row.slot, due_by=row.ends_at, notify=[cadre] if cadre else [],
+            ),
+            key=row.person_id,
+        )
+    return len(moved)
+
+
+async def list_slots(session: AsyncSession, principal, *, status: str, region_code: str | None, limit: int, after: int | None):
+    from cordon import regions as codes
+
+    query = select(FollowUpSlot).where(FollowUpSlot.status.in_(("missed", "escalated") if status == "missed" else (status,)))
+    scopes = [region_code] if region_code else list(principal.regions)
+    if principal.role != "admin" or region_code:
+        query = query.where(_in_any(FollowUpSlot.region_code, [codes.scope_prefix(r) for r in scopes]))
+    if after:
+        query = query.where(FollowUpSlot.id > after)
+    return list((await session.execute(query.order_by(FollowUpSlot.id).limit(limit + 1))).scalars())
+
+
+def _in_any(column, prefixes: list[str]):
+    from sqlalchemy import false, or_
+
+    if not prefixes:
+        return false()
+    return or_(*(column == p if len(p) == 6 else column.startswith(p) for p in prefixes))

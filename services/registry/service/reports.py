@@ -1,0 +1,155 @@
+"""Daily and zero reports (日报告、零报告): every region with a roster reports each day by the deadline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon import regions
+from cordon.auth import Principal
+from cordon.bus import outbox
+from cordon.clock import local_date
+from cordon.contracts import registry as events
+from cordon.db import insert_or_ignore
+from cordon.errors import Conflict, NotFound, Unprocessable
+from cordon.policy import Policy
+from services.registry.domain.accountability import is_late, report_deadline, reminder_due
+from services.registry.models import DailyCount, DailyReport, FollowUp, Measure, Person, PersonTag, ReportNotice, Roster
+from services.registry.service import audit
+
+COUNT_KEYS = ("returnees_screened", "under_control", "fever", "tests_taken")
+
+
+def _within(column, region_code: str):
+    prefix = regions.scope_prefix(region_code)
+    return column == region_code if len(prefix) == 6 else column.startswith(prefix)
+
+
+async def _unit(session: AsyncSession, principal: Principal, region_code: str) -> Roster:
+    roster = await session.get(Roster, region_code)
+    if roster is None or not principal.sees_region(region_code):
+        raise NotFound("This region is not a reporting unit (it has no roster).", code="unit_not_found")
+    return roster
+
+
+async def submit(*, session: AsyncSession, principal: Principal, data, now: datetime, policy: Policy) -> DailyReport:
+    await _unit(session, principal, data.region_code)
+    if not data.zero and data.counts is None:
+        raise Unprocessable("A report that is not a zero report needs its counts.", code="counts_required")
+    if await session.get(DailyReport, (data.region_code, data.date)) is not None:
+        raise Conflict("This unit has reported for this day.", code="report_exists")
+    tz = ZoneInfo(policy.timezone)
+    late = is_late(now, data.date, policy.daily_reports.deadline, tz)
+    by = principal.username or principal.subject
+    report = DailyReport(
+        region_code=data.region_code, report_on=data.date, zero=data.zero,
+        counts=data.counts.model_dump() if data.counts else {}, note=data.note, late=late, submitted_at=now,
+        submitted_by=by,
+    )
+    session.add(report)
+    audit.record(session, principal, action="report", entity="daily_report", entity_id=f"{data.region_code}:{data.date}")
+    await outbox.add(
+        session,
+        events.ReportSubmitted(
+            region_code=data.region_code, on=data.date, deadline_at=report_deadline(data.date, policy.daily_reports.deadline, tz),
+            late=late, zero=data.zero, by=by,
+        ),
+        key=data.region_code,
+    )
+    await session.commit()
+    return report
+
+
+async def listing(session: AsyncSession, principal: Principal, *, on: date, status: str | None, region_code: str | None) -> list[dict]:
+    scopes = [region_code] if region_code else (None if principal.role == "admin" else list(principal.regions))
+    if region_code and not principal.sees_region(region_code):
+        raise NotFound("No such region.", code="region_not_found")
+    units = select(Roster.region_code)
+    if scopes is not None:
+        units = units.where(or_(*(_within(Roster.region_code, r) for r in scopes))) if scopes else units.where(false())
+    unit_codes = list((await session.execute(units.order_by(Roster.region_code))).scalars())
+    reports = {
+        r.region_code: r
+        for r in (await session.execute(select(DailyReport).where(DailyReport.report_on == on, DailyReport.region_code.in_(unit_codes)))).scalars()
+    }
+    items = []
+    for code in unit_codes:
+        report = reports.get(code)
+        item = {"region_code": code, "date": on, "status": "submitted" if report else "missing"}
+        if report:
+            item |= {"late": report.late, "zero": report.zero, "counts": report.counts, "note": report.note,
+                     "submitted_at": report.submitted_at, "submitted_by": report.submitted_by}
+        if status is None or status == item["status"]:
+            items.append(item)
+    return items
+
+
+async def draft(session: AsyncSession, principal: Principal, *, region_code: str, on: date, policy: Policy) -> dict:
+    """The counts Cordon already knows for the unit and day, for the reporter to check and send."""
+    await _unit(session, principal, region_code)
+    tz = ZoneInfo(policy.timezone)
+    start = datetime.combine(on, datetime.min.time(), tz)
+    end = start + timedelta(days=1)
+    in_unit = _within(Person.region_code, region_code)
+    returnees = await session.scalar(
+        select(func.count()).select_from(Person).join(PersonTag, (PersonTag.person_id == Person.id) & (PersonTag.tag == "returnee"))
+        .where(in_unit, Person.created_at >= start, Person.created_at < end)
+    )
+    under_control = await session.scalar(
+        select(func.count(func.distinct(Measure.person_id))).join(Person, Person.id == Measure.person_id)
+        .where(in_unit, Measure.status != "released", Measure.starts_on <= on, Measure.ends_on >= on)
+    )
+    fever = await session.scalar(
+        select(func.count(func.distinct(FollowUp.person_id))).join(Person, Person.id == FollowUp.person_id)
+        .where(in_unit, FollowUp.recorded_at >= start, FollowUp.recorded_at < end, FollowUp.temperature >= policy.follow_ups.fever_celsius)
+    )
+    tests = await session.scalar(
+        select(func.coalesce(func.sum(DailyCount.value), 0)).where(
+            _within(DailyCount.region_code, region_code), DailyCount.count_on == on, DailyCount.kind == "tests_taken"
+        )
+    )
+    return {"region_code": region_code, "date": on, "counts": {
+        "returnees_screened": returnees or 0, "under_control": under_control or 0, "fever": fever or 0, "tests_taken": tests or 0}}
+
+
+async def count_test(session: AsyncSession, *, region_code: str, on: date) -> None:
+    """A sample was taken from a person of this region today (from testing.sample.collected)."""
+    row = await session.get(DailyCount, (region_code, on, "tests_taken"))
+    if row is None:
+        session.add(DailyCount(region_code=region_code, count_on=on, kind="tests_taken", value=1))
+    else:
+        row.value += 1
+
+
+async def notices(session: AsyncSession, *, now: datetime, policy: Policy) -> int:
+    """Remind units that have not reported as the deadline nears; list the missing for the parent once it passes."""
+    tz = ZoneInfo(policy.timezone)
+    today = local_date(now)
+    rules = policy.daily_reports
+    deadline = report_deadline(today, rules.deadline, tz)
+    if reminder_due(now, today, rules.deadline, timedelta(minutes=rules.remind_before_minutes), tz):
+        kind = "reminder"
+    elif now >= deadline:
+        kind = "missing"
+    else:
+        return 0
+    reported = select(DailyReport.region_code).where(DailyReport.report_on == today)
+    silent = (await session.execute(select(Roster).where(Roster.region_code.not_in(reported)))).scalars().all()
+    sent = 0
+    for unit in silent:
+        if not await insert_or_ignore(
+            session, ReportNotice.__table__, {"region_code": unit.region_code, "report_on": today, "kind": kind, "sent_at": now},
+            conflict=["region_code", "report_on", "kind"],
+        ):
+            continue  # already sent (by this replica or another)
+        if kind == "reminder":
+            to = [u for u in (unit.staff.get("grid_worker"), unit.staff.get("village_cadre")) if u]
+            event = events.ReportReminded(region_code=unit.region_code, on=today, deadline_at=deadline, notify=to)
+        else:
+            event = events.ReportMissing(region_code=unit.region_code, on=today, deadline_at=deadline, parent_region=regions.parent(unit.region_code))
+        await outbox.add(session, event, key=unit.region_code)
+        sent += 1
+    return sent

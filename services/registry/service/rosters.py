@@ -1,0 +1,99 @@
+"""Rosters and the five responsible staff of each controlled person (五包一)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon import regions
+from cordon.auth import Principal
+from cordon.bus import outbox
+from cordon.contracts import registry as events
+from cordon.errors import NotFound, Unprocessable
+from services.registry.domain.accountability import DUTIES, missing_duties, resolve_roster
+from services.registry.models import Person, ResponsibleStaff, Roster
+from services.registry.service import audit
+
+
+def _clean(staff: dict[str, str | None]) -> dict[str, str | None]:
+    unknown = set(staff) - set(DUTIES)
+    if unknown:
+        raise Unprocessable(f"Unknown duties: {', '.join(sorted(unknown))}.", code="duty_unknown")
+    return {duty: (staff.get(duty) or None) for duty in DUTIES}
+
+
+async def put_roster(*, session: AsyncSession, principal: Principal, region_code: str, staff: dict, now: datetime) -> Roster:
+    if not regions.is_region_code(region_code):
+        raise Unprocessable("region_code must be a 6-digit administrative code.", code="region_code_invalid")
+    if not principal.sees_region(region_code):
+        raise NotFound("No such region.", code="region_not_found")
+    roster = await session.get(Roster, region_code)
+    if roster is None:
+        roster = Roster(region_code=region_code)
+        session.add(roster)
+    roster.staff, roster.updated_at, roster.updated_by = _clean(staff), now, principal.username or principal.subject
+    audit.record(session, principal, action="set", entity="roster", entity_id=region_code)
+    await session.commit()
+    return roster
+
+
+async def get_roster(session: AsyncSession, principal: Principal, region_code: str) -> Roster:
+    roster = await session.get(Roster, region_code)
+    if roster is None or not principal.sees_region(region_code):
+        raise NotFound("This region has no roster.", code="roster_not_found")
+    return roster
+
+
+async def all_rosters(session: AsyncSession) -> dict[str, dict]:
+    return {r.region_code: r.staff for r in (await session.execute(select(Roster))).scalars()}
+
+
+async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], now: datetime) -> None:
+    """People put under control get their five from the most specific roster; gaps are announced."""
+    if not person_ids:
+        return
+    have = set((await session.execute(select(ResponsibleStaff.person_id).where(ResponsibleStaff.person_id.in_(person_ids)))).scalars())
+    todo = person_ids - have
+    if not todo:
+        return
+    rosters = await all_rosters(session)
+    for person in (await session.execute(select(Person).where(Person.id.in_(todo)))).scalars():
+        found = resolve_roster(person.region_code, rosters)
+        region, staff = found if found else (None, {duty: None for duty in DUTIES})
+        session.add(ResponsibleStaff(person_id=person.id, staff=staff, roster_region=region, assigned_at=now, assigned_by="roster"))
+        await outbox.add(
+            session,
+            events.StaffAssigned(
+                person_id=person.id, region_code=person.region_code, roster_region=region, staff=staff,
+                missing=missing_duties(staff),
+            ),
+            key=person.id,
+        )
+
+
+async def get_responsible(session: AsyncSession, person: Person) -> ResponsibleStaff | None:
+    return await session.get(ResponsibleStaff, person.id)
+
+
+async def put_responsible(*, session: AsyncSession, principal: Principal, person: Person, staff: dict, now: datetime) -> ResponsibleStaff:
+    cleaned = _clean(staff)
+    row = await session.get(ResponsibleStaff, person.id)
+    by = principal.username or principal.subject
+    if row is None:
+        row = ResponsibleStaff(person_id=person.id, roster_region=None)
+        session.add(row)
+    row.staff, row.assigned_at, row.assigned_by = cleaned, now, by
+    audit.record(session, principal, action="set", entity="responsible_staff", entity_id=person.id)
+    await outbox.add(
+        session,
+        events.StaffAssigned(
+            person_id=person.id, region_code=person.region_code, roster_region=row.roster_region, staff=cleaned,
+            missing=missing_duties(cleaned), by=by,
+        ),
+        key=person.id,
+    )
+    await session.commit()
+    return row
