@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, literal, select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
@@ -47,13 +47,11 @@ async def open_today(session: AsyncSession, *, now: datetime, policy: Policy) ->
                 Measure.status != "released",
                 Measure.starts_on <= today,
                 Measure.ends_on >= today,
-                ~exists().where(and_(FollowUpSlot.person_id == Measure.person_id, FollowUpSlot.due_on == today,
-                                     FollowUpSlot.slot == slot.name)),
             )
         )
         statement = _insert(session)(FollowUpSlot.__table__).from_select(
             ["person_id", "measure_id", "region_code", "due_on", "slot", "ends_at", "status"], chosen
-        ).on_conflict_do_nothing(index_elements=["person_id", "due_on", "slot"])
+        ).on_conflict_do_nothing(index_elements=["person_id", "due_on", "slot"])  # opened already: the unique key says so
         created += (await session.execute(statement)).rowcount or 0
     return created
 
@@ -94,17 +92,18 @@ async def mark_missed(session: AsyncSession, *, now: datetime, limit: int = 5000
         )
     ).all()
     staff = await _staff(session, {row.person_id for row in moved})
-    for row in moved:
-        grid_worker = (staff.get(row.person_id) or {}).get("grid_worker")
-        await outbox.add(
-            session,
-            events.FollowUpMissed(
-                person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
-                slot=row.slot, due_by=row.ends_at, notify=[grid_worker] if grid_worker else [],
-            ),
-            key=row.person_id,
-        )
+    await outbox.add_many(session, [
+        (events.FollowUpMissed(
+            person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
+            slot=row.slot, due_by=row.ends_at, notify=_named((staff.get(row.person_id) or {}).get("grid_worker")),
+        ), row.person_id)
+        for row in moved
+    ])
     return len(moved)
+
+
+def _named(username: str | None) -> list[str]:
+    return [username] if username else []
 
 
 async def escalate(session: AsyncSession, *, now: datetime, policy: Policy, limit: int = 5000) -> int:
@@ -121,16 +120,13 @@ async def escalate(session: AsyncSession, *, now: datetime, policy: Policy, limi
         )
     ).all()
     staff = await _staff(session, {row.person_id for row in moved})
-    for row in moved:
-        cadre = (staff.get(row.person_id) or {}).get("village_cadre")
-        await outbox.add(
-            session,
-            events.FollowUpEscalated(
-                person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
-                slot=row.slot, due_by=row.ends_at, notify=[cadre] if cadre else [],
-            ),
-            key=row.person_id,
-        )
+    await outbox.add_many(session, [
+        (events.FollowUpEscalated(
+            person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
+            slot=row.slot, due_by=row.ends_at, notify=_named((staff.get(row.person_id) or {}).get("village_cadre")),
+        ), row.person_id)
+        for row in moved
+    ])
     return len(moved)
 
 
