@@ -32,6 +32,23 @@ async def add(session: AsyncSession, event: contracts.Event, *, key: object) -> 
     return envelope
 
 
+async def add_many(session: AsyncSession, events: list[tuple[contracts.Event, object]]) -> list[Envelope]:
+    """Stage many (event, key) pairs in one executemany: a lab batch publishes thousands at once."""
+    if not events:
+        return []
+    source, request_id = session.info[SOURCE], request_id_var.get()
+    envelopes = [wrap(event, source=source, key=str(key), request_id=request_id) for event, key in events]
+    await session.execute(
+        insert(outbox),
+        [
+            {"event_id": e.id, "nats_subject": e.nats_subject, "payload": e.to_json().decode(), "created_at": e.time}
+            for e in envelopes
+        ],
+    )
+    session.info[DIRTY] = True
+    return envelopes
+
+
 @sa_event.listens_for(Session, "after_commit")
 def _wake_relay(session: Session) -> None:
     if session.info.pop(DIRTY, False) and (wake := session.info.get(WAKE)):

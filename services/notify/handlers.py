@@ -1,7 +1,80 @@
-"""Incoming events -> use cases."""
+"""Incoming events -> use cases: one durable consumer per source stream."""
 
 from __future__ import annotations
 
-from cordon.bus import ConsumerSpec
+from typing import Awaitable, Callable
 
-CONSUMERS: list[ConsumerSpec] = []
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon.bus import ConsumerSpec
+from cordon.bus.envelope import Envelope
+from cordon.contracts import auth
+from cordon.contracts import events as gatherings
+from cordon.contracts import registry, testing
+from cordon.db import utcnow
+from cordon.policy import replica
+from services.notify.service import projections, triggers
+
+
+def _now(use_case: Callable[..., Awaitable[None]], **options):
+    async def handler(session: AsyncSession, event, envelope: Envelope) -> None:
+        await use_case(session, event, envelope, utcnow(), **options)
+
+    handler.__name__ = use_case.__name__
+    return handler
+
+
+async def on_person(session: AsyncSession, event: registry.PersonFacts, envelope: Envelope) -> None:
+    await projections.upsert_person(session, event, envelope.time)
+
+
+async def on_user(session: AsyncSession, event: auth.UserFacts, envelope: Envelope) -> None:
+    await projections.upsert_staff(session, event, envelope.time)
+
+
+def consumers(*, webhook: bool = False) -> list[ConsumerSpec]:
+    """The service's consumers; ``webhook``: urgent alerts also go to the command office's webhook."""
+    return [
+        ConsumerSpec(
+            name="notify-registry",
+            stream="REGISTRY",
+            handlers={
+                registry.PersonRegistered.subject: on_person,
+                registry.PersonUpdated.subject: on_person,
+                registry.HealthCodeChanged.subject: _now(triggers.healthcode_changed),
+                registry.MeasureAssigned.subject: _now(triggers.measure_assigned),
+                **replica.HANDLERS,
+            },
+        ),
+        ConsumerSpec(
+            name="notify-testing",
+            stream="TESTING",
+            handlers={
+                testing.ResultRecorded.subject: _now(triggers.result_recorded, webhook=webhook),
+                testing.ScheduleDue.subject: _now(triggers.schedule_due),
+                testing.ScheduleOverdue.subject: _now(triggers.schedule_overdue),
+            },
+        ),
+        ConsumerSpec(
+            name="notify-gatherings",
+            stream="GATHERINGS",
+            handlers={
+                gatherings.GatheringApproved.subject: _now(triggers.gathering_decided),
+                gatherings.GatheringRejected.subject: _now(triggers.gathering_decided),
+                gatherings.GatheringCancelled.subject: _now(triggers.gathering_decided),
+                gatherings.ExposureDetected.subject: _now(triggers.exposure_detected),
+            },
+        ),
+        ConsumerSpec(
+            name="notify-auth",
+            stream="AUTH",
+            handlers={
+                auth.SmsCodeRequested.subject: _now(triggers.sms_code_requested),
+                auth.UserCreated.subject: on_user,
+                auth.UserUpdated.subject: on_user,
+            },
+        ),
+    ]
+
+
+CONSUMERS: list[ConsumerSpec] = consumers()

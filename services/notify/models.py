@@ -1,11 +1,153 @@
-"""The notify service's tables."""
+"""The notify service's tables: projections of people and staff, notifications, alerts, broadcasts."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
 
-from cordon.db import new_metadata
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cordon.db import JSONType, UTCDateTime, new_id, new_metadata
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class PersonRef(Base):
+    """A registered person as the registry announces them: where they live and how to reach them."""
+
+    __tablename__ = "person_ref"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6))
+    id_number_index: Mapped[str] = mapped_column(String(64), index=True)
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
+    phone_enc: Mapped[str | None] = mapped_column(Text)  # decrypted only at send time
+    name_masked: Mapped[str] = mapped_column(String(100), default="")
+    language: Mapped[str] = mapped_column(String(5), default="zh")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_person_ref_region_code_person_id", "region_code", "person_id"),)
+
+
+class StaffRef(Base):
+    """A staff user as the gateway announces them (auth.user.*)."""
+
+    __tablename__ = "staff_ref"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    regions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffRegion(Base):
+    """A staff user's regions as rows, so "who covers region X" is an index lookup."""
+
+    __tablename__ = "staff_region"
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
+class Notification(Base):
+    """One message to one recipient through one channel. (source, recipient, channel) is unique:
+    a redelivered event never makes a second one."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(120))  # the event id, or broadcast:/escalation: keys
+    recipient: Mapped[str] = mapped_column(String(100))  # a person id, a staff username, or a phone index
+    recipient_type: Mapped[str] = mapped_column(String(10))  # person | staff | phone | office
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    phone_index: Mapped[str | None] = mapped_column(String(64))
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    language: Mapped[str] = mapped_column(String(5), default="zh")
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    to_enc: Mapped[str | None] = mapped_column(Text)  # the encrypted phone, for sms and wechat
+    secret_enc: Mapped[str | None] = mapped_column(Text)  # a login code: filled into the body at send time only
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    collapsed_count: Mapped[int] = mapped_column(Integer, default=1)
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    broadcast_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("source", "recipient", "channel"),
+        Index("ix_notification_created_at_id", "created_at", "id"),
+        Index("ix_notification_recipient_created_at", "recipient", "created_at"),
+        Index("ix_notification_person_id_created_at", "person_id", "created_at"),
+        Index("ix_notification_phone_index_created_at", "phone_index", "created_at"),
+        Index("ix_notification_kind_created_at", "kind", "created_at"),
+        Index("ix_notification_channel_created_at", "channel", "created_at"),
+        Index("ix_notification_status_channel_next_attempt_at", "status", "channel", "next_attempt_at"),
+        Index("ix_notification_broadcast_id_status", "broadcast_id", "status"),
+    )
+
+
+class NotificationFold(Base):
+    """An event folded into an earlier notification of the same kind (the collapse window): still once only."""
+
+    __tablename__ = "notification_fold"
+
+    source: Mapped[str] = mapped_column(String(120), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(100), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    notification_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """An urgent matter (a positive in a region) that someone must acknowledge, or it goes one level up."""
+
+    __tablename__ = "alert"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(String(6))
+    facts: Mapped[dict] = mapped_column(JSONType, default=dict)
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    addressees: Mapped[list[str]] = mapped_column(JSONType, default=list)  # usernames told so far
+    primary_notification_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # None: acknowledged or nobody above
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Broadcast(Base):
+    """An official's message to everyone registered in a region, fanned out in the background."""
+
+    __tablename__ = "broadcast"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    region_code: Mapped[str] = mapped_column(String(6))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    channels: Mapped[list[str]] = mapped_column(JSONType)
+    created_by: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12), index=True)  # fanning_out | fanned_out
+    recipients: Mapped[int] = mapped_column(Integer, default=0)  # people reached so far
+    # The fan-out's keyset position in person_ref (region_code, person_id).
+    last_region_code: Mapped[str | None] = mapped_column(String(6))
+    last_person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

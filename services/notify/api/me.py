@@ -1,0 +1,28 @@
+"""A resident's inbox: /me/notifications."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from services.notify import schemas
+from services.notify.api import views
+from services.notify.api.deps import Cursor, Limit, Resident
+from services.notify.service import queries
+
+router = APIRouter(tags=["my notifications"])
+
+
+@router.get("/me/notifications", response_model=schemas.NotificationPage)
+async def my_notifications(principal: Resident, session: SessionDep, limit: Limit = 50, cursor: Cursor = None):
+    page = await queries.inbox(session=session, principal=principal, limit=limit, cursor=cursor)
+    return schemas.NotificationPage(items=[views.notification(n) for n in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/me/notifications/{notification_id}/read", response_model=schemas.NotificationRead)
+async def mark_read(notification_id: uuid.UUID, principal: Resident, session: SessionDep, now: NowDep):
+    row = await queries.mark_read(session=session, principal=principal, notification_id=notification_id, now=now)
+    return views.notification(row)

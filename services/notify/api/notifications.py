@@ -1,0 +1,39 @@
+"""Staff views of notifications: /notifications, acknowledgement of alerts."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from services.notify import schemas
+from services.notify.api import views
+from services.notify.api.deps import Cursor, Limit, Official, Staff
+from services.notify.service import alerts, queries
+
+router = APIRouter(tags=["notifications"])
+
+
+@router.get("/notifications", response_model=schemas.NotificationPage)
+async def list_notifications(
+    principal: Official, session: SessionDep, recipient: str | None = None, status: schemas.Status | None = None,
+    channel: schemas.Channel | None = None, kind: str | None = None, limit: Limit = 50, cursor: Cursor = None,
+):
+    page = await queries.list_notifications(
+        session=session, principal=principal, recipient=recipient, status=status, channel=channel, kind=kind,
+        limit=limit, cursor=cursor,
+    )
+    return schemas.NotificationPage(items=[views.notification(n) for n in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/notifications/{notification_id}", response_model=schemas.NotificationRead)
+async def get_notification(notification_id: uuid.UUID, principal: Staff, session: SessionDep):
+    return views.notification(await queries.get_notification(session=session, principal=principal, notification_id=notification_id))
+
+
+@router.post("/notifications/{notification_id}/ack", response_model=schemas.NotificationRead)
+async def acknowledge(notification_id: uuid.UUID, principal: Staff, session: SessionDep, now: NowDep):
+    row = await alerts.acknowledge(session=session, principal=principal, notification_id=notification_id, now=now)
+    return views.notification(row)

@@ -1,0 +1,82 @@
+"""The facts each event puts into its template, in the reader's language (dates in China Standard Time)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from cordon.clock import CHINA
+from cordon.contracts import events as gatherings
+from cordon.contracts import registry, testing
+from cordon.policy import Policy
+from services.notify.domain.rendering import join, word
+
+
+def day(value: date | datetime) -> str:
+    return (value.astimezone(CHINA).date() if isinstance(value, datetime) else value).isoformat()
+
+
+def minute(value: datetime) -> str:
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def clock(value: datetime) -> str:
+    return value.astimezone(CHINA).strftime("%H:%M")
+
+
+def result(event: testing.ResultRecorded, language: str) -> dict:
+    return {
+        "collected_on": day(event.collected_at),
+        "barcode": event.barcode,
+        "retest_due_by": minute(event.retest_due_by) if event.retest_due_by else "—",
+    }
+
+
+def positive_alert(event: testing.ResultRecorded, *, region_code: str, person: str, ack_minutes: int) -> dict:
+    return {
+        "region_code": region_code,
+        "person": person or "—",
+        "collected_at": minute(event.collected_at),
+        "lab": event.lab,
+        "ack_minutes": ack_minutes,
+    }
+
+
+def healthcode(event: registry.HealthCodeChanged, language: str, policy: Policy) -> dict:
+    reasons = []
+    for reason in event.reasons:
+        text = policy.title(reason.rule, language) if reason.rule in policy.rules else reason.detail or reason.rule
+        reasons.append(text + (f" ({day(reason.until)})" if reason.until else ""))
+    return {
+        "color": word("color", event.color, language),
+        "previous": word("color", event.previous or "none", language),
+        "reasons": join(reasons, language),
+    }
+
+
+def measure(event: registry.MeasureAssigned, language: str, policy: Policy, *, person: str = "") -> dict:
+    return {
+        "rule": policy.title(event.rule, language),
+        "measure": word("measure", event.kind, language),
+        "starts_on": day(event.starts_on),
+        "ends_on": day(event.ends_on),
+        "test_days": join([day(d) for d in event.test_days], language),
+        "person": person or "—",
+        "region_code": event.region_code,
+    }
+
+
+def schedule(event: testing.ScheduleDue | testing.ScheduleOverdue, language: str, *, person: str = "") -> dict:
+    return {"due_on": day(event.due_on), "person": person or "—", "region_code": event.region_code}
+
+
+def gathering(event: gatherings.GatheringFacts, language: str) -> dict:
+    return {"title": event.title, "starts_at": minute(event.starts_at), "reason": event.reason or ""}
+
+
+def exposure(event: gatherings.ExposureDetected, language: str) -> dict:
+    return {"title": event.title, "gathering_on": day(event.gathering_on)}
+
+
+def login_code(expires_at: datetime, code: str = "******") -> dict:
+    """The code itself is filled in only at send time; what is stored shows it masked."""
+    return {"code": code, "expires_at": clock(expires_at)}

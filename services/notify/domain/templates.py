@@ -1,0 +1,134 @@
+"""Every message the service sends, as data: Chinese first, English beside it.
+
+A template's fields are filled from the facts a trigger gathers (domain/triggers.py);
+``EXAMPLES`` holds example facts for each kind, and the unit tests render every
+template with them, so a template cannot name a field nobody fills.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh", "en")
+
+TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
+    # --- residents ---
+    "result_negative": {
+        "zh": {"title": "核酸检测结果：阴性", "body": "您于{collected_on}采集的核酸样本（条码{barcode}）检测结果为阴性。"},
+        "en": {"title": "Test result: negative", "body": "Your sample collected on {collected_on} (barcode {barcode}) tested negative."},
+    },
+    "result_positive": {
+        "zh": {"title": "核酸检测结果：阳性", "body": "您于{collected_on}采集的核酸样本（条码{barcode}）检测结果为阳性。请留在原地，不要外出，工作人员将尽快与您联系。"},
+        "en": {"title": "Test result: positive", "body": "Your sample collected on {collected_on} (barcode {barcode}) tested positive. Stay where you are; staff will contact you shortly."},
+    },
+    "result_pool_positive": {
+        "zh": {"title": "混采结果异常，请单管复检", "body": "您于{collected_on}参加的混采检测结果异常，请在{retest_due_by}前完成单管复检，复检前请居家等待。"},
+        "en": {"title": "Pooled test positive: retest needed", "body": "The pooled test you took on {collected_on} was positive. Take a single-tube retest before {retest_due_by} and stay home until then."},
+    },
+    "result_invalid": {
+        "zh": {"title": "核酸检测结果无效", "body": "您于{collected_on}采集的核酸样本（条码{barcode}）结果无效，请尽快重新采样。"},
+        "en": {"title": "Test result invalid", "body": "Your sample collected on {collected_on} (barcode {barcode}) gave no valid result. Please take a new sample soon."},
+    },
+    "healthcode_changed": {
+        "zh": {"title": "健康码变为{color}", "body": "您的健康码由{previous}变为{color}。原因：{reasons}。"},
+        "en": {"title": "Health code now {color}", "body": "Your health code changed from {previous} to {color}. Reasons: {reasons}."},
+    },
+    "measure_assigned": {
+        "zh": {"title": "管控措施：{measure}", "body": "根据“{rule}”，您需自{starts_on}起进行{measure}，至{ends_on}止。核酸检测日期：{test_days}。"},
+        "en": {"title": "Control measure: {measure}", "body": "Under \"{rule}\" you are under {measure} from {starts_on} until {ends_on}. Test days: {test_days}."},
+    },
+    "test_due": {
+        "zh": {"title": "今日需做核酸检测", "body": "您今天（{due_on}）需按管控要求进行核酸检测，请就近前往采样点。"},
+        "en": {"title": "Test due today", "body": "You are due for a test today ({due_on}) under your control measure. Please go to a nearby sampling site."},
+    },
+    "gathering_approved": {
+        "zh": {"title": "活动报备已批准：{title}", "body": "您报备的活动“{title}”（{starts_at}）已获批准，请落实防控方案。"},
+        "en": {"title": "Gathering approved: {title}", "body": "Your gathering \"{title}\" ({starts_at}) is approved. Carry out its prevention plan."},
+    },
+    "gathering_rejected": {
+        "zh": {"title": "活动报备未获批准：{title}", "body": "您报备的活动“{title}”（{starts_at}）未获批准。原因：{reason}。"},
+        "en": {"title": "Gathering not approved: {title}", "body": "Your gathering \"{title}\" ({starts_at}) was not approved. Reason: {reason}."},
+    },
+    "gathering_cancelled": {
+        "zh": {"title": "活动已取消：{title}", "body": "活动“{title}”（{starts_at}）已取消。{reason}"},
+        "en": {"title": "Gathering cancelled: {title}", "body": "The gathering \"{title}\" ({starts_at}) is cancelled. {reason}"},
+    },
+    "exposure": {
+        "zh": {"title": "时空伴随提醒", "body": "您于{gathering_on}参加的活动“{title}”中有人核酸检测阳性。请居家健康监测，尽快进行核酸检测，并留意工作人员的通知。"},
+        "en": {"title": "Exposure notice", "body": "Someone at \"{title}\", which you attended on {gathering_on}, has tested positive. Monitor your health at home, get tested soon, and watch for staff instructions."},
+    },
+    "login_code": {
+        "zh": {"title": "登录验证码", "body": "您的登录验证码为{code}，{expires_at}前有效。请勿告诉他人。"},
+        "en": {"title": "Sign-in code", "body": "Your sign-in code is {code}, valid until {expires_at}. Do not share it."},
+    },
+    # --- staff ---
+    "positive_alert": {
+        "zh": {"title": "【紧急】{region_code}发现核酸阳性", "body": "辖区{region_code}出现单管阳性（{person}，采样时间{collected_at}，{lab}）。请在{ack_minutes}分钟内确认并电话上报指挥部。"},
+        "en": {"title": "[Urgent] Positive in {region_code}", "body": "A single-tube positive in {region_code} ({person}, collected {collected_at}, {lab}). Acknowledge within {ack_minutes} minutes and phone the command."},
+    },
+    "alert_escalated": {
+        "zh": {"title": "【紧急·上报】{region_code}阳性未确认", "body": "辖区{region_code}的阳性警报（{person}，采样时间{collected_at}）{ack_minutes}分钟内未获确认，现上报至您（第{level}级）。"},
+        "en": {"title": "[Urgent, escalated] Positive in {region_code} not acknowledged", "body": "The positive alert in {region_code} ({person}, collected {collected_at}) was not acknowledged within {ack_minutes} minutes and is escalated to you (level {level})."},
+    },
+    "staff_measure_assigned": {
+        "zh": {"title": "辖区新增管控人员", "body": "{person}（{region_code}）因“{rule}”自{starts_on}起{measure}至{ends_on}，请落实“五包一”管控。"},
+        "en": {"title": "Person put under control in your region", "body": "{person} ({region_code}) is under {measure} from {starts_on} until {ends_on} under \"{rule}\". Arrange the five responsible staff."},
+    },
+    "test_overdue": {
+        "zh": {"title": "核酸检测逾期", "body": "{person}（{region_code}）应于{due_on}进行的核酸检测已逾期，请督促落实。"},
+        "en": {"title": "Test overdue", "body": "{person} ({region_code}) missed the test due on {due_on}. Please follow up."},
+    },
+    # --- anyone: an official's own words ---
+    "broadcast": {
+        "zh": {"title": "{title}", "body": "{body}"},
+        "en": {"title": "{title}", "body": "{body}"},
+    },
+}
+
+# How a folded notification says it stands for several (the collapse window).
+COLLAPSED = {
+    "zh": "（{count}条同类通知，以上为最新一条）",
+    "en": " ({count} similar notices; the latest is shown)",
+}
+
+# Words for the codes facts carry.
+WORDS: dict[str, dict[str, dict[str, str]]] = {
+    "color": {
+        "zh": {"green": "绿码", "yellow": "黄码", "red": "红码", "none": "无"},
+        "en": {"green": "green", "yellow": "yellow", "red": "red", "none": "none"},
+    },
+    "measure": {
+        "zh": {
+            "centralized_quarantine": "集中隔离",
+            "home_quarantine": "居家隔离",
+            "home_health_monitoring": "居家健康监测",
+            "daily_health_monitoring": "日常健康监测",
+        },
+        "en": {
+            "centralized_quarantine": "centralized quarantine",
+            "home_quarantine": "home quarantine",
+            "home_health_monitoring": "home health monitoring",
+            "daily_health_monitoring": "daily health monitoring",
+        },
+    },
+    "separator": {"zh": {"list": "、", "none": "无"}, "en": {"list": ", ", "none": "none"}},
+}
+
+# Example facts per kind, as the triggers fill them (language-specific words already chosen).
+EXAMPLES: dict[str, dict[str, object]] = {
+    "result_negative": {"collected_on": "2022-03-01", "barcode": "B0001"},
+    "result_positive": {"collected_on": "2022-03-01", "barcode": "B0001"},
+    "result_pool_positive": {"collected_on": "2022-03-01", "retest_due_by": "2022-03-02 08:00"},
+    "result_invalid": {"collected_on": "2022-03-01", "barcode": "B0001"},
+    "healthcode_changed": {"color": "黄码", "previous": "绿码", "reasons": "居家健康监测至2022-03-08"},
+    "measure_assigned": {"rule": "中风险地区旅居", "measure": "居家健康监测", "starts_on": "2022-03-01", "ends_on": "2022-03-07", "test_days": "2022-03-02、2022-03-07"},
+    "test_due": {"due_on": "2022-03-02"},
+    "gathering_approved": {"title": "婚宴", "starts_at": "2022-03-05 11:00"},
+    "gathering_rejected": {"title": "婚宴", "starts_at": "2022-03-05 11:00", "reason": "规模过大"},
+    "gathering_cancelled": {"title": "婚宴", "starts_at": "2022-03-05 11:00", "reason": ""},
+    "exposure": {"title": "婚宴", "gathering_on": "2022-03-05"},
+    "login_code": {"code": "123456", "expires_at": "10:05"},
+    "positive_alert": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "lab": "lab-1", "ack_minutes": 30},
+    "alert_escalated": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "ack_minutes": 30, "level": 1},
+    "staff_measure_assigned": {"person": "张*", "region_code": "320413", "rule": "密接", "measure": "集中隔离", "starts_on": "2022-03-01", "ends_on": "2022-03-14"},
+    "test_overdue": {"person": "张*", "region_code": "320413", "due_on": "2022-03-02"},
+    "broadcast": {"title": "全员核酸", "body": "明日8点起全员核酸检测。"},
+}

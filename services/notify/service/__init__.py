@@ -1,0 +1,1 @@
+"""Use cases of the notify service, one module per group."""

@@ -1,0 +1,108 @@
+"""Urgent alerts: told to the region's officials, acknowledged within the policy's minutes, or escalated."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon.auth import Principal
+from cordon.bus import outbox
+from cordon.contracts.notify import NotificationEscalated
+from cordon.db import insert_or_ignore
+from cordon.errors import Conflict, NotFound
+from cordon.policy import Policy, replica
+from services.notify.domain import recipients
+from services.notify.models import Alert, Notification
+from services.notify.service import notifications, projections
+
+
+async def raise_alert(
+    session: AsyncSession, *, source: str, kind: str, region_code: str, facts: dict, now: datetime, policy: Policy,
+    webhook: bool = False,
+) -> uuid.UUID | None:
+    """Tell the first tier of ``region_code``; the alert waits for an acknowledgement. Once per source."""
+    alert_id = uuid.uuid4()
+    values = dict(
+        id=alert_id, source=source, kind=kind, region_code=region_code, facts=facts, level=0, addressees=[],
+        ack_due_at=now + timedelta(minutes=policy.notifications.alert_ack_minutes), created_at=now,
+    )
+    if not await insert_or_ignore(session, Alert.__table__, values, conflict=["source"]):
+        return None
+    tiers = recipients.alert_tiers(await projections.staff_around(session, region_code), region_code)
+    alert = await session.get(Alert, alert_id)
+    if webhook:
+        await notifications.create(session, recipients.to_office(kind, region_code, facts), source=source, now=now,
+                                   policy=policy, alert_id=alert_id)
+    if not tiers:
+        alert.ack_due_at = None  # nobody to tell (no staff known yet): kept for the record
+        return alert_id
+    staff = list(tiers[0].staff)
+    created = await notifications.create(
+        session, recipients.to_staff(kind, staff, facts, region_code=region_code), source=source, now=now,
+        policy=policy, alert_id=alert_id,
+    )
+    alert.addressees = [s.username for s in staff]
+    alert.primary_notification_id = created[0] if created else None
+    return alert_id
+
+
+async def escalate_due(*, session: AsyncSession, now: datetime, webhook: bool = False, limit: int = 100) -> int:
+    """Escalate each alert past its acknowledgement time one tier up, once per level; commits."""
+    policy = await replica.current(session)
+    query = select(Alert).where(Alert.ack_due_at <= now).order_by(Alert.ack_due_at).limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    due = list((await session.execute(query)).scalars())
+    for alert in due:
+        tiers = recipients.alert_tiers(await projections.staff_around(session, alert.region_code), alert.region_code)
+        level = alert.level + 1
+        if level >= len(tiers):
+            alert.ack_due_at = None  # nobody above: stays unacknowledged, visible in the lists
+            continue
+        tier = tiers[level]
+        minutes = policy.notifications.alert_ack_minutes
+        facts = {**alert.facts, "level": level, "ack_minutes": minutes}
+        plans = recipients.to_staff("alert_escalated", list(tier.staff), facts, region_code=alert.region_code)
+        if webhook:
+            plans += recipients.to_office("alert_escalated", alert.region_code, facts)
+        await notifications.create(session, plans, source=f"escalation:{alert.id}:{level}", now=now, policy=policy,
+                                   alert_id=alert.id)
+        told = [s.username for s in tier.staff]
+        alert.level = level
+        alert.addressees = sorted(set(alert.addressees) | set(told))
+        alert.ack_due_at = now + timedelta(minutes=minutes)
+        await outbox.add(session, NotificationEscalated(
+            notification_id=alert.primary_notification_id or alert.id, kind=alert.kind, channel="inbox",
+            recipient=",".join(told), level=level, region_code=tier.region_code, escalated_to=told,
+        ), key=alert.id)
+    await session.commit()
+    return len(due)
+
+
+class NotAnAlert(Conflict):
+    code = "not_an_alert"
+
+
+async def acknowledge(*, session: AsyncSession, principal: Principal, notification_id: uuid.UUID, now: datetime) -> Notification:
+    """Acknowledge the alert a notification carries: stops its escalation. Repeating it changes nothing."""
+    row = await session.get(Notification, notification_id)
+    visible = row is not None and (
+        row.recipient == principal.username or (row.region_code is not None and principal.sees_region(row.region_code))
+    )
+    if not visible:
+        raise NotFound("No such notification.")
+    if row.alert_id is None:
+        raise NotAnAlert("Only urgent alerts are acknowledged.")
+    alert = await session.get(Alert, row.alert_id, with_for_update=session.bind.dialect.name == "postgresql")
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by, alert.ack_due_at = now, principal.username or principal.subject, None
+    if row.acknowledged_at is None:
+        row.acknowledged_at = now
+        if row.status in ("sent", "read"):  # a message still on its way keeps going
+            row.status = "acknowledged"
+    await session.commit()
+    return row
+

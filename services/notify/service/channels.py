@@ -1,0 +1,108 @@
+"""The ways out: SMS and WeChat through a provider's HTTP endpoint (or the developer's sink file), and signed webhooks.
+
+Each adapter answers with a domain Outcome; nothing here raises for a provider's trouble.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import aiohttp
+import orjson
+
+from services.notify.domain import delivery
+from services.notify.domain.delivery import Outcome
+
+
+@dataclass(frozen=True)
+class Message:
+    notification_id: str
+    kind: str
+    recipient: str
+    to: str | None  # the phone in clear, for sms and wechat; decrypted just before sending
+    title: str
+    body: str
+    region_code: str | None = None
+
+
+class Channel(Protocol):
+    async def send(self, message: Message) -> Outcome: ...
+
+
+class SinkChannel:
+    """The embedded default: one JSON object a line in <home>/outbox/<channel>.jsonl.
+
+    The phone is written in clear: this file is the developer's own phone, so to speak (it is
+    how a login code is read in dev mode). Never configured outside dev mode.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    async def send(self, message: Message) -> Outcome:
+        line = orjson.dumps({"to": message.to, "title": message.title, "body": message.body,
+                             "id": message.notification_id, "kind": message.kind}) + b"\n"
+        async with self._lock:
+            await asyncio.to_thread(self._append, line)
+        return delivery.SENT
+
+    def _append(self, line: bytes) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("ab") as f:
+            f.write(line)
+
+
+async def _post(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict, timeout_s: float) -> Outcome:
+    try:
+        async with session.post(url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+            detail = "" if 200 <= response.status < 300 else (await response.text())[:200]
+            return delivery.from_status(response.status, detail)
+    except (asyncio.TimeoutError, TimeoutError):
+        return delivery.retry(f"timeout after {timeout_s}s")
+    except aiohttp.ClientError as exc:
+        return delivery.retry(f"{type(exc).__name__}: {exc}"[:200])
+    except OSError as exc:
+        return delivery.retry(f"{type(exc).__name__}: {exc}"[:200])
+
+
+class ProviderChannel:
+    """An SMS or WeChat gateway: POST JSON {to, title, body, id}; the notification id is the idempotency key."""
+
+    def __init__(self, url: str, session: aiohttp.ClientSession, timeout_s: float) -> None:
+        self.url, self.session, self.timeout_s = url, session, timeout_s
+
+    async def send(self, message: Message) -> Outcome:
+        body = orjson.dumps({"to": message.to, "title": message.title, "body": message.body, "id": message.notification_id})
+        headers = {"Content-Type": "application/json", "Idempotency-Key": message.notification_id}
+        return await _post(self.session, self.url, body, headers, self.timeout_s)
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>" (the timestamp guards against replays), hex."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class WebhookChannel:
+    """A command office's own system: the notification as JSON, signed."""
+
+    def __init__(self, url: str, secret: str, session: aiohttp.ClientSession, timeout_s: float) -> None:
+        self.url, self.secret, self.session, self.timeout_s = url, secret, session, timeout_s
+
+    async def send(self, message: Message) -> Outcome:
+        body = orjson.dumps({"id": message.notification_id, "kind": message.kind, "recipient": message.recipient,
+                             "region_code": message.region_code, "title": message.title, "body": message.body})
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": message.notification_id,
+            "X-Cordon-Timestamp": timestamp,
+            "X-Cordon-Signature": "sha256=" + signature(self.secret, timestamp, body),
+        }
+        return await _post(self.session, self.url, body, headers, self.timeout_s)

@@ -1,0 +1,79 @@
+"""Creating notifications from plans: once per (source, recipient, channel), folded inside the collapse window."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon.db import insert_or_ignore
+from cordon.policy import Policy
+from services.notify.domain import collapse
+from services.notify.domain.recipients import Plan
+from services.notify.domain.rendering import collapsed_body, render
+from services.notify.models import Notification, NotificationFold
+
+
+async def create(
+    session: AsyncSession, plans: list[Plan], *, source: str, now: datetime, policy: Policy,
+    alert_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Create (or fold) a notification per plan; the ids of those newly created."""
+    created = []
+    window = timedelta(minutes=policy.notifications.collapse_window_minutes)
+    for plan in plans:
+        title, body = render(plan.kind, plan.language, plan.facts)
+        latest = await _latest(session, plan) if collapse.collapsible(plan.kind, plan.urgent) else None
+        decision = collapse.decide(
+            kind=plan.kind, urgent=plan.urgent, now=now, window=window,
+            latest=collapse.Latest(latest.created_at, latest.status, latest.attempts, latest.channel) if latest else None,
+        )
+        if isinstance(decision, collapse.Fold):
+            if await _fold(session, latest, plan, source=source, title=title, body=body, now=now):
+                continue
+            decision = collapse.New(now)  # the delivery worker took it meanwhile: a message of its own
+        new_id = uuid.uuid4()
+        inbox = plan.channel == "inbox"
+        values = dict(
+            id=new_id, source=source, recipient=plan.recipient, recipient_type=plan.recipient_type,
+            channel=plan.channel, kind=plan.kind, person_id=plan.person_id, phone_index=plan.phone_index,
+            region_code=plan.region_code, language=plan.language, title=title, body=body, to_enc=plan.to_enc,
+            secret_enc=plan.secret_enc, urgent=plan.urgent, status="sent" if inbox else "queued", attempts=0,
+            next_attempt_at=None if inbox else decision.not_before, collapsed_count=1, alert_id=alert_id,
+            created_at=now, sent_at=now if inbox else None,
+        )
+        if await insert_or_ignore(session, Notification.__table__, values, conflict=["source", "recipient", "channel"]):
+            created.append(new_id)
+    return created
+
+
+async def _latest(session: AsyncSession, plan: Plan) -> Notification | None:
+    query = (
+        select(Notification)
+        .where(Notification.recipient == plan.recipient, Notification.kind == plan.kind, Notification.channel == plan.channel)
+        .order_by(Notification.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar()
+
+
+async def _fold(session: AsyncSession, latest: Notification, plan: Plan, *, source: str, title: str, body: str, now: datetime) -> bool:
+    """Fold into ``latest`` unless the worker claimed it since it was read; True when folded (or folded before)."""
+    key = {"source": source, "recipient": plan.recipient, "channel": plan.channel}
+    if not await insert_or_ignore(session, NotificationFold.__table__, {**key, "notification_id": latest.id, "created_at": now},
+                                  conflict=list(key)):
+        return True  # this event was folded already
+    count = latest.collapsed_count + 1
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id == latest.id, Notification.attempts == latest.attempts, Notification.status == latest.status)
+        .values(collapsed_count=count, title=title, body=collapsed_body(body, count, plan.language))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        await session.execute(delete(NotificationFold).where(*(getattr(NotificationFold, k) == v for k, v in key.items())))
+        return False
+    await session.refresh(latest)
+    return True

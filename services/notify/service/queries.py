@@ -1,0 +1,103 @@
+"""Reading notifications: the resident's inbox, the staff's lists; marking read."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon import regions
+from cordon.auth import Principal
+from cordon.errors import DomainError, NotFound
+from services.notify.models import Notification
+
+
+@dataclass
+class Page:
+    items: list[Notification]
+    next_cursor: str | None
+
+
+def _encode(row: Notification) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, ident = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        return datetime.fromisoformat(at), uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise DomainError("The cursor is not one this list gave out.", code="invalid_cursor", status=400) from None
+
+
+async def _page(session: AsyncSession, query, *, limit: int, cursor: str | None) -> Page:
+    """Newest first, keyset on (created_at, id)."""
+    if cursor:
+        at, ident = _decode(cursor)
+        query = query.where(or_(Notification.created_at < at, and_(Notification.created_at == at, Notification.id < ident)))
+    rows = list((await session.execute(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
+    )).scalars())
+    items = rows[:limit]
+    return Page(items, _encode(items[-1]) if len(rows) > limit else None)
+
+
+def _own(principal: Principal):
+    """A resident's notifications: by their person, or by the phone they signed in with (before registration)."""
+    mine = [Notification.phone_index == principal.phone_index] if principal.phone_index else []
+    if principal.person_id is not None:
+        mine.append(Notification.person_id == principal.person_id)
+    return or_(*mine) if mine else Notification.id.is_(None)
+
+
+async def inbox(*, session: AsyncSession, principal: Principal, limit: int, cursor: str | None) -> Page:
+    query = select(Notification).where(_own(principal), Notification.channel == "inbox")
+    return await _page(session, query, limit=limit, cursor=cursor)
+
+
+async def mark_read(*, session: AsyncSession, principal: Principal, notification_id: uuid.UUID, now: datetime) -> Notification:
+    row = await session.get(Notification, notification_id)
+    mine = row is not None and row.channel == "inbox" and (
+        (principal.person_id is not None and row.person_id == principal.person_id)
+        or (principal.phone_index is not None and row.phone_index == principal.phone_index)
+    )
+    if not mine:
+        raise NotFound("No such notification.")
+    if row.status == "sent":
+        row.status, row.read_at = "read", now
+        await session.commit()
+    return row
+
+
+async def list_notifications(
+    *, session: AsyncSession, principal: Principal, recipient: str | None, status: str | None, channel: str | None,
+    kind: str | None, limit: int, cursor: str | None,
+) -> Page:
+    query = select(Notification)
+    if principal.role != "admin":
+        # An official sees what concerns their regions, and what was sent to them.
+        scope = [Notification.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions]
+        if principal.username:
+            scope.append(Notification.recipient == principal.username)
+        query = query.where(or_(*scope) if scope else Notification.id.is_(None))
+    for column, value in ((Notification.recipient, recipient), (Notification.status, status),
+                          (Notification.channel, channel), (Notification.kind, kind)):
+        if value is not None:
+            query = query.where(column == value)
+    return await _page(session, query, limit=limit, cursor=cursor)
+
+
+async def get_notification(*, session: AsyncSession, principal: Principal, notification_id: uuid.UUID) -> Notification:
+    row = await session.get(Notification, notification_id)
+    visible = row is not None and (
+        principal.role == "admin" or row.recipient == principal.username
+        or (row.region_code is not None and principal.sees_region(row.region_code))
+    )
+    if not visible:
+        raise NotFound("No such notification.")
+    return row

@@ -1,0 +1,136 @@
+"""Other services' events -> who is told what. Each runs inside the consumer's transaction (no commit here)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon.bus import Transient
+from cordon.bus.envelope import Envelope
+from cordon.contracts import auth
+from cordon.contracts import events as gatherings
+from cordon.contracts import registry, testing
+from cordon.policy import replica
+from services.notify.domain import facts, recipients
+from services.notify.domain.recipients import Person
+from services.notify.service import alerts, notifications, projections
+
+
+async def _person_or_retry(session: AsyncSession, person_id, id_number_index: str | None = None) -> Person | None:
+    """The person an event names; a person the registry knows but whose announcement is still on its way: retry."""
+    person = await projections.find_person(session, person_id=person_id) if person_id else None
+    if person is None and id_number_index:
+        person = await projections.find_person(session, id_number_index=id_number_index)
+    if person is None and person_id is not None:
+        raise Transient(f"person {person_id} not projected yet")
+    return person
+
+
+async def result_recorded(
+    session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope, now: datetime, *, webhook: bool = False
+) -> None:
+    policy = await replica.current(session)
+    person = await _person_or_retry(session, event.person_id, event.id_number_index)
+    source = str(envelope.id)
+    if person is not None:
+        plans = recipients.to_person(f"result_{event.outcome}", person, facts.result(event, person.language))
+        await notifications.create(session, plans, source=source, now=now, policy=policy)
+    region = event.region_code or (person.region_code if person else None)
+    if event.outcome == "positive" and region and not event.correction:
+        alert_facts = facts.positive_alert(
+            event, region_code=region, person=person.name_masked if person else "",
+            ack_minutes=policy.notifications.alert_ack_minutes,
+        )
+        await alerts.raise_alert(session, source=source, kind="positive_alert", region_code=region, facts=alert_facts,
+                                 now=now, policy=policy, webhook=webhook)
+
+
+async def healthcode_changed(session: AsyncSession, event: registry.HealthCodeChanged, envelope: Envelope, now: datetime) -> None:
+    policy = await replica.current(session)
+    person = await _person_or_retry(session, event.person_id)
+    kind_channels = recipients.CHANNELS["healthcode_changed_red" if event.color == "red" else "healthcode_changed"]
+    plans = recipients.to_person("healthcode_changed", person, facts.healthcode(event, person.language, policy),
+                                 channels=kind_channels)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def measure_assigned(session: AsyncSession, event: registry.MeasureAssigned, envelope: Envelope, now: datetime) -> None:
+    policy = await replica.current(session)
+    person = await _person_or_retry(session, event.person_id)
+    plans = recipients.to_person("measure_assigned", person, facts.measure(event, person.language, policy))
+    staff = recipients.working_in(await projections.staff_around(session, event.region_code), event.region_code)
+    plans += recipients.to_staff("staff_measure_assigned", staff, facts.measure(event, "zh", policy, person=person.name_masked),
+                                 region_code=event.region_code)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def schedule_due(session: AsyncSession, event: testing.ScheduleDue, envelope: Envelope, now: datetime) -> None:
+    policy = await replica.current(session)
+    person = await _person_or_retry(session, event.person_id)
+    plans = recipients.to_person("test_due", person, facts.schedule(event, person.language))
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def schedule_overdue(session: AsyncSession, event: testing.ScheduleOverdue, envelope: Envelope, now: datetime) -> None:
+    policy = await replica.current(session)
+    person = await projections.find_person(session, person_id=event.person_id)
+    staff = recipients.working_in(await projections.staff_around(session, event.region_code), event.region_code)
+    plans = recipients.to_staff("test_overdue", staff, facts.schedule(event, "zh", person=person.name_masked if person else ""),
+                                region_code=event.region_code)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def gathering_decided(session: AsyncSession, event: gatherings.GatheringFacts, envelope: Envelope, now: datetime) -> None:
+    """The organiser: through their person if registered, else by the phone they gave."""
+    if not event.organizer_phone_index:
+        return
+    policy = await replica.current(session)
+    kind = "gathering_" + event.subject.rsplit(".", 1)[1]
+    person = await projections.find_person(session, phone_index=event.organizer_phone_index)
+    if person is not None:
+        if not person.phone_enc and event.organizer_phone_enc:
+            person = dataclasses.replace(person, phone_enc=event.organizer_phone_enc)
+        plans = recipients.to_person(kind, person, facts.gathering(event, person.language))
+    else:
+        plans = recipients.to_phone(kind, event.organizer_phone_index, event.organizer_phone_enc,
+                                    facts.gathering(event, "zh"), region_code=event.region_code)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def exposure_detected(session: AsyncSession, event: gatherings.ExposureDetected, envelope: Envelope, now: datetime) -> None:
+    """Each attendee other than the positive person, matched to a registered person in one query."""
+    policy = await replica.current(session)
+    attendees = [a for a in event.attendees if a.id_number_index != event.positive_id_number_index]
+    people = await projections.people_by_indexes(
+        session,
+        phone_indexes={a.phone_index for a in attendees if a.phone_index},
+        id_number_indexes={a.id_number_index for a in attendees if a.id_number_index},
+    )
+    by_phone = {p.phone_index: p for p in people if p.phone_index}
+    by_id = {p.id_number_index: p for p in people}
+    plans, told = [], set()
+    for attendee in attendees:
+        row = by_id.get(attendee.id_number_index) or by_phone.get(attendee.phone_index)
+        if row is not None:
+            if row.person_id in told or row.id_number_index == event.positive_id_number_index:
+                continue
+            told.add(row.person_id)
+            person = projections.person_view(row)
+            plans += recipients.to_person("exposure", person, facts.exposure(event, person.language))
+        elif attendee.phone_index and attendee.phone_index not in told:
+            told.add(attendee.phone_index)  # not registered: their inbox, seen once they sign in with the phone
+            plans += recipients.to_phone("exposure", attendee.phone_index, None, facts.exposure(event, "zh"),
+                                         region_code=event.region_code, channels=("inbox",))
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def sms_code_requested(session: AsyncSession, event: auth.SmsCodeRequested, envelope: Envelope, now: datetime) -> None:
+    """The login code, by SMS only; the code stays encrypted until the moment it is sent."""
+    policy = await replica.current(session)
+    if event.expires_at <= now:
+        return  # a code already expired is not worth a message
+    plans = recipients.to_phone("login_code", event.phone_index, event.phone_enc, facts.login_code(event.expires_at),
+                                channels=("sms",), secret_enc=event.code_enc)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)

@@ -1,0 +1,132 @@
+"""The service's background work: delivery per channel, escalation of unacknowledged alerts, broadcast fan-out.
+
+Each channel has its own loops, limit and timeout, so a slow or dead provider holds up only
+its own channel. Every loop is safe with several replicas (claims with FOR UPDATE SKIP LOCKED
+on PostgreSQL; one writer at a time on SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import AsyncIterator
+
+import aiohttp
+from fastapi import FastAPI
+
+from services.notify.domain import delivery as rules
+from services.notify.service import alerts, broadcasts, channels, delivery
+
+log = logging.getLogger("cordon.notify.workers")
+
+EXTERNAL = ("sms", "wechat", "webhook")
+
+
+@contextlib.asynccontextmanager
+async def channel_adapters(app: FastAPI) -> AsyncIterator[None]:
+    """One HTTP client pool for the providers, and an adapter per channel (the sink files where no provider is set)."""
+    settings = app.state.settings
+    connector = aiohttp.TCPConnector(limit=sum(settings.concurrency(c) for c in EXTERNAL), ttl_dns_cache=300)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        adapters: dict[str, channels.Channel] = {}
+        for name, url in (("sms", settings.sms_provider_url), ("wechat", settings.wechat_provider_url)):
+            adapters[name] = (
+                channels.ProviderChannel(url, http, settings.provider_timeout_s) if url
+                else channels.SinkChannel(settings.home / "outbox" / f"{name}.jsonl")
+            )
+        if settings.webhook_url:
+            adapters["webhook"] = channels.WebhookChannel(settings.webhook_url, settings.webhook_secret, http,
+                                                          settings.provider_timeout_s)
+        app.state.channels = adapters
+        yield
+
+
+async def _send(app: FastAPI, adapter: channels.Channel, job: delivery.Job, limit: asyncio.Semaphore) -> rules.Outcome:
+    vault = app.state.vault
+    async with limit:
+        try:
+            body = job.body
+            if job.secret_enc:  # a login code: in clear only inside this message
+                body = body.replace("******", vault.decrypt(job.secret_enc), 1)
+            message = channels.Message(
+                notification_id=str(job.id), kind=job.kind, recipient=job.recipient,
+                to=vault.decrypt(job.to_enc) if job.to_enc else None, title=job.title, body=body, region_code=job.region_code,
+            )
+            # The adapters time out themselves; this bounds anything else (a stuck sink, DNS).
+            return await asyncio.wait_for(adapter.send(message), app.state.settings.provider_timeout_s * 2)
+        except (asyncio.TimeoutError, TimeoutError):
+            return rules.retry("timeout")
+        except Exception as exc:  # an adapter bug must not lose the notification: retried, then failed
+            log.warning("notify: %s send of %s raised %s", job.channel, job.id, type(exc).__name__)
+            return rules.retry(f"{type(exc).__name__}")
+
+
+async def deliver_once(app: FastAPI, channel: str, limit: asyncio.Semaphore | None = None) -> int:
+    """Claim one batch of ``channel``, send it, record the outcomes; how many were claimed."""
+    settings = app.state.settings
+    adapter = app.state.channels.get(channel)
+    if adapter is None:
+        return 0
+    limit = limit or asyncio.Semaphore(settings.concurrency(channel))
+    async with app.state.sessionmaker() as session:
+        jobs = await delivery.claim(session=session, channel=channel, now=app.state.clock(), limit=settings.delivery_batch,
+                                    lease_s=settings.provider_timeout_s * 2 + 30)
+    if not jobs:
+        return 0
+    outcomes = await asyncio.gather(*(_send(app, adapter, job, limit) for job in jobs))
+    async with app.state.sessionmaker() as session:
+        await delivery.record(session=session, results=list(zip(jobs, outcomes)), now=app.state.clock(), retry=settings.retry)
+    return len(jobs)
+
+
+async def _deliver_loop(app: FastAPI, channel: str, limit: asyncio.Semaphore) -> None:
+    settings = app.state.settings
+    while True:
+        try:
+            claimed = await deliver_once(app, channel, limit)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("notify: %s delivery round failed; trying again", channel)
+            claimed = 0
+        if claimed < settings.delivery_batch:
+            await asyncio.sleep(settings.delivery_poll_s)
+
+
+async def deliver(app: FastAPI) -> None:
+    """Delivery loops: ``delivery_loops`` per external channel, sharing the channel's concurrency limit."""
+    settings = app.state.settings
+    loops = []
+    for channel in EXTERNAL:
+        limit = asyncio.Semaphore(settings.concurrency(channel))
+        loops += [_deliver_loop(app, channel, limit) for _ in range(settings.delivery_loops)]
+    await asyncio.gather(*loops)
+
+
+async def escalate(app: FastAPI) -> None:
+    settings = app.state.settings
+    while True:
+        try:
+            async with app.state.sessionmaker() as session:
+                await alerts.escalate_due(session=session, now=app.state.clock(), webhook=bool(settings.webhook_url))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("notify: escalation round failed; trying again")
+        await asyncio.sleep(settings.escalation_poll_s)
+
+
+async def fan_out(app: FastAPI) -> None:
+    settings = app.state.settings
+    while True:
+        try:
+            async with app.state.sessionmaker() as session:
+                busy = await broadcasts.fan_out_step(session=session, now=app.state.clock(), batch=settings.broadcast_batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("notify: broadcast fan-out failed; trying again")
+            busy = False
+        if not busy:
+            await asyncio.sleep(settings.broadcast_poll_s)

@@ -1,0 +1,149 @@
+"""Delivery through a real HTTP provider that fails, hangs and succeeds by turns; escalation on a test clock;
+broadcasts in the background."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import nats
+import orjson
+
+from cordon.contracts import auth, testing
+from cordon.db import utcnow
+from tests.notify.integration.conftest import notify_service, projected, provider_stub, publish, stub_deliveries, vault
+from tests.notify.integration.people import REGION, person_registered, user_created
+from tests.notify.integration.test_triggers import ADMIN, listed, resident
+from tests.serving import eventually
+from tests.tokens import bearer
+
+
+async def test_every_notification_ends_sent_or_failed_once_through_a_flaky_provider(databases, nats_server, tmp_path):
+    async with provider_stub("--hang", "2") as provider, notify_service(
+        databases, nats_server.url, tmp_path / "home", sms_provider_url=f"{provider}/sms", delivery_max_attempts=8,
+    ) as notify:
+        v = vault(notify)
+        phones = [f"1391234{i:04d}" for i in range(1, 31)] + ["13900000000"]  # the last one the provider refuses
+        events = [auth.SmsCodeRequested(phone_index=v.index("phone", p), phone_enc=v.encrypt(p), code_enc=v.encrypt("111111"),
+                                        expires_at=utcnow() + timedelta(minutes=5)) for p in phones]
+        await publish(nats_server.url, *events)
+
+        async def settled():
+            items = await listed(notify, kind="login_code")
+            return items if len(items) == len(phones) and all(i["status"] in ("sent", "failed") for i in items) else None
+        items = await eventually(settled, timeout=60)
+        accepted = (await stub_deliveries(provider))["accepted"]
+        for item in items:
+            assert accepted.get(item["id"], 0) == (1 if item["status"] == "sent" else 0), item
+        refused = [i for i in items if i["last_error"] and "http 400" in i["last_error"]]
+        assert len(refused) == 1 and refused[0]["status"] == "failed" and refused[0]["attempts"] == 1
+        assert any(i["attempts"] > 1 and i["status"] == "sent" for i in items)  # retried after a 500, 429 or hang
+        assert sum(accepted.values()) == sum(1 for i in items if i["status"] == "sent")
+
+
+async def test_a_dead_sms_provider_does_not_hold_up_the_inbox_or_wechat(databases, nats_server, tmp_path):
+    # Nothing listens on the sms provider's port: connection refused, retried, failed; the inbox is untouched.
+    async with notify_service(databases, nats_server.url, tmp_path / "home", sms_provider_url="http://127.0.0.1:9/sms",
+                              delivery_max_attempts=2) as notify:
+        v = vault(notify)
+        person = person_registered(v, "13911110000")
+        await publish(nats_server.url, person)
+        await projected(notify, person)
+        await publish(nats_server.url, testing.ScheduleDue(schedule_id=uuid.uuid4(), person_id=person.person_id,
+                                                           region_code=REGION, measure_id=uuid.uuid4(), due_on=utcnow().date()))
+
+        async def done():
+            items = {i["channel"]: i for i in await listed(notify, kind="test_due")}
+            return items if items.get("sms", {}).get("status") == "failed" else None
+        items = await eventually(done)
+        assert items["inbox"]["status"] == "sent" and "gave up after 2 attempts" in items["sms"]["last_error"]
+
+
+async def test_unacknowledged_positive_escalates_once_per_level_on_the_test_clock(notify, nats_server):
+    v = vault(notify)
+    staff = [user_created(v, "county", "official", [REGION]), user_created(v, "city", "official", ["320400"]),
+             user_created(v, "root", "admin", [])]
+    person = person_registered(v, None)
+    await publish(nats_server.url, *staff, person)
+    await projected(notify, *staff, person)
+    nc = await nats.connect(nats_server.url)
+    escalations = []
+
+    async def collect(msg):
+        escalations.append(orjson.loads(msg.data)["data"])
+    await nc.subscribe("notify.notification.escalated", cb=collect)
+    try:
+        await publish(nats_server.url, testing.ResultRecorded(
+            sample_id=uuid.uuid4(), barcode="B1", person_id=person.person_id, id_number_index=person.id_number_index,
+            region_code=REGION, outcome="positive", collected_at=utcnow(), tested_at=utcnow(), lab="lab-1"))
+        alerts = await eventually(lambda: _kind(notify, "positive_alert", 1))
+        assert alerts[0]["recipient"] == "county"
+
+        start = utcnow()
+        notify.app.state.clock = lambda: start + timedelta(minutes=29)
+        await _quiet(notify)
+        assert await listed(notify, kind="alert_escalated") == []  # not yet due
+
+        notify.app.state.clock = lambda: start + timedelta(minutes=31)
+        level1 = await eventually(lambda: _kind(notify, "alert_escalated", 1))
+        assert level1[0]["recipient"] == "city" and "320413" in level1[0]["title"]
+        await _quiet(notify)  # more rounds at the same moment: nothing more
+        assert len(await listed(notify, kind="alert_escalated")) == 1
+        event = await eventually(lambda: _async(escalations))
+        assert event[0]["level"] == 1 and event[0]["escalated_to"] == ["city"] and event[0]["region_code"] == "320400"
+
+        # The city official acknowledges: it goes no higher, however long we wait.
+        city = bearer("official", regions=["320400"], username="city")
+        assert (await notify.post(f"/api/v1/notifications/{level1[0]['id']}/ack", headers=city)).status_code == 200
+        notify.app.state.clock = lambda: start + timedelta(hours=5)
+        await _quiet(notify)
+        assert len(await listed(notify, kind="alert_escalated")) == 1 and len(escalations) == 1
+    finally:
+        await nc.close()
+
+
+async def _async(value):
+    return value
+
+
+async def _kind(client, kind, n):
+    items = await listed(client, kind=kind)
+    return items if len(items) == n else None
+
+
+async def _quiet(client):
+    """Let several escalation rounds pass (the loop polls every 0.1 s in these tests)."""
+    import asyncio
+    await asyncio.sleep(0.5)
+
+
+async def test_broadcast_reaches_everyone_registered_in_the_region_in_the_background(notify, nats_server):
+    v = vault(notify)
+    inside = [person_registered(v, f"1380000{i:04d}" if i % 2 else None) for i in range(30)]
+    outside = [person_registered(v, None, region="320412") for _ in range(3)]
+    await publish(nats_server.url, *inside, *outside)
+    await projected(notify, *inside, *outside)
+    official = bearer("official", regions=[REGION], username="county")
+    refused = await notify.post("/api/v1/notifications/broadcast", json={"region_code": "320412", "title": "t", "body": "b"},
+                                headers=official)
+    assert refused.status_code == 403 and refused.json()["code"] == "region_forbidden"
+    bad = await notify.post("/api/v1/notifications/broadcast", json={"region_code": "32", "title": "t", "body": "b"}, headers=official)
+    assert bad.status_code == 422
+    assert (await notify.post("/api/v1/notifications/broadcast", json={"region_code": REGION, "title": "t", "body": "b"},
+                              headers=resident(inside[0]))).status_code == 403
+    started = await notify.post("/api/v1/notifications/broadcast",
+                                json={"region_code": REGION, "title": "全员核酸", "body": "明日8点起全员核酸检测。"}, headers=official)
+    assert started.status_code == 202, started.text
+    broadcast_id = started.json()["id"]
+
+    async def finished():
+        body = (await notify.get(f"/api/v1/notifications/broadcasts/{broadcast_id}", headers=official)).json()
+        done = body["status"] == "fanned_out" and body["notifications"].get("queued", 0) == 0
+        return body if done else None
+    progress = await eventually(finished)
+    assert progress["recipients"] == 30 and progress["notifications"] == {"sent": 30 + 15}
+    elsewhere = bearer("official", regions=["320412"], username="x")
+    assert (await notify.get(f"/api/v1/notifications/broadcasts/{broadcast_id}", headers=elsewhere)).status_code == 404
+    mine = (await notify.get("/api/v1/me/notifications", headers=resident(inside[1]))).json()["items"]
+    assert [(i["kind"], i["title"]) for i in mine] == [("broadcast", "全员核酸")]
+    assert (await notify.get("/api/v1/me/notifications", headers=resident(outside[0]))).json()["items"] == []

@@ -1,0 +1,189 @@
+"""Other services' events, published on real JetStream, become notifications: once each, to the right people."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, timedelta
+
+from cordon.bus.envelope import wrap
+from cordon.contracts import auth, events as gatherings, registry, testing
+from cordon.db import utcnow
+from tests.notify.integration.conftest import projected, publish, vault
+from tests.notify.integration.people import REGION, person_registered, user_created
+from tests.serving import eventually
+from tests.tokens import bearer
+
+ADMIN = bearer("admin", username="root")
+
+
+def resident(person) -> dict:
+    return bearer("resident", sub=person.phone_index or "x", phone_index=person.phone_index, person_id=str(person.person_id))
+
+
+async def listed(client, headers=ADMIN, **query) -> list[dict]:
+    response = await client.get("/api/v1/notifications", params={"limit": 500, **query}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def sink(client, channel="sms") -> list[dict]:
+    path = client.app_settings.home / "outbox" / f"{channel}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+async def test_login_code_reaches_the_sink_once_and_is_never_stored_in_clear(notify, nats_server):
+    v = vault(notify)
+    event = auth.SmsCodeRequested(phone_index=v.index("phone", "13812345678"), phone_enc=v.encrypt("13812345678"),
+                                  code_enc=v.encrypt("424242"), expires_at=utcnow() + timedelta(minutes=5))
+    envelope = wrap(event, source="cordon/gateway", key="k")
+    await publish(nats_server.url, envelopes=[envelope])
+    # Redelivered past the stream's duplicate window (a new message id, the same event id): still one message.
+    await publish(nats_server.url, envelopes=[envelope], redeliver=True)
+    lines = await eventually(lambda: _async(sink(notify)))
+    assert lines[0]["to"] == "13812345678" and "424242" in lines[0]["body"]
+    items = await eventually(lambda: _sent(notify, kind="login_code"))
+    assert len(items) == 1 and items[0]["channel"] == "sms" and "424242" not in items[0]["body"]
+    assert len(sink(notify)) == 1
+
+
+async def _async(value):
+    return value
+
+
+async def _sent(client, **query):
+    items = await listed(client, **query)
+    return items if items and all(i["status"] == "sent" for i in items) else None
+
+
+async def test_positive_result_tells_the_resident_and_alerts_the_region_officials(notify, nats_server):
+    v = vault(notify)
+    person = person_registered(v, "13900001111")
+    users = [user_created(v, "o1", "official", [REGION], "13700001111"), user_created(v, "g1", "grid_worker", [REGION]),
+             user_created(v, "o-far", "official", ["110101"])]
+    await publish(nats_server.url, *users, person)
+    await projected(notify, *users, person)
+    result = testing.ResultRecorded(sample_id=uuid.uuid4(), barcode="B77", person_id=person.person_id,
+                                    id_number_index=person.id_number_index, region_code=REGION, outcome="positive",
+                                    collected_at=utcnow() - timedelta(hours=3), tested_at=utcnow(), lab="lab-1")
+    envelopes = await publish(nats_server.url, result)
+    await publish(nats_server.url, envelopes=envelopes, redeliver=True)
+
+    async def inbox():
+        items = (await notify.get("/api/v1/me/notifications", headers=resident(person))).json()["items"]
+        return items or None
+    items = await eventually(inbox)
+    assert [i["kind"] for i in items] == ["result_positive"] and "B77" in items[0]["body"]
+    alerts = await eventually(lambda: _sent(notify, kind="positive_alert"))
+    assert sorted((a["recipient"], a["channel"]) for a in alerts) == [("o1", "inbox"), ("o1", "sms")]
+    assert all(a["urgent"] for a in alerts)
+    assert {line["to"] for line in await eventually(lambda: _async(len(sink(notify)) == 2 and sink(notify)))} == {
+        "13900001111", "13700001111"}
+
+    # The resident reads theirs; nobody else can.
+    other = bearer("resident", sub="y", phone_index="y", person_id=str(uuid.uuid4()))
+    assert (await notify.post(f"/api/v1/me/notifications/{items[0]['id']}/read", headers=other)).status_code == 404
+    read = await notify.post(f"/api/v1/me/notifications/{items[0]['id']}/read", headers=resident(person))
+    assert read.status_code == 200 and read.json()["status"] == "read"
+
+    # The official acknowledges; an official elsewhere cannot see it; a resident's notice is no alert.
+    inbox_alert = next(a for a in alerts if a["channel"] == "inbox")
+    far = bearer("official", regions=["110101"], username="o-far")
+    assert (await notify.post(f"/api/v1/notifications/{inbox_alert['id']}/ack", headers=far)).status_code == 404
+    mine = bearer("official", regions=[REGION], username="o1")
+    ack = await notify.post(f"/api/v1/notifications/{inbox_alert['id']}/ack", headers=mine)
+    assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"
+    not_alert = await notify.post(f"/api/v1/notifications/{items[0]['id']}/ack", headers=mine)
+    assert not_alert.status_code == 409 and not_alert.json()["code"] == "not_an_alert"
+    assert len(await listed(notify, kind="positive_alert")) == 2  # the redelivery made nothing new
+    assert await listed(notify, headers=far) == []
+
+
+async def test_a_storm_of_same_kind_notices_collapses_for_staff(notify, nats_server):
+    v = vault(notify)
+    people = [person_registered(v, None) for _ in range(5)]
+    grid = user_created(v, "g1", "grid_worker", [REGION])
+    await publish(nats_server.url, grid, *people)
+    await projected(notify, grid)
+    await publish(nats_server.url, *[
+        registry.MeasureAssigned(measure_id=uuid.uuid4(), person_id=p.person_id, region_code=REGION,
+                                 kind="home_health_monitoring", rule="medium_risk_travel", starts_on=date(2022, 3, 1),
+                                 ends_on=date(2022, 3, 7), status="active", test_days=[date(2022, 3, 2)])
+        for p in people])
+
+    async def folded():
+        items = await listed(notify, kind="staff_measure_assigned")
+        return items if items and items[0]["count"] == 5 else None
+    items = await folded_or_fail(folded)
+    assert len(items) == 1 and items[0]["recipient"] == "g1" and "5" in items[0]["body"]
+    residents = await eventually(lambda: _count(notify, "measure_assigned", 5))
+    assert {i["recipient"] for i in residents} == {str(p.person_id) for p in people}
+    assert all(i["count"] == 1 for i in residents)
+
+
+async def folded_or_fail(predicate):
+    return await eventually(predicate)
+
+
+async def _count(client, kind, n):
+    items = await listed(client, kind=kind)
+    return items if len(items) == n else None
+
+
+async def test_organisers_and_exposed_attendees_are_told(notify, nats_server):
+    v = vault(notify)
+    organiser = person_registered(v, "13911112222", language="en")
+    attendee = person_registered(v, "13933334444")
+    await publish(nats_server.url, organiser, attendee)
+    await projected(notify, organiser, attendee)
+    now = utcnow()
+    facts = dict(title="Wedding", kind="wedding", region_code=REGION, status="approved", requirement="approval",
+                 starts_at=now, ends_at=now + timedelta(hours=3), expected_attendees=80)
+    stranger_index = v.index("phone", "13955556666")
+    await publish(
+        nats_server.url,
+        gatherings.GatheringApproved(gathering_id=uuid.uuid4(), organizer_phone_index=organiser.phone_index, **facts),
+        gatherings.GatheringRejected(gathering_id=uuid.uuid4(), organizer_phone_index=stranger_index,
+                                     organizer_phone_enc=v.encrypt("13955556666"), reason="too big", **facts),
+        gatherings.ExposureDetected(
+            gathering_id=uuid.uuid4(), title="Wedding", region_code=REGION, gathering_on=now.date(),
+            positive_id_number_index="positive-one", sample_collected_at=now, attendees=[
+                gatherings.Attendee(id_number_index="positive-one", checked_in_at=now),
+                gatherings.Attendee(phone_index=attendee.phone_index, checked_in_at=now),
+                gatherings.Attendee(id_number_index=attendee.id_number_index, checked_in_at=now),  # twice: told once
+                gatherings.Attendee(phone_index=stranger_index, checked_in_at=now),
+            ]),
+    )
+    approved = await eventually(lambda: _count(notify, "gathering_approved", 2))
+    assert {i["channel"] for i in approved} == {"inbox", "sms"} and approved[0]["title"].startswith("Gathering approved")
+    rejected = await eventually(lambda: _count(notify, "gathering_rejected", 2))
+    assert {i["recipient"] for i in rejected} == {stranger_index}
+    exposed = await eventually(lambda: _count(notify, "exposure", 3))
+    assert sorted((i["recipient"], i["channel"]) for i in exposed) == sorted(
+        [(str(attendee.person_id), "inbox"), (str(attendee.person_id), "sms"), (stranger_index, "inbox")])
+    # Not registered: their inbox, by the phone they sign in with.
+    stranger = bearer("resident", sub=stranger_index, phone_index=stranger_index)
+    kinds = {i["kind"] for i in (await notify.get("/api/v1/me/notifications", headers=stranger)).json()["items"]}
+    assert kinds == {"gathering_rejected", "exposure"}
+    await eventually(lambda: _async(any("13955556666" == line["to"] for line in sink(notify))))
+
+
+async def test_lists_check_roles_paging_and_input(notify, nats_server):
+    v = vault(notify)
+    person = person_registered(v, None)
+    await publish(nats_server.url, person)
+    await publish(nats_server.url, *[testing.ScheduleDue(schedule_id=uuid.uuid4(), person_id=person.person_id, region_code=REGION,
+                                                         measure_id=uuid.uuid4(), due_on=date(2022, 3, d)) for d in (1, 2, 3)])
+    await eventually(lambda: _count(notify, "test_due", 1))  # folded: one unread inbox entry
+    first = await notify.get("/api/v1/notifications", params={"limit": 1}, headers=ADMIN)
+    assert first.status_code == 200 and len(first.json()["items"]) == 1
+    assert (await notify.get("/api/v1/notifications", headers=resident(person))).status_code == 403
+    assert (await notify.get("/api/v1/notifications")).status_code == 401
+    assert (await notify.get("/api/v1/notifications", params={"limit": 501}, headers=ADMIN)).status_code == 422
+    bad = await notify.get("/api/v1/notifications", params={"cursor": "!!"}, headers=ADMIN)
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
+    assert (await notify.get("/api/v1/notifications", params={"status": "nope"}, headers=ADMIN)).status_code == 422
+    assert (await notify.post(f"/api/v1/notifications/{uuid.uuid4()}/ack", headers=ADMIN)).status_code == 404
+    assert (await notify.post("/api/v1/me/notifications/not-a-uuid/read", headers=resident(person))).status_code == 422
+    mine = (await notify.get("/api/v1/me/notifications", headers=resident(person))).json()["items"]
+    assert mine[0]["count"] == 3
