@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from cordon.app import create_service_app
 from cordon.settings import Settings
 from services.events import handlers
+from services.events.api import ROUTERS
 
 
 class EventsSettings(Settings):
@@ -16,7 +17,7 @@ class EventsSettings(Settings):
 def create_app(settings: EventsSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or EventsSettings(),
-        routers=[],
+        routers=ROUTERS,
         consumers=handlers.CONSUMERS,
         description="Gathering filing and approval, check-ins and exposure detection.",
     )

@@ -2,6 +2,37 @@
 
 from __future__ import annotations
 
-from cordon.bus import ConsumerSpec
+from sqlalchemy.ext.asyncio import AsyncSession
 
-CONSUMERS: list[ConsumerSpec] = []
+from cordon.bus import ConsumerSpec
+from cordon.bus.envelope import Envelope
+from cordon.contracts import registry, testing
+from cordon.db import utcnow
+from cordon.policy import replica
+from services.events.service import exposure, people
+
+
+async def on_result_recorded(session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope) -> None:
+    await exposure.detect_exposure(session=session, result=event, now=utcnow())
+
+
+async def on_person(session: AsyncSession, event: registry.PersonFacts, envelope: Envelope) -> None:
+    await people.project_person(session=session, person=event, now=utcnow())
+
+
+CONSUMERS: list[ConsumerSpec] = [
+    ConsumerSpec(
+        name="events-testing",
+        stream="TESTING",
+        handlers={testing.ResultRecorded.subject: on_result_recorded},
+    ),
+    ConsumerSpec(
+        name="events-registry",
+        stream="REGISTRY",
+        handlers={
+            registry.PersonRegistered.subject: on_person,
+            registry.PersonUpdated.subject: on_person,
+            **replica.HANDLERS,
+        },
+    ),
+]

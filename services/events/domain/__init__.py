@@ -1,1 +1,1 @@
-"""The rules of this service: pure functions over plain data, no I/O."""
+"""The gatherings' rules: pure functions over plain data, no I/O."""

@@ -1,0 +1,48 @@
+"""Check-ins: /gatherings/{id}/check-ins and the masked attendee list."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query, Response
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from cordon.pii import VaultDep
+from services.events import schemas
+from services.events.api import views
+from services.events.api.deps import Participant
+from services.events.service import check_ins
+
+router = APIRouter(tags=["check-ins"])
+
+
+@router.post(
+    "/gatherings/{gathering_id}/check-ins",
+    status_code=201,
+    response_model=schemas.CheckInRead,
+    responses={200: {"model": schemas.CheckInRead, "description": "Already checked in: the first check-in, with repeat=true"}},
+)
+async def check_in(
+    gathering_id: uuid.UUID, body: schemas.CheckInCreate, principal: Participant, session: SessionDep, vault: VaultDep,
+    now: NowDep, response: Response,
+):
+    found, new = await check_ins.check_in(
+        session=session, vault=vault, principal=principal, gathering_id=gathering_id,
+        id_number=body.id_number, phone=body.phone, now=now,
+    )
+    if not new:
+        response.status_code = 200
+    return views.check_in(found, repeat=not new)
+
+
+@router.get("/gatherings/{gathering_id}/attendees", response_model=schemas.AttendeePage)
+async def list_attendees(
+    gathering_id: uuid.UUID,
+    principal: Participant,
+    session: SessionDep,
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(default=None, max_length=100),
+):
+    page = await check_ins.list_attendees(session, principal, gathering_id, limit=limit, cursor=cursor)
+    return schemas.AttendeePage(items=[views.check_in(c) for c in page.items], next_cursor=page.next_cursor)

@@ -1,0 +1,13 @@
+"""Who may call the gatherings routes: residents and the staff who look after gatherings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from cordon.auth import Principal, require
+
+# Labs and partners have no business with gatherings (403); region and organiser checks follow in the use cases.
+Participant = Annotated[Principal, Depends(require("resident", "admin", "official", "grid_worker"))]
+Official = Annotated[Principal, Depends(require("admin", "official"))]

@@ -1,0 +1,93 @@
+"""Gatherings: /gatherings, and the approve / reject / cancel moves."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+
+from fastapi import APIRouter, Query
+
+from cordon.clock import CHINA, NowDep
+from cordon.db import SessionDep
+from cordon.errors import Unprocessable
+from cordon.pii import VaultDep
+from services.events import schemas
+from services.events.api import views
+from services.events.api.deps import Official, Participant
+from services.events.service import gatherings
+
+router = APIRouter(tags=["gatherings"])
+
+
+@router.post("/gatherings", status_code=201, response_model=schemas.GatheringRead)
+async def file_gathering(body: schemas.GatheringCreate, principal: Participant, session: SessionDep, vault: VaultDep, now: NowDep):
+    gathering = await gatherings.file_gathering(session=session, vault=vault, principal=principal, data=body, now=now)
+    return views.gathering(gathering)
+
+
+def _bound(value: str | None, field: str, *, end: bool) -> datetime | None:
+    """A datetime with offset as given, or a date: the start of that China day (``from``) or of the next (``to``)."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
+            return datetime.combine(day, time(), CHINA)
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            return moment
+    except ValueError:
+        pass
+    raise Unprocessable(f"{field} must be a date or a time with offset.", errors=[{"field": field, "message": "invalid"}])
+
+
+@router.get("/gatherings", response_model=schemas.GatheringPage)
+async def list_gatherings(
+    principal: Participant,
+    session: SessionDep,
+    status: schemas.Status | None = None,
+    region_code: str | None = Query(default=None, max_length=6),
+    starts_from: str | None = Query(default=None, alias="from", max_length=40, description="starts_at at or after: a date (China time) or a time with offset"),
+    starts_to: str | None = Query(default=None, alias="to", max_length=40, description="starts_at before a time, or on or before a date"),
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(default=None, max_length=300),
+):
+    page = await gatherings.list_gatherings(
+        session, principal, status=status, region_code=region_code,
+        starts_from=_bound(starts_from, "from", end=False), starts_before=_bound(starts_to, "to", end=True),
+        limit=limit, cursor=cursor,
+    )
+    return schemas.GatheringPage(items=[views.gathering(g) for g in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/gatherings/{gathering_id}", response_model=schemas.GatheringRead)
+async def read_gathering(gathering_id: uuid.UUID, principal: Participant, session: SessionDep):
+    return views.gathering(await gatherings.visible_gathering(session, principal, gathering_id))
+
+
+@router.post("/gatherings/{gathering_id}/approve", response_model=schemas.GatheringRead)
+async def approve_gathering(
+    gathering_id: uuid.UUID, principal: Official, session: SessionDep, now: NowDep, body: schemas.Decision | None = None
+):
+    gathering = await gatherings.decide_gathering(
+        session=session, principal=principal, gathering_id=gathering_id, action="approve", reason=body.reason if body else None, now=now
+    )
+    return views.gathering(gathering)
+
+
+@router.post("/gatherings/{gathering_id}/reject", response_model=schemas.GatheringRead)
+async def reject_gathering(gathering_id: uuid.UUID, body: schemas.Rejection, principal: Official, session: SessionDep, now: NowDep):
+    gathering = await gatherings.decide_gathering(
+        session=session, principal=principal, gathering_id=gathering_id, action="reject", reason=body.reason, now=now
+    )
+    return views.gathering(gathering)
+
+
+@router.post("/gatherings/{gathering_id}/cancel", response_model=schemas.GatheringRead)
+async def cancel_gathering(
+    gathering_id: uuid.UUID, principal: Participant, session: SessionDep, now: NowDep, body: schemas.Decision | None = None
+):
+    gathering = await gatherings.cancel_gathering(
+        session=session, principal=principal, gathering_id=gathering_id, reason=body.reason if body else None, now=now
+    )
+    return views.gathering(gathering)

@@ -1,0 +1,99 @@
+"""Check-ins: attendees by ID number or phone, once each, numbered in arrival order."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon import pii
+from cordon.auth import Principal
+from cordon.db import insert_or_ignore
+from cordon.errors import Forbidden, Unprocessable
+from cordon.pii import Vault
+from services.events.domain import workflow
+from services.events.models import CheckIn, Gathering, PersonRef
+from services.events.service import paging
+from services.events.service.gatherings import STAFF, GatheringNotFound, is_organizer, may_see, visible_gathering
+
+
+class IdNumberInvalid(Unprocessable):
+    code = "id_number_invalid"
+
+
+class PhoneInvalid(Unprocessable):
+    code = "phone_invalid"
+
+
+async def _attendee_fields(session: AsyncSession, vault: Vault, id_number: str | None, phone: str | None) -> dict:
+    """Blind index and masked form; a phone the registry knows is taken as that person's ID number too."""
+    if id_number is not None:
+        if not pii.is_valid_id_number(id_number):
+            raise IdNumberInvalid("The ID number fails the GB 11643 check.", errors=[{"field": "id_number", "message": "bad check character"}])
+        index = vault.index("id_number", id_number)
+        return {"person_key": f"id:{index}", "id_number_index": index, "id_number_masked": pii.mask_id_number(id_number)}
+    if not pii.is_valid_phone(phone):
+        raise PhoneInvalid("phone is not a mainland mobile number.", errors=[{"field": "phone", "message": "invalid"}])
+    index = vault.index("phone", phone)
+    fields = {"person_key": f"phone:{index}", "phone_index": index, "phone_masked": pii.mask_phone(phone)}
+    known = (await session.execute(select(PersonRef.id_number_index).where(PersonRef.phone_index == index).limit(1))).scalar()
+    if known:
+        fields.update(person_key=f"id:{known}", id_number_index=known)
+    return fields
+
+
+async def check_in(
+    *, session: AsyncSession, vault: Vault, principal: Principal, gathering_id: uuid.UUID,
+    id_number: str | None, phone: str | None, now: datetime,
+) -> tuple[CheckIn, bool]:
+    """The attendee's check-in and whether it is new; a repeat returns the first one unchanged.
+
+    One transaction: the counter update locks the gathering's row, so arrivals are numbered one
+    after another and a cancel committed meanwhile is seen; the same row answers who may check in.
+    """
+    fields = await _attendee_fields(session, vault, id_number, phone)
+    gathering = (
+        await session.execute(
+            update(Gathering).where(Gathering.id == gathering_id).values(checked_in=Gathering.checked_in + 1)
+            .returning(Gathering.checked_in, Gathering.expected_attendees, Gathering.status, Gathering.region_code,
+                       Gathering.organizer_subject, Gathering.organizer_phone_index)
+        )
+    ).one_or_none()
+    if gathering is None or not may_see(principal, gathering):
+        await session.rollback()
+        raise GatheringNotFound("No such gathering.")
+    if not (is_organizer(principal, gathering) or principal.role in STAFF):
+        await session.rollback()
+        raise Forbidden("Only the organiser or staff check attendees in.")
+    if gathering.status not in workflow.OPEN:
+        await session.rollback()
+        workflow.check_open(gathering.status)
+    values = {
+        "id": uuid.uuid4(), "gathering_id": gathering_id, "seq": gathering.checked_in,
+        "over_capacity": gathering.checked_in > gathering.expected_attendees,
+        "checked_in_at": now, "checked_in_by": principal.username or principal.subject,
+        "id_number_index": None, "id_number_masked": None, "phone_index": None, "phone_masked": None, **fields,
+    }
+    if await insert_or_ignore(session, CheckIn.__table__, values, conflict=["gathering_id", "person_key"]):
+        await session.commit()
+        return CheckIn(**values), True
+    await session.rollback()  # a repeat: the number goes back
+    existing = (
+        await session.execute(select(CheckIn).where(CheckIn.gathering_id == gathering_id, CheckIn.person_key == fields["person_key"]))
+    ).scalar_one()
+    return existing, False
+
+
+async def list_attendees(
+    session: AsyncSession, principal: Principal, gathering_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> paging.Page[CheckIn]:
+    await visible_gathering(session, principal, gathering_id)
+    query = select(CheckIn).where(CheckIn.gathering_id == gathering_id)
+    if cursor:
+        (after,) = paging.decode(cursor, int)
+        query = query.where(CheckIn.seq > after)
+    rows = list((await session.execute(query.order_by(CheckIn.seq).limit(limit + 1))).scalars())
+    items = rows[:limit]
+    return paging.Page(items, paging.encode(items[-1].seq) if len(rows) > limit else None)
