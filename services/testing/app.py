@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from cordon.app import create_service_app
 from cordon.settings import Settings
-from services.testing import handlers
+from services.testing import handlers, scheduler
+from services.testing.api import ROUTERS
 
 
 class TestingSettings(Settings):
@@ -16,7 +17,8 @@ class TestingSettings(Settings):
 def create_app(settings: TestingSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or TestingSettings(),
-        routers=[],
+        routers=ROUTERS,
         consumers=handlers.CONSUMERS,
+        tasks=[scheduler.run_daily],
         description="Nucleic-acid samples, pooled tubes, lab results, negative proofs and scheduled tests.",
     )

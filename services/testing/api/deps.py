@@ -1,0 +1,36 @@
+"""Who may call what: labs record, staff read within their regions, residents read their own."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon.auth import STAFF, Principal, ensure_region_visible, require
+from cordon.errors import NotFound
+from services.testing.models import PersonRef
+from services.testing.service import persons
+
+Lab = Annotated[Principal, Depends(require("lab"))]
+Resident = Annotated[Principal, Depends(require("resident"))]
+StaffOrResident = Annotated[Principal, Depends(require(*STAFF, "resident"))]
+Supervisor = Annotated[Principal, Depends(require("admin", "official", "grid_worker"))]
+Scheduler = Annotated[Principal, Depends(require("admin", "official"))]
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+WithinHours = Annotated[int, Query(ge=1, le=24 * 90, description="how recent the negative must be")]
+
+
+async def visible_person(session: AsyncSession, principal: Principal, person_id: uuid.UUID) -> PersonRef:
+    """The person, if this caller may see their tests: staff in its regions, a resident only themself."""
+    person = await persons.find(session, person_id)
+    if person is None:
+        raise NotFound("No such person.", code="person_not_found")
+    if principal.role == "resident":
+        if not persons.is_own(principal, person):
+            raise NotFound("No such person.", code="person_not_found")
+    else:
+        ensure_region_visible(principal, person.region_code, what="person")
+    return person

@@ -1,0 +1,39 @@
+"""Labs: POST /results and /results/batch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from services.testing import schemas
+from services.testing.api.batch_body import BATCH_BODY, batch_lines
+from services.testing.api.deps import Lab
+from services.testing.service import batches, results
+
+router = APIRouter(tags=["results"])
+
+
+@router.post(
+    "/results",
+    status_code=201,
+    response_model=schemas.ResultRead,
+    responses={200: {"description": "the same result was posted before: nothing changed", "model": schemas.ResultRead}},
+)
+async def post_result(data: schemas.ResultCreate, session: SessionDep, principal: Lab, now: NowDep, response: Response):
+    answer, changed = await results.record_result(session=session, principal=principal, data=data, now=now)
+    if not changed:
+        response.status_code = 200
+    return answer
+
+
+@router.post("/results/batch", response_model=schemas.BatchResult, openapi_extra=BATCH_BODY)
+async def post_results_batch(request: Request, principal: Lab, now: NowDep):
+    sessionmaker = request.app.state.sessionmaker
+
+    async def record(chunk):
+        async with sessionmaker() as session:
+            return (await results.record_results(session=session, principal=principal, lines=chunk, now=now)).tally
+
+    tally = await batches.ingest(await batch_lines(request), schemas.ResultCreate, record)
+    return schemas.BatchResult(**vars(tally))

@@ -1,0 +1,40 @@
+"""Sampling sites: POST /samples and /samples/batch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from cordon.pii import VaultDep
+from services.testing import schemas
+from services.testing.api.batch_body import BATCH_BODY, batch_lines
+from services.testing.api.deps import Lab
+from services.testing.service import batches, samples
+
+router = APIRouter(tags=["samples"])
+
+
+@router.post(
+    "/samples",
+    status_code=201,
+    response_model=schemas.SampleRead,
+    responses={200: {"description": "the same sample was posted before: nothing changed", "model": schemas.SampleRead}},
+)
+async def post_sample(data: schemas.SampleCreate, session: SessionDep, principal: Lab, vault: VaultDep, now: NowDep, response: Response):
+    sample, created = await samples.record_sample(session=session, vault=vault, principal=principal, data=data, now=now)
+    if not created:
+        response.status_code = 200
+    return sample
+
+
+@router.post("/samples/batch", response_model=schemas.BatchResult, openapi_extra=BATCH_BODY)
+async def post_samples_batch(request: Request, principal: Lab, vault: VaultDep, now: NowDep):
+    sessionmaker = request.app.state.sessionmaker
+
+    async def record(chunk):
+        async with sessionmaker() as session:
+            return (await samples.record_samples(session=session, vault=vault, principal=principal, lines=chunk, now=now)).tally
+
+    tally = await batches.ingest(await batch_lines(request), schemas.SampleCreate, record)
+    return schemas.BatchResult(**vars(tally))

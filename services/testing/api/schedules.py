@@ -1,0 +1,37 @@
+"""Scheduled tests: GET /test-schedules, POST /test-schedules/run."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from services.testing import schemas
+from services.testing.api.deps import Limit, Scheduler, Supervisor
+from services.testing.service import schedules
+
+router = APIRouter(tags=["test schedules"])
+
+
+@router.get("/test-schedules", response_model=schemas.SchedulePage)
+async def list_schedules(
+    session: SessionDep,
+    principal: Supervisor,
+    now: NowDep,
+    status: Literal["due", "overdue"] = "due",
+    region_code: str | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+):
+    items, next_cursor = await schedules.list_schedules(
+        session=session, principal=principal, status=status, region_code=region_code, now=now, limit=limit, cursor=cursor
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("/test-schedules/run", response_model=schemas.ScheduleRun)
+async def run_schedules(session: SessionDep, principal: Scheduler, now: NowDep):
+    """Announce what is due and overdue now, as the daily run would (once each: a repeat finds nothing)."""
+    return await schedules.announce(session=session, now=now)

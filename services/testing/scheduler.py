@@ -1,0 +1,40 @@
+"""The daily run of scheduled tests: at start, then at the start of each China-time day."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from fastapi import FastAPI
+
+from cordon.clock import CHINA
+from cordon.db import utcnow
+from services.testing.service import schedules
+
+log = logging.getLogger("cordon.testing.scheduler")
+
+# A little past midnight, so a replica whose clock lags slightly still sees the new day.
+AFTER_MIDNIGHT = timedelta(seconds=5)
+RETRY_S = 60
+
+
+def seconds_to_next_day(now: datetime) -> float:
+    local = now.astimezone(CHINA)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), CHINA)
+    return (midnight + AFTER_MIDNIGHT - local).total_seconds()
+
+
+async def run_daily(app: FastAPI) -> None:
+    while True:
+        try:
+            async with app.state.sessionmaker() as session:
+                counts = await schedules.announce(session=session, now=app.state.clock())
+            log.info("scheduled tests announced: %s due, %s overdue", counts["due"], counts["overdue"])
+            delay = seconds_to_next_day(utcnow())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database away: try again soon, the marks keep it once
+            log.exception("scheduled tests: run failed; retrying")
+            delay = RETRY_S
+        await asyncio.sleep(delay)

@@ -1,0 +1,116 @@
+"""Request and response models of the testing API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class SampleCreate(BaseModel):
+    barcode: Code
+    id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    collected_at: AwareDatetime
+    site: Name
+    tube_id: Code | None = None
+
+
+class SampleRead(BaseModel):
+    """A sample as staff, labs and the resident see it: the ID number masked."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    barcode: str
+    id_number_masked: str
+    person_id: uuid.UUID | None
+    collected_at: datetime
+    site: str
+    tube_id: str | None
+    status: Literal["pending", "negative", "positive", "pool_positive", "invalid"]
+    tested_at: datetime | None
+    lab: str | None
+    retest_due_by: datetime | None
+
+
+class ResultCreate(BaseModel):
+    tube_id: Code | None = None
+    barcode: Code | None = None
+    result: Literal["negative", "positive", "invalid"]
+    tested_at: AwareDatetime
+    lab: Name
+    correction: bool = False
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_target_and_a_reason(self) -> "ResultCreate":
+        if (self.tube_id is None) == (self.barcode is None):
+            raise ValueError("give either tube_id or barcode")
+        if self.correction and not self.reason:
+            raise ValueError("a correction needs a reason")
+        return self
+
+    @property
+    def target(self) -> tuple[str, str]:
+        return ("tube", self.tube_id) if self.tube_id is not None else ("barcode", self.barcode)
+
+
+class ResultRead(BaseModel):
+    target_kind: Literal["tube", "barcode"]
+    target: str
+    result: Literal["negative", "positive", "invalid"]
+    tested_at: datetime
+    lab: str
+    corrected: bool = False
+    samples: list[SampleRead]
+
+
+class Rejected(BaseModel):
+    line: int
+    code: str
+    message: str
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[Rejected]
+    rejected_total: int = Field(description="all rejected lines; `rejected` lists at most the first 10,000")
+
+
+class SamplePage(BaseModel):
+    items: list[SampleRead]
+    next_cursor: str | None
+
+
+class NegativeProofRead(BaseModel):
+    valid: bool
+    collected_at: datetime | None = None
+    barcode: str | None = None
+    within_hours: int
+
+
+class ScheduleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    measure_id: uuid.UUID
+    region_code: str
+    due_on: date
+    status: Literal["due", "overdue"]
+
+
+class SchedulePage(BaseModel):
+    items: list[ScheduleRead]
+    next_cursor: str | None
+
+
+class ScheduleRun(BaseModel):
+    due: int
+    overdue: int

@@ -1,0 +1,168 @@
+"""Scheduled tests from the registry's measures: kept, fulfilled by samples, announced once a day.
+
+``apply_measure``, ``release_measure`` and ``fulfil`` run inside a caller's transaction (the
+registry consumer, or a sample use case); ``announce`` is a use case of its own and commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, false, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cordon import regions
+from cordon.auth import Principal
+from cordon.bus import outbox
+from cordon.clock import local_date
+from cordon.contracts.registry import MeasureFacts
+from cordon.contracts.testing import ScheduleDue, ScheduleOverdue
+from cordon.errors import NotFound, Unprocessable
+from cordon.policy import replica
+from services.testing.domain import schedules as rules
+from services.testing.models import Sample, ScheduleAnnouncement, TestSchedule
+from services.testing.service.history import decode_cursor, encode_cursor
+from services.testing.service.sql import insert, slices
+
+ANNOUNCE_SLICE = 1000
+
+
+async def apply_measure(*, session: AsyncSession, event: MeasureFacts, now: datetime) -> None:
+    """A measure assigned (or reassigned with other days): its test days become the open schedule."""
+    rows = await session.execute(select(TestSchedule.due_on, TestSchedule.status).where(TestSchedule.measure_id == event.measure_id))
+    plan = rules.plan(dict(rows.all()), event.test_days)
+    if plan.add:
+        values = [
+            {"id": uuid.uuid4(), "measure_id": event.measure_id, "person_id": event.person_id, "region_code": event.region_code,
+             "due_on": day, "status": "open", "created_at": now, "updated_at": now}
+            for day in plan.add
+        ]
+        await session.execute(insert(session, TestSchedule).values(values).on_conflict_do_nothing(index_elements=["measure_id", "due_on"]))
+    for days, status in ((plan.reopen, "open"), (plan.cancel, "cancelled")):
+        if days:
+            await session.execute(
+                update(TestSchedule)
+                .where(TestSchedule.measure_id == event.measure_id, TestSchedule.due_on.in_(days))
+                .values(status=status, updated_at=now)
+            )
+    # The person may have moved region since: open tests follow them.
+    await session.execute(
+        update(TestSchedule)
+        .where(TestSchedule.measure_id == event.measure_id, TestSchedule.status == "open")
+        .values(person_id=event.person_id, region_code=event.region_code)
+    )
+    await fulfil(session=session, person_ids={event.person_id}, now=now)
+
+
+async def release_measure(*, session: AsyncSession, event: MeasureFacts, now: datetime) -> None:
+    """A released measure cancels its tests still open."""
+    await session.execute(
+        update(TestSchedule)
+        .where(TestSchedule.measure_id == event.measure_id, TestSchedule.status == "open")
+        .values(status="cancelled", updated_at=now)
+    )
+
+
+async def fulfil(*, session: AsyncSession, person_ids: set[uuid.UUID], now: datetime) -> None:
+    """Open tests of these people due on or before the day of their latest sample are fulfilled by it."""
+    waiting: set[uuid.UUID] = set()
+    for part in slices(person_ids):
+        found = await session.execute(
+            select(TestSchedule.person_id).distinct().where(TestSchedule.person_id.in_(part), TestSchedule.status == "open")
+        )
+        waiting.update(found.scalars())
+    for person_id in waiting:
+        latest = (
+            await session.execute(
+                select(Sample.id, Sample.collected_at)
+                .where(Sample.person_id == person_id)
+                .order_by(Sample.collected_at.desc())
+                .limit(1)
+            )
+        ).first()
+        if latest is None:
+            continue
+        await session.execute(
+            update(TestSchedule)
+            .where(
+                TestSchedule.person_id == person_id,
+                TestSchedule.status == "open",
+                TestSchedule.due_on <= local_date(latest.collected_at),
+            )
+            .values(status="fulfilled", sample_id=latest.id, fulfilled_at=now, updated_at=now)
+        )
+
+
+async def announce(*, session: AsyncSession, now: datetime) -> dict[str, int]:
+    """Publish testing.schedule.due for open tests that are due today, .overdue for those past due:
+    each at most once, whatever the number of replicas (the announcement's unique key decides)."""
+    policy = await replica.current(session)
+    today = local_date(now)
+    cutoff = rules.overdue_cutoff(today, policy.testing.overdue_after_days)
+    counts = {"due": 0, "overdue": 0}
+    windows = {
+        "due": and_(TestSchedule.due_on <= today, TestSchedule.due_on > cutoff),
+        "overdue": TestSchedule.due_on <= cutoff,
+    }
+    for kind, window in windows.items():
+        while True:
+            announced = exists().where(ScheduleAnnouncement.schedule_id == TestSchedule.id, ScheduleAnnouncement.kind == kind)
+            batch = (
+                await session.execute(
+                    select(TestSchedule).where(TestSchedule.status == "open", window, ~announced).limit(ANNOUNCE_SLICE)
+                )
+            ).scalars().all()
+            if not batch:
+                break
+            statement = insert(session, ScheduleAnnouncement).values(
+                [{"schedule_id": s.id, "kind": kind, "announced_at": now} for s in batch]
+            )
+            claimed = set(
+                (await session.execute(statement.on_conflict_do_nothing().returning(ScheduleAnnouncement.schedule_id))).scalars()
+            )
+            event = ScheduleDue if kind == "due" else ScheduleOverdue
+            await outbox.add_many(
+                session,
+                [
+                    (event(schedule_id=s.id, person_id=s.person_id, region_code=s.region_code, measure_id=s.measure_id, due_on=s.due_on), s.id)
+                    for s in batch
+                    if s.id in claimed
+                ],
+            )
+            counts[kind] += len(claimed)
+            await session.commit()
+    return counts
+
+
+async def list_schedules(
+    *, session: AsyncSession, principal: Principal, status: str, region_code: str | None, now: datetime,
+    limit: int, cursor: str | None,
+) -> tuple[list[dict], str | None]:
+    policy = await replica.current(session)
+    today = local_date(now)
+    cutoff = rules.overdue_cutoff(today, policy.testing.overdue_after_days)
+    window = TestSchedule.due_on <= cutoff if status == "overdue" else and_(TestSchedule.due_on <= today, TestSchedule.due_on > cutoff)
+    query = select(TestSchedule).where(TestSchedule.status == "open", window)
+    if region_code is not None:
+        if not regions.is_region_code(region_code) or not principal.sees_region(region_code):
+            raise NotFound("No such region.", code="region_not_found")
+        query = query.where(TestSchedule.region_code.startswith(regions.scope_prefix(region_code)))
+    elif principal.role != "admin":
+        query = query.where(or_(*(TestSchedule.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions), false()))
+    if cursor:
+        day, last = decode_cursor(cursor, 2)
+        try:
+            day, last = date.fromisoformat(day), uuid.UUID(last)
+        except ValueError:
+            raise Unprocessable("The cursor is not one this list gave.", code="cursor_invalid") from None
+        query = query.where(or_(TestSchedule.due_on > day, and_(TestSchedule.due_on == day, TestSchedule.id > last)))
+    rows = (await session.execute(query.order_by(TestSchedule.due_on, TestSchedule.id).limit(limit + 1))).scalars().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        {"id": s.id, "person_id": s.person_id, "measure_id": s.measure_id, "region_code": s.region_code, "due_on": s.due_on,
+         "status": rules.standing(s.due_on, today=today, overdue_after_days=policy.testing.overdue_after_days)}
+        for s in rows
+    ]
+    return items, (encode_cursor(rows[-1].due_on.isoformat(), rows[-1].id) if more else None)
