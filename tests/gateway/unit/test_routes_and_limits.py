@@ -72,3 +72,20 @@ def test_openapi_merge_keeps_paths_and_prefixes_clashing_schemas():
     assert merged["components"]["schemas"]["registry_A"] == {"type": "integer"}
     assert merged["paths"]["/api/v1/persons"]["get"]["responses"]["200"]["$ref"] == "#/components/schemas/registry_A"
     assert {"HTTPBearer", "PartnerKey"} <= set(merged["components"]["securitySchemes"])
+
+
+def test_every_service_route_has_a_home_in_the_table():
+    """Walks each service's own routes: every one must resolve to that service at the gateway."""
+    import importlib
+    import re
+
+    from cordon import services as catalogue
+
+    for name in routes.UPSTREAMS:
+        app = importlib.import_module(catalogue.app_path(name).split(":")[0]).create_app()
+        paths = {p for p in app.openapi()["paths"] if p.startswith("/api/v1/")}
+        assert paths, name
+        for path in paths:
+            concrete = re.sub(r"\{[^}]+\}", "x", path.removeprefix("/api/v1/"))
+            route = routes.resolve(concrete)
+            assert route is not None and route.upstream == name, f"{path} of {name} goes to {route and route.upstream}"

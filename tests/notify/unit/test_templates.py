@@ -76,6 +76,16 @@ def _gathering(cls, reason=None):
                requirement="approval", starts_at=NOW, ends_at=NOW + timedelta(hours=3), expected_attendees=80, reason=reason)
 
 
+def _assigned(missing=()):
+    staff = {"township_cadre": "zhen-1", "village_cadre": "cun-1", "doctor": None if "doctor" in missing else "doc-1",
+             "police": "jing-1", "grid_worker": "grid-1"}
+    return registry.StaffAssigned(person_id=PERSON, region_code="320413", roster_region="320413", staff=staff,
+                                  missing=list(missing))
+
+
+FOLLOW_UP = dict(person_id=PERSON, region_code="320413", measure_id=uuid.uuid4(), on=date(2022, 3, 1), slot="evening",
+                 due_by=datetime(2022, 3, 1, 12, 0, tzinfo=UTC), notify=["grid-1"])
+REPORT = dict(region_code="320413", on=date(2022, 3, 1), deadline_at=datetime(2022, 3, 1, 6, 0, tzinfo=UTC))
 POLICY = default()
 SCHEDULE = dict(schedule_id=uuid.uuid4(), person_id=PERSON, region_code="320413", measure_id=uuid.uuid4(), due_on=date(2022, 3, 2))
 CASES = {
@@ -99,6 +109,12 @@ CASES = {
     "login_code": lambda lang: facts.login_code(NOW + timedelta(minutes=5)),
     "positive_alert": lambda lang: facts.positive_alert(_result("positive"), region_code="320413", person="张*", ack_minutes=30),
     "alert_escalated": lambda lang: {**facts.positive_alert(_result("positive"), region_code="320413", person="张*", ack_minutes=30), "level": 1},
+    "staff_assigned": lambda lang: facts.staff_assigned(_assigned(), lang, person="张*", duties=["grid_worker"]),
+    "staff_missing": lambda lang: facts.staff_missing(_assigned(["doctor"]), lang, person="张*"),
+    "followup_missed": lambda lang: facts.follow_up(registry.FollowUpMissed(**FOLLOW_UP), lang, person="张*"),
+    "followup_escalated": lambda lang: facts.follow_up(registry.FollowUpEscalated(**FOLLOW_UP), lang, person=""),
+    "report_reminder": lambda lang: facts.report(registry.ReportReminded(**REPORT, notify=["grid-1"]), lang),
+    "report_missing": lambda lang: facts.report(registry.ReportMissing(**REPORT, parent_region="320400"), lang),
     "broadcast": lambda lang: {"title": "t", "body": "b"},
 }
 
@@ -121,3 +137,14 @@ def test_rule_names_and_dates_are_in_words_and_china_time():
     assert POLICY.title("medium_risk_travel", "en") in en and "home health monitoring" in en
     late = datetime(2022, 3, 1, 17, 0, tzinfo=UTC)  # 01:00 on 2 March in Shanghai
     assert facts.day(late) == "2022-03-02"
+
+
+def test_accountability_notices_name_duties_slots_and_china_time():
+    zh = render("staff_assigned", "zh", facts.staff_assigned(_assigned(), "zh", person="张*", duties=["grid_worker", "doctor"]))[1]
+    assert "张*" in zh and "包保网格员、包保医生" in zh
+    en = render("staff_missing", "en", facts.staff_missing(_assigned(["doctor"]), "en", person="张*"))[1]
+    assert "has no doctor" in en
+    missed = render("followup_missed", "zh", facts.follow_up(registry.FollowUpMissed(**FOLLOW_UP), "zh", person="张*"))[1]
+    assert "晚间" in missed and "2022-03-01 20:00" in missed  # 12:00 UTC is 20:00 in Shanghai
+    reminder = render("report_reminder", "en", facts.report(registry.ReportReminded(**REPORT), "en"))[1]
+    assert "2022-03-01 14:00 (China time)" in reminder and "320413" in reminder
