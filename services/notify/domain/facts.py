@@ -80,3 +80,34 @@ def exposure(event: gatherings.ExposureDetected, language: str) -> dict:
 def login_code(expires_at: datetime, code: str = "******") -> dict:
     """The code itself is filled in only at send time; what is stored shows it masked."""
     return {"code": code, "expires_at": clock(expires_at)}
+
+
+def staff_assigned(event: registry.StaffAssigned, language: str, *, person: str, duties: list[str]) -> dict:
+    """For one of the five: which person, and which of their duties this reader holds."""
+    return {
+        "person": person or "—",
+        "region_code": event.region_code,
+        "duty": join([word("duty", d, language) for d in duties], language),
+    }
+
+
+def staff_missing(event: registry.StaffAssigned, language: str, *, person: str) -> dict:
+    return {
+        "person": person or "—",
+        "region_code": event.region_code,
+        "duties": join([word("duty", d, language) for d in event.missing], language),
+    }
+
+
+def follow_up(event: registry.FollowUpFacts, language: str, *, person: str) -> dict:
+    return {
+        "person": person or "—",
+        "region_code": event.region_code,
+        "on": day(event.on),
+        "slot": word("slot", event.slot, language),
+        "due_by": minute(event.due_by),
+    }
+
+
+def report(event: registry.ReportFacts, language: str) -> dict:
+    return {"region_code": event.region_code, "on": day(event.on), "deadline_at": minute(event.deadline_at)}

@@ -64,6 +64,13 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     "alert_escalated": ("inbox", "sms"),
     "staff_measure_assigned": ("inbox",),
     "test_overdue": ("inbox",),
+    # Grid accountability: the named staff must act, so SMS as well as the inbox.
+    "staff_assigned": ("inbox", "sms"),
+    "staff_missing": ("inbox", "sms"),
+    "followup_missed": ("inbox", "sms"),
+    "followup_escalated": ("inbox", "sms"),
+    "report_reminder": ("inbox", "sms"),
+    "report_missing": ("inbox", "sms"),
 }
 URGENT = frozenset({"positive_alert", "alert_escalated"})
 # Staff told of routine matters in a region: those who work it.
@@ -154,3 +161,40 @@ def alert_tiers(staff: list[Staff], region_code: str) -> list[Tier]:
     if admins:
         tiers.append(Tier(None, admins))
     return tiers
+
+
+def officials_of(staff: list[Staff], region_code: str) -> list[Staff]:
+    """Who answers for a region: the first alert tier (its officials, else the nearest region above
+    with officials, else the admins), told without the alert's acknowledgement and escalation."""
+    tiers = alert_tiers(staff, region_code)
+    return list(tiers[0].staff) if tiers else []
+
+
+def named(staff: list[Staff], usernames: list[str]) -> tuple[list[Staff], list[str]]:
+    """The staff an event names, in its order and once each, and the names nobody here knows (yet)."""
+    by_name = {s.username: s for s in staff}
+    found, unknown = [], []
+    for username in dict.fromkeys(usernames):
+        if username in by_name:
+            found.append(by_name[username])
+        else:
+            unknown.append(username)
+    return found, unknown
+
+
+def together(*groups: list[Staff]) -> list[Staff]:
+    """Several groups as one list, each username once (the first wins)."""
+    seen: dict[str, Staff] = {}
+    for group in groups:
+        for member in group:
+            seen.setdefault(member.username, member)
+    return list(seen.values())
+
+
+def duties_by_username(staff: dict[str, str | None]) -> dict[str, list[str]]:
+    """{duty: username} turned around: one person may hold several duties and is told once."""
+    held: dict[str, list[str]] = {}
+    for duty, username in staff.items():
+        if username:
+            held.setdefault(username, []).append(duty)
+    return held

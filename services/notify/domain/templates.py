@@ -1,6 +1,6 @@
 """Every message the service sends, as data: Chinese first, English beside it.
 
-A template's fields are filled from the facts a trigger gathers (domain/triggers.py);
+A template's fields are filled from the facts a trigger gathers (domain/facts.py);
 ``EXAMPLES`` holds example facts for each kind, and the unit tests render every
 template with them, so a template cannot name a field nobody fills.
 """
@@ -76,6 +76,31 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
         "zh": {"title": "核酸检测逾期", "body": "{person}（{region_code}）应于{due_on}进行的核酸检测已逾期，请督促落实。"},
         "en": {"title": "Test overdue", "body": "{person} ({region_code}) missed the test due on {due_on}. Please follow up."},
     },
+    # --- staff: grid accountability (五包一, follow-up duties, daily reports) ---
+    "staff_assigned": {
+        "zh": {"title": "“五包一”责任分工", "body": "您被指定为{person}（{region_code}）的{duty}，请负责落实其管控措施。"},
+        "en": {"title": "You are a responsible staff member", "body": "You are responsible for {person} ({region_code}) as {duty}. Carry out their control measure."},
+    },
+    "staff_missing": {
+        "zh": {"title": "【提醒】{region_code}“五包一”人员不全", "body": "{person}（{region_code}）的责任人员缺少：{duties}。请尽快在花名册或其责任人员中补齐。"},
+        "en": {"title": "[Attention] Responsible staff incomplete in {region_code}", "body": "{person} ({region_code}) has no {duties}. Complete the roster or their responsible staff soon."},
+    },
+    "followup_missed": {
+        "zh": {"title": "随访未完成：{person}", "body": "{person}（{region_code}）{on}{slot}的随访应在{due_by}前完成，现已错过，请尽快补做。"},
+        "en": {"title": "Follow-up missed: {person}", "body": "The {slot} follow-up of {person} ({region_code}) on {on} was due by {due_by} and was missed. Do it as soon as you can."},
+    },
+    "followup_escalated": {
+        "zh": {"title": "【上报】随访逾期未做：{person}", "body": "{person}（{region_code}）{on}{slot}的随访（应于{due_by}前完成）逾期仍未完成，请督促网格员落实。"},
+        "en": {"title": "[Escalated] Follow-up still not done: {person}", "body": "The {slot} follow-up of {person} ({region_code}) on {on}, due by {due_by}, is still not done. Please see that the grid worker does it."},
+    },
+    "report_reminder": {
+        "zh": {"title": "请报送{on}日报", "body": "{region_code}尚未报送{on}的防控日报，截止时间{deadline_at}（北京时间），请按时报送（无情况请零报告）。"},
+        "en": {"title": "Daily report for {on} due", "body": "{region_code} has not sent its daily report for {on}. The deadline is {deadline_at} (China time); send it in time (a zero report if nothing happened)."},
+    },
+    "report_missing": {
+        "zh": {"title": "日报未报：{region_code}", "body": "报送单位{region_code}未在{deadline_at}（北京时间）前报送{on}的防控日报，请督促。"},
+        "en": {"title": "Daily report missing: {region_code}", "body": "The reporting unit {region_code} did not send its daily report for {on} by {deadline_at} (China time). Please follow up."},
+    },
     # --- anyone: an official's own words ---
     "broadcast": {
         "zh": {"title": "{title}", "body": "{body}"},
@@ -109,6 +134,16 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
             "daily_health_monitoring": "daily health monitoring",
         },
     },
+    "duty": {
+        "zh": {"township_cadre": "包保乡镇（街道）干部", "village_cadre": "包保村（社区）干部", "doctor": "包保医生",
+               "police": "包保民警", "grid_worker": "包保网格员"},
+        "en": {"township_cadre": "township cadre", "village_cadre": "village cadre", "doctor": "doctor",
+               "police": "police officer", "grid_worker": "grid worker"},
+    },
+    "slot": {
+        "zh": {"morning": "上午", "evening": "晚间"},
+        "en": {"morning": "morning", "evening": "evening"},
+    },
     "separator": {"zh": {"list": "、", "none": "无"}, "en": {"list": ", ", "none": "none"}},
 }
 
@@ -130,5 +165,11 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "alert_escalated": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "ack_minutes": 30, "level": 1},
     "staff_measure_assigned": {"person": "张*", "region_code": "320413", "rule": "密接", "measure": "集中隔离", "starts_on": "2022-03-01", "ends_on": "2022-03-14"},
     "test_overdue": {"person": "张*", "region_code": "320413", "due_on": "2022-03-02"},
+    "staff_assigned": {"person": "张*", "region_code": "320413", "duty": "包保网格员"},
+    "staff_missing": {"person": "张*", "region_code": "320413", "duties": "包保医生、包保民警"},
+    "followup_missed": {"person": "张*", "region_code": "320413", "on": "2022-03-01", "slot": "晚间", "due_by": "2022-03-01 20:00"},
+    "followup_escalated": {"person": "张*", "region_code": "320413", "on": "2022-03-01", "slot": "晚间", "due_by": "2022-03-01 20:00"},
+    "report_reminder": {"region_code": "320413", "on": "2022-03-01", "deadline_at": "2022-03-01 14:00"},
+    "report_missing": {"region_code": "320413", "on": "2022-03-01", "deadline_at": "2022-03-01 14:00"},
     "broadcast": {"title": "全员核酸", "body": "明日8点起全员核酸检测。"},
 }

@@ -92,3 +92,11 @@ async def staff_around(session: AsyncSession, region_code: str) -> list[recipien
     covering = select(StaffRegion.user_id).where(StaffRegion.region_code.in_(recipients.chain(region_code)))
     query = select(StaffRef).where(StaffRef.active.is_(True), or_(StaffRef.user_id.in_(covering), StaffRef.role == "admin"))
     return [staff_view(row) for row in (await session.execute(query)).scalars()]
+
+
+async def staff_named(session: AsyncSession, usernames: list[str]) -> list[recipients.Staff]:
+    """Active staff with these usernames (the unique index on username serves it)."""
+    if not usernames:
+        return []
+    query = select(StaffRef).where(StaffRef.username.in_(set(usernames)), StaffRef.active.is_(True))
+    return [staff_view(row) for row in (await session.execute(query)).scalars()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,8 @@ from cordon.policy import replica
 from services.notify.domain import facts, recipients
 from services.notify.domain.recipients import Person
 from services.notify.service import alerts, notifications, projections
+
+log = logging.getLogger("cordon.notify.triggers")
 
 
 async def _person_or_retry(session: AsyncSession, person_id, id_number_index: str | None = None) -> Person | None:
@@ -133,4 +136,65 @@ async def sms_code_requested(session: AsyncSession, event: auth.SmsCodeRequested
         return  # a code already expired is not worth a message
     plans = recipients.to_phone("login_code", event.phone_index, event.phone_enc, facts.login_code(event.expires_at),
                                 channels=("sms",), secret_enc=event.code_enc)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+# --- Grid accountability: the registry names staff by username. ---
+# A name the gateway has not announced (yet) is skipped, not retried: a roster may name someone
+# who never gets an account, and retrying would hold the ordered consumer behind it until it gave up.
+# The names nobody here knows are logged at info (staff usernames are not personal data).
+
+
+async def _named_staff(session: AsyncSession, usernames: list[str], *, subject: str) -> list[recipients.Staff]:
+    found, unknown = recipients.named(await projections.staff_named(session, usernames), usernames)
+    if unknown:
+        log.info("notify: %s names staff not known here (skipped): %s", subject, ", ".join(unknown))
+    return found
+
+
+async def _officials(session: AsyncSession, region_code: str) -> list[recipients.Staff]:
+    return recipients.officials_of(await projections.staff_around(session, region_code), region_code)
+
+
+async def staff_assigned(session: AsyncSession, event: registry.StaffAssigned, envelope: Envelope, now: datetime) -> None:
+    """Each of the five is told whom they answer for; empty duties go to the region's officials."""
+    policy = await replica.current(session)
+    person = await _person_or_retry(session, event.person_id)
+    held = recipients.duties_by_username(event.staff)
+    plans = []
+    for member in await _named_staff(session, list(held), subject=event.subject):
+        plans += recipients.to_staff("staff_assigned", [member], facts.staff_assigned(
+            event, "zh", person=person.name_masked, duties=held[member.username]), region_code=event.region_code)
+    if event.missing:
+        plans += recipients.to_staff("staff_missing", await _officials(session, event.region_code),
+                                     facts.staff_missing(event, "zh", person=person.name_masked), region_code=event.region_code)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def follow_up_not_done(session: AsyncSession, event: registry.FollowUpFacts, envelope: Envelope, now: datetime) -> None:
+    """Missed: the named grid worker. Escalated: the named village cadre and the region's officials."""
+    policy = await replica.current(session)
+    person = await projections.find_person(session, person_id=event.person_id)
+    kind = "followup_escalated" if isinstance(event, registry.FollowUpEscalated) else "followup_missed"
+    staff = await _named_staff(session, event.notify, subject=event.subject)
+    if kind == "followup_escalated":
+        staff = recipients.together(staff, await _officials(session, event.region_code))
+    plans = recipients.to_staff(kind, staff, facts.follow_up(event, "zh", person=person.name_masked if person else ""),
+                                region_code=event.region_code)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def report_reminded(session: AsyncSession, event: registry.ReportReminded, envelope: Envelope, now: datetime) -> None:
+    policy = await replica.current(session)
+    staff = await _named_staff(session, event.notify, subject=event.subject)
+    plans = recipients.to_staff("report_reminder", staff, facts.report(event, "zh"), region_code=event.region_code)
+    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def report_missing(session: AsyncSession, event: registry.ReportMissing, envelope: Envelope, now: datetime) -> None:
+    """The officials above the silent unit (of the unit itself when it has no parent)."""
+    policy = await replica.current(session)
+    above = event.parent_region or event.region_code
+    plans = recipients.to_staff("report_missing", await _officials(session, above), facts.report(event, "zh"),
+                                region_code=above)
     await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
