@@ -11,8 +11,8 @@ from cordon.keys import ensure_jwt_keypair
 from cordon.settings import Settings
 
 
-def token(role: str, *, regions: tuple[str, ...] | list[str] = (), ttl: int = 600, **claims) -> str:
-    private, _ = ensure_jwt_keypair(Settings().home)
+def token(role: str, *, regions: tuple[str, ...] | list[str] = (), ttl: int = 600, home=None, **claims) -> str:
+    private, _ = ensure_jwt_keypair(home or Settings().home)
     body = {
         "sub": claims.pop("sub", str(uuid.uuid4())),
         "role": role,

@@ -28,7 +28,7 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(databases, nats_url: str, home: Path):
+async def running_stack(databases, nats_url: str, home: Path, **gateway_settings):
     common = {"home": home}
     async with contextlib.AsyncExitStack() as stack:
         registry = await stack.enter_async_context(start_service("registry", databases, nats_url, ticker_interval_s=0, **common))
@@ -40,6 +40,6 @@ async def running_stack(databases, nats_url: str, home: Path):
         urls = {f"{n}_url": str(c.base_url).rstrip("/") for n, c in
                 (("registry", registry), ("testing", testing), ("events", events), ("notify", notify))}
         gateway = await stack.enter_async_context(
-            start_service("gateway", databases, nats_url, admin_password=ADMIN_PASSWORD, **urls, **common)
+            start_service("gateway", databases, nats_url, admin_password=ADMIN_PASSWORD, **urls, **common, **gateway_settings)
         )
         yield Stack(gateway, registry, testing, events, notify, home)
