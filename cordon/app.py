@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from cordon import db, errors, observability
+from cordon.auth import VerifiedTokens
 from cordon.bus import Bus, ConsumerSpec
 from cordon.bus.outbox import SOURCE
 from cordon.bus.streams import STREAMS
@@ -53,6 +54,9 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
         app.state.clock = db.utcnow  # tests put a clock of their own here
+        app.state.tokens = VerifiedTokens(
+            public_key=settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
         app.state.vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
         app.state.bus = None
         if settings.nats_url:

@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from starlette.routing import Route as StarletteRoute
 
 from cordon.app import API_PREFIX, create_service_app
-from cordon.auth import decode_token
 from cordon.bus import ConsumerSpec
 from cordon.contracts import registry as registry_events
 from cordon.db import utcnow
@@ -138,7 +137,6 @@ async def _proxy(request: Request):
     wait = request.app.state.ip_limits.check(_client_ip(request))
     if wait:
         return problem(429, "rate_limited", "Too many requests from this address.", headers={"Retry-After": str(int(wait) + 1)})
-    settings: GatewaySettings = request.app.state.settings
     authorization = request.headers.get("authorization")
     api_key = request.headers.get("x-api-key")
     if api_key and route.api_key:
@@ -148,9 +146,7 @@ async def _proxy(request: Request):
         authorization, subject = partner.authorization, partner.subject
     elif authorization and authorization[:7].lower() == "bearer ":
         try:  # rejected early here; each service checks the token again itself
-            principal = decode_token(
-                authorization[7:], public_key=settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-            )
+            principal = request.app.state.tokens.decode(authorization[7:])
         except DomainError as exc:
             return problem(exc.status, exc.code, exc.detail, headers={"WWW-Authenticate": "Bearer"})
         subject = principal.subject

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cordon import pii, regions
+from cordon import regions
 from cordon.auth import Principal
 from cordon.clock import local_date
 from cordon.errors import Unprocessable

@@ -60,3 +60,22 @@ def test_symmetric_token_is_refused():
     forged = jwt.encode({"sub": "x", "role": "admin", "exp": time.time() + 60}, "s" * 32, algorithm="HS256")
     with pytest.raises(Unauthenticated):
         decode(forged, public)
+
+
+def test_verified_tokens_are_cached_until_they_expire(monkeypatch):
+    from cordon import auth
+
+    key, public = keypair()
+    cache = auth.VerifiedTokens(public_key=public, issuer="cordon", audience="cordon")
+    tok = token(key, exp=time.time() + 60)
+    calls = []
+    real = auth.decode_token
+    monkeypatch.setattr(auth, "decode_token", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert cache.decode(tok) == cache.decode(tok)
+    assert len(calls) == 1  # verified once
+    later = time.time() + 120
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(Unauthenticated):
+        cache.decode(tok)  # past its exp: verified again, and refused
+    with pytest.raises(Unauthenticated):
+        cache.decode("garbage")
