@@ -58,3 +58,12 @@ def drop_bus_tables_v1() -> None:
     op.drop_table("inbox")
     op.drop_index("ix_outbox_unsent", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_bus_sent_index_v2() -> None:
+    """The relay's prune deletes sent rows by age: served by an index, not a scan of days of rows."""
+    op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])
+
+
+def drop_bus_sent_index_v2() -> None:
+    op.drop_index("ix_outbox_sent_at", table_name="outbox")

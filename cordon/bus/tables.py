@@ -24,6 +24,7 @@ outbox = Table(
     Column("last_error", Text),
     # The relay's one query: unsent rows in commit order.
     Index("ix_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),
+    Index("ix_outbox_sent_at", "sent_at"),  # the relay's prune of old sent rows
 )
 
 inbox = Table(

@@ -1,0 +1,19 @@
+"""The bus: an index on outbox.sent_at for the relay's prune.
+
+Revision ID: gateway_0003
+"""
+
+from cordon.bus.migrations import create_bus_sent_index_v2, drop_bus_sent_index_v2
+
+revision = "gateway_0003"
+down_revision = "gateway_0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_bus_sent_index_v2()
+
+
+def downgrade() -> None:
+    drop_bus_sent_index_v2()
