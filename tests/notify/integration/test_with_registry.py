@@ -1,7 +1,11 @@
-"""The real registry and the real notify service on one nats-server: a person put under control in a region
-with a roster makes each of its five staff hear, once, whom they answer for."""
+"""The real registry and the real notify service on one nats-server: a high-risk traveller put under
+control in a region with a roster makes each of its five staff hear, once, whom they answer for."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
 
 from cordon.clock import CHINA
 from cordon.db import utcnow
@@ -14,6 +18,7 @@ from tests.tokens import bearer
 
 ADMIN = bearer("admin", username="root")
 OFFICIAL = bearer("official", regions=[REGION], username="o1")
+PARTNER = bearer("partner", sub="partner-telecom")
 ROSTER = {"township_cadre": "zhen-1", "village_cadre": "cun-1", "doctor": "doc-1", "police": "jing-1", "grid_worker": "grid-1"}
 
 
@@ -28,10 +33,14 @@ async def test_a_person_under_control_reaches_each_of_the_five_once(databases, n
         put = await registry.put(f"/api/v1/regions/{REGION}/roster", json=ROSTER, headers=OFFICIAL)
         assert put.status_code == 200, put.text
         person = await register(registry, headers=OFFICIAL)
-        today = utcnow().astimezone(CHINA).date().isoformat()
-        measure = await registry.post(f"/api/v1/persons/{person['id']}/measures", headers=OFFICIAL, json={
-            "kind": "home_health_monitoring", "starts_on": today, "days": 7, "reason": "x"})
-        assert measure.status_code == 201, measure.text
+        # A high-risk traveller: a partner's record in 420106, which then turns high.
+        left = (utcnow().astimezone(CHINA).date() - timedelta(days=2)).isoformat()
+        record = {"record_id": "t-1", "phone": person["_phone"], "region_code": "420106", "first_seen": left, "last_seen": left}
+        pushed = await registry.post("/api/v1/travel-records/batch", content=orjson.dumps(record) + b"\n",
+                                     headers={**PARTNER, "content-type": "application/x-ndjson"})
+        assert pushed.json()["accepted"] == 1
+        marked = await registry.put("/api/v1/risk-areas/420106", json={"level": "high"}, headers=OFFICIAL)
+        assert marked.json()["affected_people"] == 1
 
         async def notices(username: str) -> list[dict]:
             response = await notify.get("/api/v1/notifications", headers=ADMIN,
