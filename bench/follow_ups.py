@@ -107,7 +107,7 @@ async def main(people: int, pg_url: str) -> None:
         await admin.close()
 
     print(f"Follow-up duties: {people:,} people under home monitoring in one region")
-    print(f"machine: {machine()}; PostgreSQL {admin._server_version.major}.{admin._server_version.minor}")
+    print(f"machine: {machine()}; PostgreSQL {admin._server_version.major}")
     print(f"setup (COPY of people, measures, staff): {setup:.1f} s")
     print(f"open the day's slots:      {opened:,} slots in {open_s:.2f} s ({opened / open_s:,.0f}/s)")
     print(f"mark one slot missed:      {missed:,} slots in {missed_s:.2f} s, {alerts:,} alerts staged ({alerts / missed_s:,.0f} alerts/s)")
