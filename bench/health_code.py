@@ -1,0 +1,474 @@
+"""Latency and throughput of GET /persons/{id}/health-code against a bare uvicorn endpoint.
+
+    .venv/bin/python -m bench.health_code [--people N] [--concurrency C] [--seconds S] [--json PATH] [--profile DIR]
+
+One run, everything started here and stopped here:
+
+* a temporary PostgreSQL database ``cordon_bench_<hex>`` (migrated with ``cordon.migrate.upgrade``, dropped at
+  the end), a private nats-server and a private CORDON_HOME (dev mode: the JWT and PII keys are generated there
+  and used by this process and the service alike);
+* N people bulk-loaded with COPY straight into the registry's ``person`` table, their blind indexes and
+  ciphertexts made with ``cordon.pii.Vault`` under the service's keys (mostly green, some yellow and red with
+  reasons), spread over the counties of one province;
+* Cordon: the registry as a separate process (``python -m cordon serve registry``), driven with an official
+  token whose region (the province) covers every person;
+* baselines, on the same port options (``uvicorn.run`` as ``cordon serve`` calls it): a bare ASGI app that
+  answers the same path with the bytes of one real health-code answer, and a bare FastAPI route returning
+  the same JSON as a dict (so the framework's own share shows).
+
+Each server is driven by the same load generator, a separate process (aiohttp, one session, C concurrent
+workers requesting random people): W seconds of warm-up, then S seconds measured. Requests/s, p50, p99; the
+server's and the load generator's CPU use during the window (the two share this machine's cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.travel_ingest import (  # noqa: E402  (shared helpers of the benchmarks)
+    ADMIN_URL,
+    REPO,
+    PySpy,
+    ServiceProcess,
+    TempDatabase,
+    cpu_seconds,
+    machine_info,
+    machine_line,
+    progress,
+    signed_token,
+)
+
+PROVINCE = "320000"
+COUNTIES = tuple(f"32{city:02d}{county:02d}" for city in range(1, 14) for county in (2, 4, 5, 6, 11, 13))
+PATH = "/api/v1/persons/{}/health-code"
+PERSON_COLUMNS = (
+    "id", "id_number_index", "id_number_enc", "id_number_masked", "name", "phone_index", "phone_enc", "phone_masked",
+    "region_code", "address", "tags", "entry_date", "language", "is_case", "positive_at", "pool_positive_due_by",
+    "overdue_since", "fever_celsius", "health_color", "health_reasons", "health_updated_at", "created_at",
+    "updated_at", "created_by",
+)
+
+
+# --- people --------------------------------------------------------------------------------------
+
+
+def make_people(n: int, vault, now: datetime, seed: int = 20200123) -> list[tuple]:
+    """Rows for ``person``, as register_person would store them (PII indexed, encrypted and masked)."""
+    from cordon import pii
+
+    rng = random.Random(seed)
+    rows = []
+    until = (now + timedelta(days=7)).date().isoformat()
+    for i in range(n):
+        region = rng.choice(COUNTIES)
+        birth = (date(1940, 1, 1) + timedelta(days=(i // 1000) % 27000)).strftime("%Y%m%d")
+        first17 = f"{region}{birth}{i % 1000:03d}"  # (birth, serial) differs for every i: unique ID numbers
+        id_number = first17 + pii.id_check_character(first17)
+        phone = f"1{rng.choice('3456789')}{i:09d}"
+        roll = rng.random()
+        is_case = False
+        if roll < 0.02:
+            color, is_case = "red", True
+            reasons = [{"rule": "case", "detail": "确诊或无症状感染者", "until": None}]
+        elif roll < 0.10:
+            color = "yellow"
+            reasons = [{"rule": "travel_medium_risk", "detail": "居家健康监测（中风险地区旅居）", "until": until}]
+        else:
+            color, reasons = "green", []
+        rows.append((
+            uuid.UUID(int=rng.getrandbits(128), version=4),
+            vault.index("id_number", id_number), vault.encrypt(id_number), pii.mask_id_number(id_number),
+            f"居民{i:06d}",
+            vault.index("phone", phone), vault.encrypt(phone), pii.mask_phone(phone),
+            region, None, "[]", None, "zh", is_case, now if is_case else None, None, None, None,
+            color, json.dumps(reasons, ensure_ascii=False), now, now, now, "bench",
+        ))
+    return rows
+
+
+async def load_people(db_url: str, rows: list[tuple]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url, timeout=10)
+    try:
+        await conn.copy_records_to_table("person", records=rows, columns=PERSON_COLUMNS)
+        await conn.execute("ANALYZE person")
+    finally:
+        await conn.close()
+
+
+# --- the load generator (a process of its own) ---------------------------------------------------
+
+
+async def generate_load(config: dict) -> dict:
+    import aiohttp
+
+    base, ids, headers = config["base_url"], config["ids"], config["headers"]
+    warmup, seconds, concurrency = config["warmup"], config["seconds"], config["concurrency"]
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    sizes: set[int] = set()
+    t_start = time.perf_counter()
+    t_measure, t_end = t_start + warmup, t_start + warmup + seconds
+    cpu0: list[float] = []
+
+    async def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        while True:
+            started = time.perf_counter()
+            if started >= t_end:
+                return
+            url = base + PATH.format(ids[rng.randrange(len(ids))])
+            try:
+                async with session.get(url, headers=headers) as response:
+                    body = await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                if started >= t_measure:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                continue
+            done = time.perf_counter()
+            if started >= t_measure and done <= t_end:
+                latencies.append(done - started)
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+                sizes.add(len(body))
+
+    async def mark() -> None:
+        await asyncio.sleep(warmup)
+        cpu0.append(time.process_time())
+
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        marker = asyncio.create_task(mark())
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        await marker
+    cpu = time.process_time() - cpu0[0]
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
+
+    ok = statuses.get("200", 0)
+    return {
+        "requests": len(latencies),
+        "ok": ok,
+        "statuses": statuses,
+        "errors": errors,
+        "seconds": seconds,
+        "rps": ok / seconds,
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "max_ms": latencies[-1] * 1000 if latencies else 0.0,
+        "body_sizes": sorted(sizes)[:5],
+        "loadgen_cpu_pct": 100 * cpu / seconds,
+    }
+
+
+def run_loadgen(tmp: Path, label: str, base_url: str, ids: list[str], headers: dict, args) -> dict:
+    config = {"base_url": base_url, "ids": ids, "headers": headers, "warmup": args.warmup,
+              "seconds": args.seconds, "concurrency": args.concurrency}
+    path = tmp / f"load-{label}.json"
+    path.write_text(json.dumps(config))
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.health_code", "--loadgen", str(path)],
+        cwd=REPO, capture_output=True, text=True, timeout=args.warmup + args.seconds + 120,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"load generator failed ({label}):\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- the baseline servers (a process of their own) -----------------------------------------------
+
+
+def bare_asgi_app(body: bytes):
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def bare_fastapi_app(body: bytes):
+    from fastapi import FastAPI
+
+    template = json.loads(body)
+    app = FastAPI()
+
+    @app.get(PATH.format("{person_id}"))
+    async def health_code(person_id: uuid.UUID) -> dict:
+        return {**template, "person_id": str(person_id)}
+
+    return app
+
+
+def serve_bare(kind: str, port: int, body_file: Path) -> None:
+    import uvicorn
+
+    body = body_file.read_bytes()
+    app = bare_asgi_app(body) if kind == "asgi" else bare_fastapi_app(body)
+    # The options `cordon serve` gives uvicorn.
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, proxy_headers=True, access_log=False)
+
+
+class BareServer(ServiceProcess):
+    def __init__(self, kind: str, body_file: Path, log_path: Path) -> None:
+        super().__init__("bare", dict(os.environ), log_path)
+        self.kind, self.body_file = kind, body_file
+
+    def start(self) -> "BareServer":
+        self._log = open(self.log_path, "wb")
+        cmd = [sys.executable, "-m", "bench.health_code", "--serve-bare", self.kind, "--port", str(self.port),
+               "--body-file", str(self.body_file)]
+        self.process = subprocess.Popen(cmd, env=self.env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2) as client:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"bare server exited with {self.process.returncode}:\n{self.log_tail()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(self.base_url + PATH.format(uuid.uuid4()))).status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"bare server not ready within {timeout}s")
+                await asyncio.sleep(0.1)
+
+
+@dataclass
+class Run:
+    name: str
+    result: dict
+    server_cpu_pct: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+async def drive(server: ServiceProcess, name: str, tmp: Path, ids: list[str], headers: dict, args) -> Run:
+    """The load generator against ``server``; the server's CPU use over the whole drive (warm-up included)."""
+    cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
+    result = await asyncio.to_thread(run_loadgen, tmp, name.split(":")[0].replace(" ", "_"), server.base_url, ids, headers, args)
+    cpu1, t1 = cpu_seconds(server.pid), time.perf_counter()
+    run = Run(name, result, 100 * (cpu1 - cpu0) / (t1 - t0))
+    if result["ok"] != result["requests"] or result["errors"]:
+        run.notes.append(f"statuses {result['statuses']}, errors {result['errors']}")
+    return run
+
+
+# --- the whole run -------------------------------------------------------------------------------
+
+
+async def run(args, tmp: Path, env: dict) -> dict:
+    import httpx
+
+    from cordon import migrate
+    from cordon.natsserver import NatsServer
+    from cordon.pii import Vault
+    from cordon.settings import Settings
+
+    settings = Settings()
+    vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
+    database = TempDatabase(args.postgres_url)
+    machine = machine_info(await database.server_version())
+    now = datetime.now(UTC)
+    t = time.perf_counter()
+    progress(f"making {args.people:,} people")
+    people = make_people(args.people, vault, now)
+    ids = [str(row[0]) for row in people]
+    token = signed_token(tmp / "home", subject="official-bench", role="official", regions=[PROVINCE], username="official-bench")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    nats = NatsServer(store_dir=tmp / "nats")
+    servers: list[ServiceProcess] = []
+    runs: list[Run] = []
+    profile: list = []
+    try:
+        await database.create()
+        await asyncio.to_thread(migrate.upgrade, "registry", database.url("postgresql+asyncpg"))
+        await load_people(database.url(), people)
+        setup_s = time.perf_counter() - t
+        del people
+        nats.start()
+        await nats.wait_jetstream()
+        service_env = {
+            **env,
+            "CORDON_REGISTRY_DATABASE_URL": database.url("postgresql+asyncpg"),
+            "CORDON_NATS_URL": nats.url,
+            "CORDON_LOG_LEVEL": "WARNING",
+        }
+        progress(f"people loaded into {database.name}; starting the registry")
+        service = ServiceProcess("registry", service_env, tmp / "registry.log").start()
+        servers.append(service)
+        await service.wait_ready()
+        progress(f"registry ready (pid {service.pid}); driving it")
+        async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as client:
+            answer = await client.get(PATH.format(ids[0]), headers=headers)
+            if answer.status_code != 200:
+                raise RuntimeError(f"health code answered {answer.status_code}: {answer.text[:300]}")
+        body_file = tmp / "body.json"
+        body_file.write_bytes(answer.content)
+
+        spy = None
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
+            spy = PySpy(service.pid, Path(args.profile) / "health_code.pyspy.txt")
+            spy.start()
+        try:
+            runs.append(await drive(service, "registry: GET /persons/{id}/health-code", tmp, ids, headers, args))
+        finally:
+            if spy:
+                spy.stop()
+        if spy and spy.out.exists():
+            from bench.travel_ingest import summarize_profile
+
+            profile = summarize_profile(spy.out, top=40)
+        progress("stopping the registry")
+        service.stop()
+
+        for kind, name in (("asgi", "baseline: bare uvicorn ASGI app"), ("fastapi", "bare FastAPI route (same uvicorn)")):
+            bare = BareServer(kind, body_file, tmp / f"bare-{kind}.log").start()
+            servers.append(bare)
+            await bare.wait_ready()
+            progress(f"{name} ready; driving it")
+            runs.append(await drive(bare, name, tmp, ids, headers, args))
+            bare.stop()
+    finally:
+        for server in servers:
+            server.stop()
+        nats.stop()
+        await database.drop()
+        progress("stopped and dropped")
+    return {
+        "people": args.people,
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "warmup": args.warmup,
+        "body_bytes": len(answer.content),
+        "setup_seconds": round(setup_s, 1),
+        "machine": machine,
+        "runs": runs,
+        "profiled": bool(args.profile),
+        "profile": profile,
+    }
+
+
+def report(out: dict) -> str:
+    runs: list[Run] = out["runs"]
+    service, base = runs[0].result["rps"], runs[1].result["rps"]
+    lines = [
+        f"Cordon health-code benchmark: {out['people']:,} people, concurrency {out['concurrency']}, "
+        f"{out['seconds']}s measured after {out['warmup']}s warm-up, {out['body_bytes']}-byte answers"
+        f"{'  [PROFILED: py-spy attached]' if out['profiled'] else ''}",
+        machine_line(out["machine"]),
+        "",
+        f"{'server':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs base':>8} {'server CPU':>10} {'loadgen CPU':>11}",
+    ]
+    for r in runs:
+        res = r.result
+        lines.append(
+            f"{r.name:<42} {res['rps']:>8,.0f} {res['p50_ms']:>8.1f} {res['p99_ms']:>8.1f} "
+            f"{res['rps'] / base if base else 0:>8.3f} {r.server_cpu_pct:>9.0f}% {res['loadgen_cpu_pct']:>10.0f}%"
+            + (f"  [{'; '.join(r.notes)}]" if r.notes else "")
+        )
+    lines += ["", f"ratio registry / bare uvicorn: {service / base if base else 0:.3f}"]
+    if out["profile"]:
+        lines += ["", "py-spy, share of samples in the service process (inclusive / self):"]
+        for frame, inc, exc in out["profile"]:
+            lines.append(f"  {inc:5.1f}% {exc:5.1f}%  {frame}")
+    return "\n".join(lines)
+
+
+def to_json(out: dict) -> dict:
+    base = out["runs"][1].result["rps"]
+    return {
+        **{k: v for k, v in out.items() if k not in ("runs", "profile")},
+        "runs": [{**asdict(r), "ratio_to_baseline": round(r.result["rps"] / base, 4) if base else None} for r in out["runs"]],
+        "profile": [{"frame": f, "inclusive_pct": round(i, 2), "self_pct": round(e, 2)} for f, i, e in out["profile"]],
+    }
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.health_code", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--people", type=int, default=100_000, help="people in the registry (default 100,000)")
+    parser.add_argument("--concurrency", type=int, default=64, help="concurrent requests (default 64)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per server (default 15)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
+    parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary one is created from")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--profile", metavar="DIR", help="sample the registry with py-spy into DIR and list the hot frames")
+    # Internal: the separate processes this benchmark starts.
+    parser.add_argument("--loadgen", metavar="CONFIG", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bare", choices=["asgi", "fastapi"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--body-file", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.people < 1 or args.concurrency < 1 or args.seconds <= 0 or args.warmup < 0:
+        parser.error("--people, --concurrency and --seconds must be positive")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.loadgen:
+        config = json.loads(Path(args.loadgen).read_text())
+        try:
+            import uvloop  # the loop uvicorn runs the servers on
+        except ImportError:
+            result = asyncio.run(generate_load(config))
+        else:
+            result = uvloop.run(generate_load(config))
+        print(json.dumps(result))
+        return 0
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.port, Path(args.body_file))
+        return 0
+
+    from bench.travel_ingest import prepare_env
+
+    tmp = Path(tempfile.mkdtemp(prefix="cordon-bench-"))
+    try:
+        env = prepare_env(tmp)
+        out = asyncio.run(run(args, tmp, env))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(report(out))
+    if args.json:
+        Path(args.json).write_text(json.dumps(to_json(out), indent=2, default=str) + "\n")
+    return 0 if all(not r.notes for r in out["runs"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
