@@ -79,13 +79,16 @@ async def _staff(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid
     return dict(rows.all())
 
 
-async def mark_missed(session: AsyncSession, *, now: datetime, limit: int = 5000) -> int:
-    """Slots that ended undone become missed; each responsible grid worker is told."""
+async def _move(session: AsyncSession, *, from_status: str, to_status: str, ended_by: datetime, event, duty: str, limit: int) -> int:
+    """Move slots that ended by ``ended_by`` from one status to the next (one statement, whatever the
+    replicas), and stage one alert each for the person's staff member of ``duty``."""
     moved = (
         await session.execute(
             update(FollowUpSlot)
-            .where(FollowUpSlot.id.in_(select(FollowUpSlot.id).where(FollowUpSlot.status == "due", FollowUpSlot.ends_at <= now).limit(limit)))
-            .values(status="missed")
+            .where(FollowUpSlot.id.in_(
+                select(FollowUpSlot.id).where(FollowUpSlot.status == from_status, FollowUpSlot.ends_at <= ended_by).limit(limit)
+            ))
+            .values(status=to_status)
             .returning(FollowUpSlot.person_id, FollowUpSlot.measure_id, FollowUpSlot.region_code, FollowUpSlot.due_on,
                        FollowUpSlot.slot, FollowUpSlot.ends_at)
             .execution_options(synchronize_session=False)
@@ -93,10 +96,8 @@ async def mark_missed(session: AsyncSession, *, now: datetime, limit: int = 5000
     ).all()
     staff = await _staff(session, {row.person_id for row in moved})
     await outbox.add_many(session, [
-        (events.FollowUpMissed(
-            person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
-            slot=row.slot, due_by=row.ends_at, notify=_named((staff.get(row.person_id) or {}).get("grid_worker")),
-        ), row.person_id)
+        (event(person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
+               slot=row.slot, due_by=row.ends_at, notify=_named((staff.get(row.person_id) or {}).get(duty))), row.person_id)
         for row in moved
     ])
     return len(moved)
@@ -106,28 +107,17 @@ def _named(username: str | None) -> list[str]:
     return [username] if username else []
 
 
+async def mark_missed(session: AsyncSession, *, now: datetime, limit: int = 5000) -> int:
+    """Slots that ended undone become missed; each responsible grid worker is told."""
+    return await _move(session, from_status="due", to_status="missed", ended_by=now, event=events.FollowUpMissed,
+                       duty="grid_worker", limit=limit)
+
+
 async def escalate(session: AsyncSession, *, now: datetime, policy: Policy, limit: int = 5000) -> int:
-    """Missed and still missing after the grace: the village cadre and the region's officials are told."""
+    """Missed and still missing after the grace: the village cadre (and, through notify, the officials) are told."""
     cutoff = now - timedelta(minutes=policy.follow_ups.escalate_after_minutes)
-    moved = (
-        await session.execute(
-            update(FollowUpSlot)
-            .where(FollowUpSlot.id.in_(select(FollowUpSlot.id).where(FollowUpSlot.status == "missed", FollowUpSlot.ends_at <= cutoff).limit(limit)))
-            .values(status="escalated")
-            .returning(FollowUpSlot.person_id, FollowUpSlot.measure_id, FollowUpSlot.region_code, FollowUpSlot.due_on,
-                       FollowUpSlot.slot, FollowUpSlot.ends_at)
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
-    staff = await _staff(session, {row.person_id for row in moved})
-    await outbox.add_many(session, [
-        (events.FollowUpEscalated(
-            person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
-            slot=row.slot, due_by=row.ends_at, notify=_named((staff.get(row.person_id) or {}).get("village_cadre")),
-        ), row.person_id)
-        for row in moved
-    ])
-    return len(moved)
+    return await _move(session, from_status="missed", to_status="escalated", ended_by=cutoff,
+                       event=events.FollowUpEscalated, duty="village_cadre", limit=limit)
 
 
 async def list_slots(session: AsyncSession, principal, *, status: str, region_code: str | None, limit: int, after: int | None):

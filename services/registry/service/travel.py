@@ -44,25 +44,6 @@ class BatchResult:
             self.rejected.append({"line": line, "code": code, "message": message})
 
 
-async def ndjson_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
-    """(line number, line) from a streamed body; blank lines are skipped but counted."""
-    number, rest = 0, b""
-    async for chunk in chunks:
-        rest += chunk
-        *complete, rest = rest.split(b"\n")
-        for line in complete:
-            number += 1
-            if line.strip():
-                yield number, line
-    if rest.strip():
-        yield number + 1, rest
-
-
-async def json_array_lines(items: list) -> AsyncIterator[tuple[int, object]]:
-    for number, item in enumerate(items, start=1):
-        yield number, item
-
-
 def _row(vault: Vault, partner_id: str, line: travel_lines.TravelLine, now: datetime) -> tuple:
     return (
         partner_id,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from services.testing import schemas
-from services.testing.api.batch_body import BATCH_BODY, batch_lines
+from cordon.batches import BATCH_BODY, batch_lines
 from services.testing.api.deps import Lab
 from services.testing.service import batches, results
 

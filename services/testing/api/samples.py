@@ -8,7 +8,7 @@ from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.pii import VaultDep
 from services.testing import schemas
-from services.testing.api.batch_body import BATCH_BODY, batch_lines
+from cordon.batches import BATCH_BODY, batch_lines
 from services.testing.api.deps import Lab
 from services.testing.service import batches, samples
 

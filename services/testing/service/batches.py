@@ -40,25 +40,6 @@ class Tally:
             self.reject(item["line"], item["code"], item["message"])
 
 
-async def ndjson_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
-    """(line number, line) from a streamed body; blank lines are skipped but counted."""
-    number, rest = 0, b""
-    async for chunk in chunks:
-        rest += chunk
-        *complete, rest = rest.split(b"\n")
-        for line in complete:
-            number += 1
-            if line.strip():
-                yield number, line
-    if rest.strip():
-        yield number + 1, rest
-
-
-async def array_lines(items: list) -> AsyncIterator[tuple[int, object]]:
-    for number, item in enumerate(items, start=1):
-        yield number, item
-
-
 def parse(raw: bytes | object, model: type[T]) -> T:
     """One line checked against ``model``; LineError with a stable code otherwise."""
     if isinstance(raw, (bytes, bytearray)):

@@ -1,6 +1,7 @@
 import pytest
 
 from services.testing.schemas import ResultCreate, SampleCreate
+from cordon.batches import ndjson_lines
 from services.testing.service import batches
 
 
@@ -10,7 +11,7 @@ async def chunks(*parts):
 
 
 async def test_ndjson_lines_across_chunk_borders_keep_numbers_and_skip_blanks():
-    got = [x async for x in batches.ndjson_lines(chunks(b'{"a":1}\n{"b"', b':2}\n\n{"c":3}'))]
+    got = [x async for x in ndjson_lines(chunks(b'{"a":1}\n{"b"', b':2}\n\n{"c":3}'))]
     assert got == [(1, b'{"a":1}'), (2, b'{"b":2}'), (4, b'{"c":3}')]
 
 
@@ -43,6 +44,6 @@ async def test_ingest_keeps_good_lines_around_bad_ones_in_chunks():
         return batches.Tally(accepted=len(chunk))
 
     lines = chunks(*[b'{"barcode":"B%d","id_number":"x","collected_at":"2022-03-01T10:00:00+08:00","site":"s"}\n' % i if i % 3 else b"oops\n" for i in range(1, 8)])
-    tally = await batches.ingest(batches.ndjson_lines(lines), SampleCreate, record, chunk=2)
+    tally = await batches.ingest(ndjson_lines(lines), SampleCreate, record, chunk=2)
     assert tally.accepted == 5 and [r["line"] for r in tally.rejected] == [3, 6]
     assert seen == [[1, 2], [4, 5], [7]]
