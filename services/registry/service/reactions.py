@@ -34,6 +34,9 @@ async def _refresh(session: AsyncSession, person: Person, now: datetime) -> None
 
 
 async def record_result(session: AsyncSession, result: testing.ResultRecorded, now: datetime) -> None:
+    if result.correction:  # corrections are the lab's; the trail that answers for them is kept here
+        audit.write(session, actor=f"lab:{result.lab}", role="lab", action="correct", entity="result",
+                    entity_id=result.sample_id)
     person = await _person(session, result.person_id, result.id_number_index)
     if person is None:
         return  # not registered: the testing service keeps the result; nothing to derive here

@@ -103,3 +103,27 @@ async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registratio
     later_items = (await registry.get(f"/api/v1/persons/{late['id']}/measures", headers=GRID)).json()["items"]
     assert [m["rule"] for m in later_items] == ["gathering_exposure"]
     await becomes(registry, late["id"], "yellow")
+
+
+async def test_gathering_decisions_and_result_corrections_reach_the_audit_trail(registry, nats_server):
+    from datetime import datetime, timezone
+
+    from tests.registry.integration.people import ADMIN
+
+    gathering = uuid.uuid4()
+    decision = gatherings.GatheringApproved(
+        gathering_id=gathering, title="婚宴", kind="wedding", region_code="320413", status="approved",
+        requirement="approval", starts_at=datetime(2026, 1, 1, 10, tzinfo=timezone.utc),
+        ends_at=datetime(2026, 1, 1, 14, tzinfo=timezone.utc), expected_attendees=80, by="official-jt",
+    )
+    await publish(nats_server.url, decision)
+    corrected = result(None, "negative", "some-index", correction=True, correction_reason="录入错误")
+    await publish(nats_server.url, corrected)
+
+    async def trail():
+        items = (await registry.get("/api/v1/audit", headers=ADMIN)).json()["items"]
+        found = {(i["entity"], i["entity_id"], i["action"], i["actor"]) for i in items}
+        wanted = {("gathering", str(gathering), "approve", "official-jt"), ("result", str(corrected.sample_id), "correct", "lab:lab-1")}
+        return wanted <= found
+
+    assert await eventually(trail)
