@@ -112,8 +112,8 @@ def id_number(serial: int) -> str:
     return first17 + pii.id_check_character(first17)
 
 
-async def test_every_route_for_every_caller(databases, nats_server, tmp_path):
-    async with running_stack(databases, nats_server.url, tmp_path, rate_per_ip=100_000.0, rate_per_principal=100_000.0) as cordon:
+async def test_every_route_for_every_caller(databases, nats_server, home):
+    async with running_stack(databases, nats_server.url, home, rate_per_ip=100_000.0, rate_per_principal=100_000.0) as cordon:
         gw = cordon.gateway
         schema = (await gw.get("/openapi.json")).json()
         routes = {(m.upper(), p) for p, item in schema["paths"].items() for m in item if m in ("get", "post", "put", "patch", "delete")}
@@ -121,7 +121,7 @@ async def test_every_route_for_every_caller(databases, nats_server, tmp_path):
 
         s = cordon.registry.app_settings
         vault = pii.Vault.from_hex(s.pii_index_key, s.pii_encryption_key)
-        mint = lambda role, **kw: {"Authorization": f"Bearer {token(role, home=tmp_path, **kw)}"}  # noqa: E731
+        mint = lambda role, **kw: {"Authorization": f"Bearer {token(role, home=home, **kw)}"}  # noqa: E731
         phone = "13811112222"
         callers = {
             ADMIN: mint(ADMIN, username="admin"),

@@ -49,8 +49,8 @@ def fuzz_operation(operation, base_url: str, headers: dict, failures: list) -> N
 
 
 @pytest.mark.slow
-async def test_no_5xx_and_problem_json_everywhere(databases, nats_server, tmp_path):
-    async with running_stack(databases, nats_server.url, tmp_path, rate_per_ip=100_000.0, rate_per_principal=100_000.0) as cordon:
+async def test_no_5xx_and_problem_json_everywhere(databases, nats_server, home):
+    async with running_stack(databases, nats_server.url, home, rate_per_ip=100_000.0, rate_per_principal=100_000.0) as cordon:
         gw = cordon.gateway
         doc = (await gw.get("/openapi.json")).json()
         schema = schemathesis.openapi.from_dict(doc)
@@ -65,7 +65,7 @@ async def test_no_5xx_and_problem_json_everywhere(databases, nats_server, tmp_pa
                 claims = {"regions": ["320413"], "username": f"fuzz-{role}"} if role in ("official", "grid_worker") else {}
                 if role == "resident":
                     claims = {"phone_index": "0" * 64}
-                headers = {"Authorization": f"Bearer {token(role, home=tmp_path, **claims)}"}
+                headers = {"Authorization": f"Bearer {token(role, home=home, **claims)}"}
             # The services share this event loop: the blocking client runs in a thread.
             await asyncio.to_thread(fuzz_operation, operation, base_url, headers, failures)
         assert not failures, "\n".join(failures[:40])

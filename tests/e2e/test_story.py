@@ -34,8 +34,8 @@ async def token(gateway, username: str, password: str) -> dict:
     return {"Authorization": f"Bearer {body['access_token']}"}
 
 
-async def test_the_story(databases, nats_server, tmp_path):
-    async with running_stack(databases, nats_server.url, tmp_path) as cordon:
+async def test_the_story(databases, nats_server, home):
+    async with running_stack(databases, nats_server.url, home) as cordon:
         gw = cordon.gateway
         admin = await token(gw, "admin", ADMIN_PASSWORD)
         users = [
