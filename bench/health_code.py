@@ -314,7 +314,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
     nats = NatsServer(store_dir=tmp / "nats")
     servers: list[ServiceProcess] = []
     runs: list[Run] = []
-    profile: list = []
+    profile: dict = {}
     try:
         await database.create()
         await asyncio.to_thread(migrate.upgrade, "registry", database.url("postgresql+asyncpg"))
@@ -354,7 +354,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
         if spy and spy.out.exists():
             from bench.travel_ingest import summarize_profile
 
-            profile = summarize_profile(spy.out, top=40)
+            profile = summarize_profile(spy.out)
         progress("stopping the registry")
         service.stop()
 
@@ -404,10 +404,9 @@ def report(out: dict) -> str:
             + (f"  [{'; '.join(r.notes)}]" if r.notes else "")
         )
     lines += ["", f"ratio registry / bare uvicorn: {service / base if base else 0:.3f}"]
-    if out["profile"]:
-        lines += ["", "py-spy, share of samples in the service process (inclusive / self):"]
-        for frame, inc, exc in out["profile"]:
-            lines.append(f"  {inc:5.1f}% {exc:5.1f}%  {frame}")
+    from bench.travel_ingest import profile_lines
+
+    lines += profile_lines(out["profile"])
     return "\n".join(lines)
 
 
@@ -416,7 +415,7 @@ def to_json(out: dict) -> dict:
     return {
         **{k: v for k, v in out.items() if k not in ("runs", "profile")},
         "runs": [{**asdict(r), "ratio_to_baseline": round(r.result["rps"] / base, 4) if base else None} for r in out["runs"]],
-        "profile": [{"frame": f, "inclusive_pct": round(i, 2), "self_pct": round(e, 2)} for f, i, e in out["profile"]],
+        "profile": __import__("bench.travel_ingest", fromlist=["profile_json"]).profile_json(out["profile"]),
     }
 
 

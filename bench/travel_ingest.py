@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -466,26 +467,67 @@ class PySpy:
                 self.process.wait()
 
 
-def summarize_profile(path: Path, top: int = 25) -> list[tuple[str, float, float]]:
-    """(function, % of samples inclusive, % exclusive) for the busiest frames, from py-spy's raw output."""
+_FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+_WAITING = ("Condition.wait", "Queue.get", "EpollSelector.select", "select (selectors.py)", "_worker (concurrent")
+_WRAPPERS = ("cordon/cli.py", "cordon/__main__.py", "cordon/observability.py")
+
+
+def _frame(raw: str) -> str:
+    match = _FRAME.match(raw)
+    if not match:
+        return raw
+    file = match["file"].replace(str(REPO) + "/", "").rsplit("site-packages/", 1)[-1]
+    return f"{match['name']} ({file})"
+
+
+def summarize_profile(path: Path, top: int = 15) -> dict:
+    """From py-spy's raw output: the repository's functions by share of the busy samples (inclusive and
+    self), and the hottest leaf functions anywhere. Samples of threads waiting for work are left out."""
     inclusive: collections.Counter = collections.Counter()
-    exclusive: collections.Counter = collections.Counter()
+    leaves: collections.Counter = collections.Counter()
     total = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
+        frames = [_frame(f) for f in stack.split(";")]
+        if any(w in frames[-1] for w in _WAITING):
+            continue
         n = int(count)
-        frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].replace(str(REPO) + "/", "").rsplit("site-packages/", 1)[-1] + ")"
-                  if " (" in f else f for f in stack.split(";")]
-        # py-spy's idle: the event loop waiting in select/epoll
         total += n
         for frame in set(frames):
             inclusive[frame] += n
-        exclusive[frames[-1]] += n
+        leaves[frames[-1]] += n
     if not total:
+        return {"samples": 0, "repository": [], "leaves": []}
+    ours = [f for f, _ in inclusive.most_common() if (f.endswith("py)") and (" (services/" in f or " (cordon/" in f))
+            and not any(w in f for w in _WRAPPERS)]
+    return {
+        "samples": total,
+        "repository": [(f, 100 * inclusive[f] / total, 100 * leaves[f] / total) for f in ours[:top]],
+        "leaves": [(f, 100 * c / total) for f, c in leaves.most_common(top)],
+    }
+
+
+def profile_lines(profile: dict) -> list[str]:
+    if not profile or not profile.get("samples"):
         return []
-    return [(f, 100 * c / total, 100 * exclusive[f] / total) for f, c in inclusive.most_common(top)]
+    lines = ["", f"py-spy: {profile['samples']:,} busy samples of the service process.",
+             "  repository functions (share of samples: inclusive, self):"]
+    lines += [f"  {inc:5.1f}% {own:5.1f}%  {frame}" for frame, inc, own in profile["repository"]]
+    lines.append("  hottest leaf functions (self):")
+    lines += [f"  {own:5.1f}%         {frame}" for frame, own in profile["leaves"]]
+    return lines
+
+
+def profile_json(profile: dict) -> dict:
+    if not profile:
+        return {}
+    return {
+        "samples": profile["samples"],
+        "repository": [{"frame": f, "inclusive_pct": round(i, 2), "self_pct": round(o, 2)} for f, i, o in profile["repository"]],
+        "leaves": [{"frame": f, "self_pct": round(o, 2)} for f, o in profile["leaves"]],
+    }
 
 
 # --- the whole run -------------------------------------------------------------------------------
@@ -509,7 +551,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
 
     nats = NatsServer(store_dir=tmp / "nats")
     service: ServiceProcess | None = None
-    profile: list = []
+    profile: dict = {}
     try:
         await database.create()
         await asyncio.to_thread(migrate.upgrade, "registry", database.url("postgresql+asyncpg"))
@@ -595,10 +637,7 @@ def report(out: dict) -> str:
         f" PostgreSQL backends {s.postgres_cpu_s:.1f}s, this client {s.client_cpu_s:.1f}s" if s.seconds else "",
         f"CPU during the COPY ({out['copy_seconds']:.1f}s): PostgreSQL backend {out['copy_postgres_cpu_s']:.1f}s",
     ]
-    if out["profile"]:
-        lines += ["", "py-spy, share of samples in the service process (inclusive / self):"]
-        for frame, inc, exc in out["profile"]:
-            lines.append(f"  {inc:5.1f}% {exc:5.1f}%  {frame}")
+    lines += profile_lines(out["profile"])
     return "\n".join(lines)
 
 
@@ -610,7 +649,7 @@ def to_json(out: dict) -> dict:
         "service": {**asdict(s), "records_per_s": round(s.rate, 1)},
         "copy_rows_per_s": round(copy_rate, 1),
         "ratio": round(s.rate / copy_rate, 4) if copy_rate else None,
-        "profile": [{"frame": f, "inclusive_pct": round(i, 2), "self_pct": round(e, 2)} for f, i, e in out["profile"]],
+        "profile": profile_json(out["profile"]),
     }
 
 

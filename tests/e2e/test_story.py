@@ -155,7 +155,7 @@ def _latest_code(sink, phone):
         if not sink.exists():
             return None
         lines = [json.loads(line) for line in sink.read_text().splitlines() if line.strip()]
-        bodies = [line["body"] for line in lines if line.get("to") == phone]
+        bodies = [line["body"] for line in lines if line.get("to") == phone and line.get("kind") == "login_code"]
         if not bodies:
             return None
         import re
