@@ -1,19 +1,21 @@
 """Travel records: partners' bulk pushes (streamed, chunked, idempotent) and residents' declarations.
 
 A push is read line by line and written in chunks, each its own transaction, so
-good lines are kept whatever comes after them and memory stays flat. On
-PostgreSQL a chunk goes through COPY into a staging table and one set-based
-INSERT ... ON CONFLICT DO NOTHING; elsewhere through a multi-row insert.
+good lines are kept whatever comes after them and memory stays flat; one chunk is
+written while the next is parsed. On PostgreSQL a chunk goes through COPY into a
+staging table and one set-based INSERT ... ON CONFLICT DO NOTHING that matches each
+record to its person as it inserts; elsewhere through a multi-row insert and an UPDATE.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import AsyncIterator
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +29,7 @@ from services.registry.models import Person, TravelRecord
 from services.registry.service import audit, evaluation, people, policies
 
 CHUNK = 5000
+YIELD_EVERY = 250  # lines parsed between two chances for the chunk being written to move on
 MAX_REJECTED_LISTED = 10_000
 COLUMNS = ("partner_id", "record_id", "phone_index", "id_number_index", "region_code", "first_seen", "last_seen", "created_at")
 
@@ -57,30 +60,53 @@ def _row(vault: Vault, partner_id: str, line: travel_lines.TravelLine, now: date
     )
 
 
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS travel_stage (partner_id varchar(64), record_id varchar(128),"
+    " phone_index varchar(64), id_number_index varchar(64), region_code varchar(6), first_seen date,"
+    " last_seen date, created_at timestamptz) ON COMMIT DELETE ROWS"
+)
+# The staged rows go in with their person already matched (by ID number, else by phone); known
+# (partner, record_id) are skipped. The answer, per (person, region): rows inserted, and whether one is recent.
+_INSERT_MATCHED = (
+    "WITH ins AS ("
+    " INSERT INTO travel_record (partner_id, record_id, phone_index, id_number_index, person_id,"
+    " region_code, first_seen, last_seen, created_at)"
+    " SELECT s.partner_id, s.record_id, s.phone_index, s.id_number_index,"
+    " COALESCE((SELECT p.id FROM person p WHERE p.id_number_index = s.id_number_index LIMIT 1),"
+    " (SELECT p.id FROM person p WHERE p.phone_index = s.phone_index LIMIT 1)),"
+    " s.region_code, s.first_seen, s.last_seen, s.created_at"
+    " FROM travel_stage s"
+    " ON CONFLICT (partner_id, record_id) DO NOTHING"
+    " RETURNING person_id, region_code, last_seen)"
+    " SELECT person_id, region_code, count(*) AS n, bool_or(last_seen >= $1) AS recent"
+    " FROM ins GROUP BY person_id, region_code"
+)
+
+
+async def _insert_matched(session: AsyncSession, rows: list[tuple], window_start: date) -> tuple[int, list[tuple]]:
+    """PostgreSQL: COPY into the staging table, then one INSERT ... SELECT that matches people as it inserts.
+
+    The number inserted, and (person id, region) of the matched new records seen inside the window.
+    """
+    # Through SQLAlchemy, so that its transaction begins: raw asyncpg statements alone run in autocommit,
+    # and the staged rows would vanish (ON COMMIT DELETE ROWS) before the INSERT reads them.
+    await session.execute(text(_STAGE))
+    pg = (await (await session.connection()).get_raw_connection()).driver_connection
+    await pg.copy_records_to_table("travel_stage", records=rows, columns=COLUMNS)
+    groups = await pg.fetch(_INSERT_MATCHED, window_start)
+    inserted = sum(g["n"] for g in groups)
+    return inserted, [(g["person_id"], g["region_code"]) for g in groups if g["person_id"] is not None and g["recent"]]
+
+
 async def _insert(session: AsyncSession, rows: list[tuple]) -> int:
-    """Insert new rows, skip known (partner, record_id); the number inserted."""
-    if session.bind.dialect.name == "postgresql":
-        raw = await (await session.connection()).get_raw_connection()
-        pg = raw.driver_connection
-        await pg.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS travel_stage (partner_id varchar(64), record_id varchar(128),"
-            " phone_index varchar(64), id_number_index varchar(64), region_code varchar(6), first_seen date,"
-            " last_seen date, created_at timestamptz) ON COMMIT DELETE ROWS"
-        )
-        await pg.copy_records_to_table("travel_stage", records=rows, columns=COLUMNS)
-        cols = ", ".join(COLUMNS)
-        status = await pg.execute(
-            f"INSERT INTO travel_record ({cols}) SELECT {cols} FROM travel_stage"
-            " ON CONFLICT (partner_id, record_id) DO NOTHING"
-        )
-        return int(status.rsplit(" ", 1)[1])
+    """SQLite: insert new rows, skip known (partner, record_id); the number inserted."""
     stmt = sqlite_insert(TravelRecord.__table__).on_conflict_do_nothing(index_elements=["partner_id", "record_id"])
     result = await session.execute(stmt, [dict(zip(COLUMNS, r)) for r in rows])
     return result.rowcount
 
 
 async def _match_people(session: AsyncSession, since_seq: int) -> None:
-    """Set-based: new records whose person is registered get their person id."""
+    """SQLite, set-based: new records whose person is registered get their person id."""
     for column, key in ((TravelRecord.id_number_index, Person.id_number_index), (TravelRecord.phone_index, Person.phone_index)):
         person = select(Person.id).where(key == column).limit(1).scalar_subquery()
         await session.execute(
@@ -124,30 +150,49 @@ async def ingest(
         await session.commit()
     window_start = today - timedelta(days=policy.travel_window_days)
     buffer: list[tuple] = []
+    writing: asyncio.Task | None = None  # the chunk being written while the next is parsed
 
-    async def flush() -> None:
-        if not buffer:
-            return
+    async def write(rows: list[tuple]) -> None:
         async with sessionmaker() as session:
-            since = (await session.execute(select(TravelRecord.seq).order_by(TravelRecord.seq.desc()).limit(1))).scalar() or 0
-            inserted = await _insert(session, buffer)
-            await _match_people(session, since)
-            affected.update(await _affected(session, since, window_start, risk))
+            if session.bind.dialect.name == "postgresql":
+                inserted, touched = await _insert_matched(session, rows, window_start)
+                affected.update(pid for pid, region in touched if touches_risk(region, risk))
+            else:
+                since = (await session.execute(select(TravelRecord.seq).order_by(TravelRecord.seq.desc()).limit(1))).scalar() or 0
+                inserted = await _insert(session, rows)
+                await _match_people(session, since)
+                affected.update(await _affected(session, since, window_start, risk))
             await session.commit()
         result.accepted += inserted
-        result.duplicates += len(buffer) - inserted
-        buffer.clear()
+        result.duplicates += len(rows) - inserted
 
-    async for number, raw in lines:
-        try:
-            line = travel_lines.parse(raw)
-        except travel_lines.LineError as exc:
-            result.reject(number, exc.code, str(exc))
-            continue
-        buffer.append(_row(vault, principal.subject, line, now))
-        if len(buffer) >= CHUNK:
-            await flush()
-    await flush()
+    async def flush() -> None:
+        nonlocal buffer, writing
+        if writing is not None:
+            await writing  # one chunk in flight: committed (or its error raised) before the next starts
+            writing = None
+        if buffer:
+            writing = asyncio.create_task(write(buffer))
+            buffer = []
+
+    try:
+        async for number, raw in lines:
+            try:
+                line = travel_lines.parse(raw)
+            except travel_lines.LineError as exc:
+                result.reject(number, exc.code, str(exc))
+                continue
+            buffer.append(_row(vault, principal.subject, line, now))
+            if len(buffer) >= CHUNK:
+                await flush()
+            elif writing is not None and not len(buffer) % YIELD_EVERY:
+                # A body already buffered by the server never suspends this loop: let the writer move on.
+                await asyncio.sleep(0)
+        await flush()
+        await flush()  # and wait for the last chunk
+    finally:
+        if writing is not None and not writing.done():
+            await asyncio.shield(writing)  # a dropped request still finishes the chunk in flight
     async with sessionmaker() as session:
         audit.record(session, principal, action="push", entity="travel_batch", entity_id=f"{result.accepted}+{result.duplicates}")
         await session.commit()
