@@ -95,7 +95,7 @@ class VerifiedTokens:
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token or /auth/resident-token")
 
 
-def _current_principal(
+async def _current_principal(  # async: a sync dependency would cost a thread hop per request
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -109,7 +109,7 @@ CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
 def require(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency admitting only ``roles`` (403 for any other signed-in caller)."""
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"This action is for: {', '.join(roles)}.")
         return principal
