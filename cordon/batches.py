@@ -6,6 +6,7 @@ the good ones and names the bad ones; an NDJSON body is never held whole in memo
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import AsyncIterator
 
 import orjson
@@ -14,6 +15,7 @@ from fastapi import Request
 from cordon.errors import DomainError
 
 MAX_JSON_ARRAY_BYTES = 32 * 1024 * 1024  # larger uploads use NDJSON, which is streamed
+MAX_REJECTED_LISTED = 10_000  # the answer names at most this many bad lines; all are counted
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "text/plain", "")
 
 # For the route's OpenAPI: the two bodies a batch route takes.
@@ -26,6 +28,27 @@ BATCH_BODY = {
         },
     }
 }
+
+
+@dataclass
+class Tally:
+    """A batch's answer: good lines kept, repeats, and each bad line with its number and code."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    rejected_total: int = 0
+
+    def reject(self, line: int, code: str, message: str) -> None:
+        self.rejected_total += 1
+        if len(self.rejected) < MAX_REJECTED_LISTED:
+            self.rejected.append({"line": line, "code": code, "message": message})
+
+    def add(self, other: "Tally") -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        for item in other.rejected:
+            self.reject(item["line"], item["code"], item["message"])
 
 
 async def ndjson_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import AsyncIterator
 
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon import regions
 from cordon.auth import Principal
+from cordon.batches import Tally
 from cordon.clock import local_date
 from cordon.errors import Unprocessable
 from cordon.pii import Vault
@@ -30,21 +30,7 @@ from services.registry.service import audit, evaluation, people, policies
 
 CHUNK = 5000
 YIELD_EVERY = 250  # lines parsed between two chances for the chunk being written to move on
-MAX_REJECTED_LISTED = 10_000
 COLUMNS = ("partner_id", "record_id", "phone_index", "id_number_index", "region_code", "first_seen", "last_seen", "created_at")
-
-
-@dataclass
-class BatchResult:
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: list[dict] = field(default_factory=list)
-    rejected_total: int = 0
-
-    def reject(self, line: int, code: str, message: str) -> None:
-        self.rejected_total += 1
-        if len(self.rejected) < MAX_REJECTED_LISTED:
-            self.rejected.append({"line": line, "code": code, "message": message})
 
 
 def _row(vault: Vault, partner_id: str, line: travel_lines.TravelLine, now: datetime) -> tuple:
@@ -140,8 +126,8 @@ async def ingest(
     principal: Principal,
     lines: AsyncIterator[tuple[int, object]],
     now: datetime,
-) -> BatchResult:
-    result = BatchResult()
+) -> Tally:
+    result = Tally()
     affected: set[uuid.UUID] = set()
     today = local_date(now)
     async with sessionmaker() as session:

@@ -3,41 +3,22 @@ into checked lines, handed on in chunks so memory stays flat and a bad line neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from cordon.batches import Tally
+
 T = TypeVar("T", bound=BaseModel)
 
 CHUNK = 1000
-MAX_REJECTED_LISTED = 10_000
 
 
 class LineError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-@dataclass
-class Tally:
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: list[dict] = field(default_factory=list)
-    rejected_total: int = 0
-
-    def reject(self, line: int, code: str, message: str) -> None:
-        self.rejected_total += 1
-        if len(self.rejected) < MAX_REJECTED_LISTED:
-            self.rejected.append({"line": line, "code": code, "message": message})
-
-    def add(self, other: "Tally") -> None:
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        for item in other.rejected:
-            self.reject(item["line"], item["code"], item["message"])
 
 
 def parse(raw: bytes | object, model: type[T]) -> T:

@@ -20,7 +20,7 @@ from services.testing.domain.samples import CLOCK_SKEW
 from services.testing.models import PersonRef, ResultCorrection, Sample, TestResult
 from services.testing.schemas import ResultCreate
 from services.testing.service import proofs
-from services.testing.service.batches import Tally
+from cordon.batches import Tally
 from services.testing.service.sql import insert, slices
 
 REFUSALS: dict[str, type[DomainError]] = {

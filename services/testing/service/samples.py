@@ -20,7 +20,7 @@ from services.testing.domain import samples as rules
 from services.testing.models import PersonRef, Sample, TestResult, Tube
 from services.testing.schemas import SampleCreate
 from services.testing.service import schedules
-from services.testing.service.batches import Tally
+from cordon.batches import Tally
 from services.testing.service.sql import insert, slices
 
 # The HTTP answer for each refusal when a single sample is posted.
