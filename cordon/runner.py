@@ -13,7 +13,6 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from cordon import migrate, services
 from cordon.natsserver import NatsServer, free_port, port_open
@@ -145,7 +144,3 @@ class Runner:
 
 def up(*, host: str, gateway_port: int) -> int:
     return asyncio.run(Runner(host=host, gateway_port=gateway_port).run())
-
-
-def home_dir() -> Path:
-    return Settings().home.resolve()

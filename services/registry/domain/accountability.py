@@ -71,7 +71,3 @@ def reminder_due(now: datetime, on: date, deadline: time, remind_before: timedel
     return at - remind_before <= now < at
 
 
-def slot_names(follow_ups: FollowUps) -> list[str]:
-    return [s.name for s in follow_ups.slots[: follow_ups.per_day]]
-
-
