@@ -1,4 +1,4 @@
-"""Calendar days are China Standard Time days (CONTRACT.md: dates in China Standard Time)."""
+"""Calendar days are China Standard Time days (docs/api.md: dates in China Standard Time)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from cordon import migrate, services
-from cordon.natsserver import NatsServer, free_port, port_open
+from cordon.natsserver import NatsServer, free_port, port_free, port_open
 from cordon.settings import SERVICES, Settings
 
 DEFAULT_NATS_PORT = 4222
@@ -113,7 +113,18 @@ class Runner:
                 if process.returncode is None:
                     process.kill()
 
+    def taken_port(self) -> Child | None:
+        """The first child whose port something else already holds: checked before anything starts,
+        so a busy port is one clear line instead of a child restarting for ever behind the banner."""
+        return next((c for c in self.children.values() if not port_free(c.port, self.host)), None)
+
     async def run(self) -> int:
+        if (busy := self.taken_port()) is not None:
+            say(
+                f"port {busy.port} on {self.host} ({busy.name}) is already in use: stop what holds it, or move "
+                f"Cordon with CORDON_GATEWAY_PORT (the gateway's port; the services take the next four)"
+            )
+            return 2
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)

@@ -1,4 +1,4 @@
-"""The CloudEvents 1.0 envelope every message on the bus carries (CONTRACT.md, Domain events)."""
+"""The CloudEvents 1.0 envelope every message on the bus carries (docs/api.md, events)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- One database per service (DESIGN.md: one service, one database).
+-- One database per service (docs/architecture.md: one service, one database).
 CREATE DATABASE registry;
 CREATE DATABASE testing;
 CREATE DATABASE events;

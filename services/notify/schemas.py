@@ -1,4 +1,4 @@
-"""Request and response models of the notify service (CONTRACT.md, Notifications)."""
+"""Request and response models of the notify service (docs/api.md)."""
 
 from __future__ import annotations
 

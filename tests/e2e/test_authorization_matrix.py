@@ -1,6 +1,6 @@
 """Every route × every kind of caller, through the gateway with all services running.
 
-The table below is the intended policy (CONTRACT.md). The test first checks that it names
+The table below is the intended policy (docs/api.md). The test first checks that it names
 exactly the routes of the merged OpenAPI document, so a new route cannot be left out; then
 asks each route as each caller and expects 401 (no, bad or expired token), 403 (a role the
 route is not for), 404 (another region's official, another resident, on a real resource) or

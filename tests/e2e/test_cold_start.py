@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -82,3 +83,21 @@ def test_runner_cold_start_restart_and_clean_stop(tmp_path):
         log.close()
     output = (tmp_path / "up.log").read_text()
     assert "Cordon is starting" in output and "stopped" in output
+
+
+def test_runner_refuses_a_taken_port_with_one_line(tmp_path):
+    gateway_port = free_block()
+    taken = ports(gateway_port)["testing"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", taken))
+        holder.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "cordon", "up", "--port", str(gateway_port)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        )
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert f"port {taken}" in lines[0] and "testing" in lines[0] and "CORDON_GATEWAY_PORT" in lines[0]
+    assert not (tmp_path / ".cordon" / "nats").exists()  # nothing was started

@@ -1,4 +1,4 @@
-"""The whole story, through the gateway, every service running on real NATS (CONTRACT.md, issue 7):
+"""The whole story, through the gateway, every service running on real NATS (docs/api.md):
 users and a partner; a registered person; a travel push into an area that turns high; a red code
 the person sees after an SMS login; a positive pooled tube of ten, a positive retest; a gathering
 that becomes an exposure whose other attendees get measures and notifications; an unacknowledged

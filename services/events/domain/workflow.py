@@ -1,6 +1,6 @@
 """The filing workflow as an explicit transition table: (status, action) -> new status.
 
-Approval and rejection are only for gatherings pending approval (CONTRACT.md);
+Approval and rejection are only for gatherings pending approval (docs/api.md);
 anything not open yet (recorded, filed, pending, approved) can be cancelled.
 Every pair not in the table is an invalid transition.
 """

@@ -1,4 +1,4 @@
-"""The policy engine: the DOMAIN.md table, and properties that must hold for any facts."""
+"""The policy engine: the table of docs/domain.md, and properties that must hold for any facts."""
 
 from __future__ import annotations
 
