@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cordon.auth import Principal, require
 from cordon.clock import NowDep
 from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
 from cordon.pii import VaultDep
 from gateway.auth import service, tokens
 
@@ -54,6 +55,11 @@ class UserRead(BaseModel):
     regions: list[str]
     phone_masked: str | None
     active: bool
+
+
+class UserPage(BaseModel):
+    items: list[UserRead]
+    next_cursor: str | None
 
 
 class PartnerCreate(BaseModel):
@@ -109,9 +115,10 @@ async def create_user(body: UserCreate, principal: Admin, session: SessionDep, v
     return _user(await service.create_user(session=session, vault=vault, principal=principal, data=body, now=now))
 
 
-@router.get("/users", response_model=list[UserRead])
-async def list_users(principal: Admin, session: SessionDep):
-    return [_user(u) for u in await service.list_users(session)]
+@router.get("/users", response_model=UserPage)
+async def list_users(principal: Admin, session: SessionDep, limit: Limit = 50, cursor: Cursor = None):
+    page = await service.list_users(session=session, limit=limit, cursor=cursor)
+    return UserPage(items=[_user(u) for u in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/partners", status_code=201, response_model=PartnerCreated)

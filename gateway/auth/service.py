@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import pii, regions
+from cordon import paging, pii, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.contracts import auth as events
@@ -68,8 +68,8 @@ async def create_user(*, session: AsyncSession, vault: Vault, principal: Princip
     return user
 
 
-async def list_users(session: AsyncSession) -> list[User]:
-    return list((await session.execute(select(User).order_by(User.username))).scalars())
+async def list_users(*, session: AsyncSession, limit: int, cursor: str | None) -> paging.Page[User]:
+    return await paging.keyset(session, select(User), order=(User.username,), limit=limit, cursor=cursor)
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User:

@@ -93,8 +93,9 @@ class RiskAreaRead(BaseModel):
     affected_people: int | None = None
 
 
-class RiskAreaList(BaseModel):
+class RiskAreaPage(BaseModel):
     items: list[RiskAreaRead]
+    next_cursor: str | None
 
 
 class BatchRejected(BaseModel):
@@ -141,6 +142,11 @@ class MeasureList(BaseModel):
     items: list[MeasureRead]
 
 
+class MeasurePage(BaseModel):
+    items: list[MeasureRead]
+    next_cursor: str | None
+
+
 class CloseContact(_In):
     rule: Literal["close_contact"]
     exposure_date: date
@@ -185,6 +191,11 @@ class PolicyVersionRead(BaseModel):
     version: int
     changed_by: str
     changed_at: datetime
+
+
+class PolicyVersionPage(BaseModel):
+    items: list[PolicyVersionRead]
+    next_cursor: str | None
 
 
 class StaffSet(_In):
@@ -255,8 +266,9 @@ class DailyReportRead(BaseModel):
     submitted_by: str | None = None
 
 
-class DailyReportList(BaseModel):
+class DailyReportPage(BaseModel):
     items: list[DailyReportRead]
+    next_cursor: str | None
 
 
 class DailyReportDraft(BaseModel):

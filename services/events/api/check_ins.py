@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Query, Response
 
 from cordon.clock import NowDep
+from cordon.paging import Cursor, Limit
 from cordon.db import SessionDep
 from cordon.pii import VaultDep
 from services.events import schemas
@@ -41,8 +42,8 @@ async def list_attendees(
     gathering_id: uuid.UUID,
     principal: Participant,
     session: SessionDep,
-    limit: int = Query(default=50, ge=1, le=500),
-    cursor: str | None = Query(default=None, max_length=100),
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ):
-    page = await check_ins.list_attendees(session, principal, gathering_id, limit=limit, cursor=cursor)
+    page = await check_ins.list_attendees(session=session, principal=principal, gathering_id=gathering_id, limit=limit, cursor=cursor)
     return schemas.AttendeePage(items=[views.check_in(c) for c in page.items], next_cursor=page.next_cursor)

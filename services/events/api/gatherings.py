@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from fastapi import APIRouter, Query
 
 from cordon.clock import CHINA, NowDep
+from cordon.paging import Cursor, Limit
 from cordon.db import SessionDep
 from cordon.errors import Unprocessable
 from cordon.pii import VaultDep
@@ -49,11 +50,11 @@ async def list_gatherings(
     region_code: str | None = Query(default=None, max_length=6),
     starts_from: str | None = Query(default=None, alias="from", max_length=40, description="starts_at at or after: a date (China time) or a time with offset"),
     starts_to: str | None = Query(default=None, alias="to", max_length=40, description="starts_at before a time, or on or before a date"),
-    limit: int = Query(default=50, ge=1, le=500),
-    cursor: str | None = Query(default=None, max_length=300),
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ):
     page = await gatherings.list_gatherings(
-        session, principal, status=status, region_code=region_code,
+        session=session, principal=principal, status=status, region_code=region_code,
         starts_from=_bound(starts_from, "from", end=False), starts_before=_bound(starts_to, "to", end=True),
         limit=limit, cursor=cursor,
     )

@@ -8,14 +8,13 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import pii
+from cordon import paging, pii
 from cordon.auth import Principal
 from cordon.db import insert_or_ignore
 from cordon.errors import Forbidden, Unprocessable
 from cordon.pii import Vault
 from services.events.domain import workflow
 from services.events.models import CheckIn, Gathering, PersonRef
-from services.events.service import paging
 from services.events.service.gatherings import STAFF, GatheringNotFound, is_organizer, may_see, visible_gathering
 
 
@@ -87,13 +86,8 @@ async def check_in(
 
 
 async def list_attendees(
-    session: AsyncSession, principal: Principal, gathering_id: uuid.UUID, *, limit: int, cursor: str | None
+    *, session: AsyncSession, principal: Principal, gathering_id: uuid.UUID, limit: int, cursor: str | None
 ) -> paging.Page[CheckIn]:
     await visible_gathering(session, principal, gathering_id)
     query = select(CheckIn).where(CheckIn.gathering_id == gathering_id)
-    if cursor:
-        (after,) = paging.decode(cursor, int)
-        query = query.where(CheckIn.seq > after)
-    rows = list((await session.execute(query.order_by(CheckIn.seq).limit(limit + 1))).scalars())
-    items = rows[:limit]
-    return paging.Page(items, paging.encode(items[-1].seq) if len(rows) > limit else None)
+    return await paging.keyset(session, query, order=(CheckIn.seq,), limit=limit, cursor=cursor)

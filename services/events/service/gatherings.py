@@ -6,10 +6,10 @@ import uuid
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import pii, regions
+from cordon import paging, pii, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
@@ -19,7 +19,6 @@ from cordon.pii import Vault
 from cordon.policy import replica
 from services.events.domain import thresholds, workflow
 from services.events.models import Gathering
-from services.events.service import paging
 
 STAFF = ("admin", "official", "grid_worker")
 DECIDERS = ("admin", "official")
@@ -144,10 +143,17 @@ async def cancel_gathering(
     return await _move(session, principal, gathering, "cancel", reason, now)
 
 
+
+def in_region(column, region_code: str) -> ColumnElement[bool]:
+    """``column`` inside ``region_code`` as a range of codes: an index range on any collation."""
+    prefix = regions.scope_prefix(region_code)
+    return column.between(prefix.ljust(6, "0"), prefix.ljust(6, "9"))
+
+
 async def list_gatherings(
+    *,
     session: AsyncSession,
     principal: Principal,
-    *,
     status: str | None,
     region_code: str | None,
     starts_from: datetime | None,
@@ -161,24 +167,18 @@ async def list_gatherings(
         check_region_code(region_code)
         if principal.role != "resident" and not principal.sees_region(region_code):
             raise Forbidden("The region is outside your regions.", code="region_forbidden")
-        query = query.where(paging.in_region(Gathering.region_code, region_code))
+        query = query.where(in_region(Gathering.region_code, region_code))
     if principal.role == "resident":
         own = [Gathering.organizer_subject == principal.subject]
         if principal.phone_index:
             own.append(Gathering.organizer_phone_index == principal.phone_index)
         query = query.where(or_(*own))
     elif principal.role != "admin" and not region_code:
-        query = query.where(or_(*(paging.in_region(Gathering.region_code, r) for r in principal.regions)) if principal.regions else false())
+        query = query.where(or_(*(in_region(Gathering.region_code, r) for r in principal.regions)) if principal.regions else false())
     if status:
         query = query.where(Gathering.status == status)
     if starts_from:
         query = query.where(Gathering.starts_at >= starts_from)
     if starts_before:
         query = query.where(Gathering.starts_at < starts_before)
-    if cursor:
-        at, last = paging.decode(cursor, datetime, uuid.UUID)
-        query = query.where(or_(Gathering.starts_at > at, and_(Gathering.starts_at == at, Gathering.id > last)))
-    rows = list((await session.execute(query.order_by(Gathering.starts_at, Gathering.id).limit(limit + 1))).scalars())
-    items = rows[:limit]
-    more = len(rows) > limit
-    return paging.Page(items, paging.encode(items[-1].starts_at, items[-1].id) if more else None)
+    return await paging.keyset(session, query, order=(Gathering.starts_at, Gathering.id), limit=limit, cursor=cursor)

@@ -10,7 +10,8 @@ from cordon.clock import NowDep
 from cordon.db import SessionDep
 from services.notify import schemas
 from services.notify.api import views
-from services.notify.api.deps import Cursor, Limit, Official, Staff
+from cordon.paging import Cursor, Limit
+from services.notify.api.deps import Official, Staff
 from services.notify.service import alerts, queries
 
 router = APIRouter(tags=["notifications"])

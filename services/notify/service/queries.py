@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import regions
+from cordon import paging, regions
 from cordon.auth import Principal
-from cordon.errors import DomainError, NotFound
+from cordon.errors import NotFound
 from services.notify.models import Notification
 
 
-@dataclass
-class Page:
-    items: list[Notification]
-    next_cursor: str | None
-
-
-def _encode(row: Notification) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, ident = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
-        return datetime.fromisoformat(at), uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("The cursor is not one this list gave out.", code="invalid_cursor", status=400) from None
-
-
-async def _page(session: AsyncSession, query, *, limit: int, cursor: str | None) -> Page:
-    """Newest first, keyset on (created_at, id)."""
-    if cursor:
-        at, ident = _decode(cursor)
-        query = query.where(or_(Notification.created_at < at, and_(Notification.created_at == at, Notification.id < ident)))
-    rows = list((await session.execute(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
-    )).scalars())
-    items = rows[:limit]
-    return Page(items, _encode(items[-1]) if len(rows) > limit else None)
+async def _page(session: AsyncSession, query, *, limit: int, cursor: str | None) -> paging.Page:
+    """Newest first."""
+    order = (Notification.created_at, Notification.id)
+    return await paging.keyset(session, query, order=order, limit=limit, cursor=cursor, descending=True)
 
 
 def _own(principal: Principal):
@@ -55,7 +28,7 @@ def _own(principal: Principal):
     return or_(*mine) if mine else Notification.id.is_(None)
 
 
-async def inbox(*, session: AsyncSession, principal: Principal, limit: int, cursor: str | None) -> Page:
+async def inbox(*, session: AsyncSession, principal: Principal, limit: int, cursor: str | None) -> paging.Page:
     query = select(Notification).where(_own(principal), Notification.channel == "inbox")
     return await _page(session, query, limit=limit, cursor=cursor)
 
@@ -77,7 +50,7 @@ async def mark_read(*, session: AsyncSession, principal: Principal, notification
 async def list_notifications(
     *, session: AsyncSession, principal: Principal, recipient: str | None, status: str | None, channel: str | None,
     kind: str | None, limit: int, cursor: str | None,
-) -> Page:
+) -> paging.Page:
     query = select(Notification)
     if principal.role != "admin":
         # An official sees what concerns their regions, and what was sent to them.

@@ -8,9 +8,10 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
-from cordon.clock import NowDep
+from cordon.clock import NowDep, local_date
 from cordon.db import SessionDep
-from cordon.errors import DomainError, NotFound
+from cordon.paging import Cursor, Limit
+from cordon.errors import NotFound
 from services.registry import schemas
 from services.registry.api.deps import Admin, Official, Staff
 from services.registry.domain.accountability import missing_duties
@@ -63,22 +64,19 @@ async def list_follow_ups(
     session: SessionDep,
     status: Literal["due", "missed"] = "due",
     region_code: str | None = Query(default=None, min_length=6, max_length=6),
-    limit: int = Query(default=50, ge=1, le=500),
-    cursor: str | None = Query(default=None, max_length=40),
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ):
     if region_code and not principal.sees_region(region_code):
         raise NotFound("No such region.", code="region_not_found")
-    try:
-        after = int(cursor) if cursor else None
-    except ValueError:
-        raise DomainError("The cursor is not one this list gave out.", code="invalid_cursor", status=400) from None
-    rows = await follow_up_duties.list_slots(session, principal, status=status, region_code=region_code, limit=limit, after=after)
+    page = await follow_up_duties.list_slots(session=session, principal=principal, status=status, region_code=region_code,
+                                             limit=limit, cursor=cursor)
     items = [
         schemas.FollowUpSlotRead(person_id=r.person_id, measure_id=r.measure_id, region_code=r.region_code, date=r.due_on,
                                  slot=r.slot, due_by=r.ends_at, status=r.status, done_at=r.done_at)
-        for r in rows[:limit]
+        for r in page.items
     ]
-    return schemas.FollowUpSlotPage(items=items, next_cursor=str(rows[limit - 1].id) if len(rows) > limit else None)
+    return schemas.FollowUpSlotPage(items=items, next_cursor=page.next_cursor)
 
 
 @router.post("/daily-reports", status_code=201, response_model=schemas.DailyReportRead)
@@ -89,15 +87,20 @@ async def submit_daily_report(body: schemas.DailyReportCreate, principal: Staff,
                                    submitted_by=report.submitted_by)
 
 
-@router.get("/daily-reports", response_model=schemas.DailyReportList)
+@router.get("/daily-reports", response_model=schemas.DailyReportPage)
 async def list_daily_reports(
     principal: Official,
     session: SessionDep,
-    date: date,
+    now: NowDep,
+    date: date | None = Query(default=None, description="The day reported on; today (China time) when absent."),
     status: Literal["missing", "submitted"] | None = None,
     region_code: str | None = Query(default=None, min_length=6, max_length=6),
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ):
-    return schemas.DailyReportList(items=await reports.listing(session, principal, on=date, status=status, region_code=region_code))
+    page = await reports.listing(session=session, principal=principal, on=date or local_date(now), status=status,
+                                 region_code=region_code, limit=limit, cursor=cursor)
+    return schemas.DailyReportPage(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.get("/daily-reports/draft", response_model=schemas.DailyReportDraft)
@@ -114,9 +117,10 @@ async def read_audit(
     entity_id: str | None = Query(default=None, max_length=64),
     since: datetime | None = Query(default=None, alias="from"),
     until: datetime | None = Query(default=None, alias="to"),
-    limit: int = Query(default=50, ge=1, le=500),
-    cursor: str | None = Query(default=None, max_length=40),
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ):
-    rows, next_cursor = await audit.search(session, actor=actor, entity=entity, entity_id=entity_id, since=since, until=until,
-                                           limit=limit, cursor=cursor)
-    return schemas.AuditPage(items=[schemas.AuditRead.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor)
+    page = await audit.search(session=session, actor=actor, entity=entity, entity_id=entity_id, since=since, until=until,
+                              limit=limit, cursor=cursor)
+    return schemas.AuditPage(items=[schemas.AuditRead.model_validate(r, from_attributes=True) for r in page.items],
+                             next_cursor=page.next_cursor)

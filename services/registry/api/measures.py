@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from cordon.clock import NowDep, local_date
 from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
 from services.registry import schemas
 from services.registry.api import views
 from services.registry.api.deps import GridWorker, Official, Staff
@@ -16,11 +17,14 @@ from services.registry.service import measures, people
 router = APIRouter(tags=["measures"])
 
 
-@router.get("/persons/{person_id}/measures", response_model=schemas.MeasureList)
-async def list_measures(person_id: uuid.UUID, principal: Staff, session: SessionDep, now: NowDep):
+@router.get("/persons/{person_id}/measures", response_model=schemas.MeasurePage)
+async def list_measures(
+    person_id: uuid.UUID, principal: Staff, session: SessionDep, now: NowDep, limit: Limit = 50, cursor: Cursor = None
+):
     person = await people.visible_person(session, principal, person_id)
     today = local_date(now)
-    return schemas.MeasureList(items=[views.measure(m, today) for m in await measures.list_measures(session, person.id)])
+    page = await measures.list_measures(session=session, person_id=person.id, limit=limit, cursor=cursor)
+    return schemas.MeasurePage(items=[views.measure(m, today) for m in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/persons/{person_id}/measures", status_code=201, response_model=schemas.MeasureList)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from cordon.clock import NowDep
 from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
 from cordon.pii import VaultDep
 from services.registry import schemas
 from services.registry.api import views
@@ -32,11 +33,11 @@ async def list_persons(
     tag: str | None = Query(default=None, max_length=40),
     health_code: Literal["green", "yellow", "red"] | None = None,
     q: str | None = Query(default=None, min_length=1, max_length=100),
-    limit: int = Query(default=50, ge=1, le=500),
-    cursor: str | None = Query(default=None, max_length=200),
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ):
     page = await people.list_people(
-        session, principal, region_code=region_code, tag=tag, health_code=health_code, q=q, limit=limit, cursor=cursor
+        session=session, principal=principal, region_code=region_code, tag=tag, health_code=health_code, q=q, limit=limit, cursor=cursor
     )
     return schemas.PersonPage(items=[views.person(p) for p in page.items], next_cursor=page.next_cursor)
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from cordon import policy
 from cordon.clock import NowDep
 from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
 from cordon.errors import Unprocessable
 from services.registry import schemas
 from services.registry.api.deps import Admin, AnyStaff
@@ -69,9 +70,8 @@ async def put_policy(request: Request, principal: Admin, session: SessionDep, no
     return _read(active)
 
 
-@router.get("/policies", response_model=list[schemas.PolicyVersionRead])
-async def policy_history(principal: AnyStaff, session: SessionDep):
-    return [
-        schemas.PolicyVersionRead(version=v.version, changed_by=v.changed_by, changed_at=v.changed_at)
-        for v in await policies.history(session)
-    ]
+@router.get("/policies", response_model=schemas.PolicyVersionPage)
+async def policy_history(principal: AnyStaff, session: SessionDep, limit: Limit = 50, cursor: Cursor = None):
+    page = await policies.history(session=session, limit=limit, cursor=cursor)
+    items = [schemas.PolicyVersionRead(version=v.version, changed_by=v.changed_by, changed_at=v.changed_at) for v in page.items]
+    return schemas.PolicyVersionPage(items=items, next_cursor=page.next_cursor)

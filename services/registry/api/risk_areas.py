@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from cordon.clock import NowDep
 from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
 from services.registry import schemas
 from services.registry.api.deps import Official, SignedIn
 from services.registry.service import risk_areas
@@ -28,6 +29,9 @@ async def set_risk_area(region_code: str, body: schemas.RiskAreaPut, principal: 
     return _read(area, affected)
 
 
-@router.get("/risk-areas", response_model=schemas.RiskAreaList)
-async def list_risk_areas(principal: SignedIn, session: SessionDep, include_low: bool = False):
-    return schemas.RiskAreaList(items=[_read(a) for a in await risk_areas.list_risk_areas(session, include_low=include_low)])
+@router.get("/risk-areas", response_model=schemas.RiskAreaPage)
+async def list_risk_areas(
+    principal: SignedIn, session: SessionDep, include_low: bool = False, limit: Limit = 50, cursor: Cursor = None
+):
+    page = await risk_areas.list_risk_areas(session=session, include_low=include_low, limit=limit, cursor=cursor)
+    return schemas.RiskAreaPage(items=[_read(a) for a in page.items], next_cursor=page.next_cursor)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import paging
 from cordon.auth import Principal
 from cordon.db import utcnow
-from cordon.errors import DomainError
 from cordon.observability import request_id_var
 from services.registry.models import Audit
 
@@ -29,9 +28,9 @@ def record(session: AsyncSession, principal: Principal, *, action: str, entity: 
 
 
 async def search(
-    session: AsyncSession, *, actor: str | None, entity: str | None, entity_id: str | None,
+    *, session: AsyncSession, actor: str | None, entity: str | None, entity_id: str | None,
     since: datetime | None, until: datetime | None, limit: int, cursor: str | None,
-) -> tuple[list[Audit], str | None]:
+) -> paging.Page[Audit]:
     """Newest first, keyset on the row number."""
     query = select(Audit)
     if actor:
@@ -44,13 +43,4 @@ async def search(
         query = query.where(Audit.at >= since)
     if until:
         query = query.where(Audit.at < until)
-    if cursor:
-        try:
-            before = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-        except ValueError:
-            raise DomainError("The cursor is not one this list gave out.", code="invalid_cursor", status=400) from None
-        query = query.where(Audit.id < before)
-    rows = list((await session.execute(query.order_by(Audit.id.desc()).limit(limit + 1))).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode() if more else None
+    return await paging.keyset(session, query, order=(Audit.id,), limit=limit, cursor=cursor, descending=True)

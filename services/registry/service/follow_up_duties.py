@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import paging
+from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry as events
@@ -120,16 +122,16 @@ async def escalate(session: AsyncSession, *, now: datetime, policy: Policy, limi
                        event=events.FollowUpEscalated, duty="village_cadre", limit=limit)
 
 
-async def list_slots(session: AsyncSession, principal, *, status: str, region_code: str | None, limit: int, after: int | None):
+async def list_slots(
+    *, session: AsyncSession, principal: Principal, status: str, region_code: str | None, limit: int, cursor: str | None
+) -> paging.Page[FollowUpSlot]:
     from cordon import regions as codes
 
     query = select(FollowUpSlot).where(FollowUpSlot.status.in_(("missed", "escalated") if status == "missed" else (status,)))
     scopes = [region_code] if region_code else list(principal.regions)
     if principal.role != "admin" or region_code:
         query = query.where(_in_any(FollowUpSlot.region_code, [codes.scope_prefix(r) for r in scopes]))
-    if after:
-        query = query.where(FollowUpSlot.id > after)
-    return list((await session.execute(query.order_by(FollowUpSlot.id).limit(limit + 1))).scalars())
+    return await paging.keyset(session, query, order=(FollowUpSlot.id,), limit=limit, cursor=cursor)
 
 
 def _in_any(column, prefixes: list[str]):

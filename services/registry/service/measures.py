@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import paging
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
@@ -44,9 +45,12 @@ def current_status(measure: Measure, today: date) -> str:
     return status(measure.starts_on, measure.ends_on, today, released=measure.status == "released")
 
 
-async def list_measures(session: AsyncSession, person_id: uuid.UUID) -> list[Measure]:
-    rows = await session.execute(select(Measure).where(Measure.person_id == person_id).order_by(Measure.starts_on, Measure.kind))
-    return list(rows.scalars())
+async def list_measures(
+    *, session: AsyncSession, person_id: uuid.UUID, limit: int, cursor: str | None
+) -> paging.Page[Measure]:
+    query = select(Measure).where(Measure.person_id == person_id)
+    order = (Measure.starts_on, Measure.kind, Measure.id)
+    return await paging.keyset(session, query, order=order, limit=limit, cursor=cursor)
 
 
 async def assign_by_hand(*, session: AsyncSession, principal: Principal, person: Person, data, now: datetime) -> list[Measure]:

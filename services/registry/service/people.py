@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import pii, regions
+from cordon import paging, pii, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
@@ -41,12 +40,6 @@ class RegionInvalid(Unprocessable):
 
 class PersonNotFound(NotFound):
     code = "person_not_found"
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Person]
-    next_cursor: str | None
 
 
 def _check_region(principal: Principal, region_code: str) -> None:
@@ -214,28 +207,17 @@ async def lookup(session: AsyncSession, vault: Vault, principal: Principal, id_n
     return person
 
 
-def _encode_cursor(person_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(person_id.bytes).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
-        raise DomainError("The cursor is not one this list gave out.", code="invalid_cursor", status=400) from None
-
-
 async def list_people(
+    *,
     session: AsyncSession,
     principal: Principal,
-    *,
     region_code: str | None,
     tag: str | None,
     health_code: str | None,
     q: str | None,
     limit: int,
     cursor: str | None,
-) -> Page:
+) -> paging.Page:
     query = select(Person)
     if region_code:
         _check_region(principal, region_code)
@@ -249,9 +231,4 @@ async def list_people(
         query = query.where(Person.health_color == health_code)
     if q:
         query = query.where(Person.name.startswith(q, autoescape=True))
-    if cursor:
-        query = query.where(Person.id > _decode_cursor(cursor))
-    rows = list((await session.execute(query.order_by(Person.id).limit(limit + 1))).scalars())
-    more = len(rows) > limit
-    items = rows[:limit]
-    return Page(items, _encode_cursor(items[-1].id) if more else None)
+    return await paging.keyset(session, query, order=(Person.id,), limit=limit, cursor=cursor)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import policy
+from cordon import paging, policy
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.contracts.registry import PolicyChanged
@@ -71,7 +71,7 @@ async def put_policy(
     return Active(version, document, principal.username or principal.subject, now, source_yaml)
 
 
-async def history(session: AsyncSession, limit: int = 50) -> list[PolicyVersion]:
-    return list(
-        (await session.execute(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(limit))).scalars()
-    )
+async def history(*, session: AsyncSession, limit: int, cursor: str | None) -> paging.Page[PolicyVersion]:
+    """Newest version first."""
+    query = select(PolicyVersion)
+    return await paging.keyset(session, query, order=(PolicyVersion.version,), limit=limit, cursor=cursor, descending=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import regions
+from cordon import paging, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
@@ -63,28 +63,33 @@ async def submit(*, session: AsyncSession, principal: Principal, data, now: date
     return report
 
 
-async def listing(session: AsyncSession, principal: Principal, *, on: date, status: str | None, region_code: str | None) -> list[dict]:
+async def listing(
+    *, session: AsyncSession, principal: Principal, on: date, status: str | None, region_code: str | None,
+    limit: int, cursor: str | None,
+) -> paging.Page[dict]:
+    """Every reporting unit in scope on day ``on``, by region code: its report, or that it is missing."""
     scopes = [region_code] if region_code else (None if principal.role == "admin" else list(principal.regions))
     if region_code and not principal.sees_region(region_code):
         raise NotFound("No such region.", code="region_not_found")
-    units = select(Roster.region_code)
+    query = select(Roster.region_code, DailyReport).outerjoin(
+        DailyReport, and_(DailyReport.region_code == Roster.region_code, DailyReport.report_on == on)
+    )
     if scopes is not None:
-        units = units.where(or_(*(_within(Roster.region_code, r) for r in scopes))) if scopes else units.where(false())
-    unit_codes = list((await session.execute(units.order_by(Roster.region_code))).scalars())
-    reports = {
-        r.region_code: r
-        for r in (await session.execute(select(DailyReport).where(DailyReport.report_on == on, DailyReport.region_code.in_(unit_codes)))).scalars()
-    }
-    items = []
-    for code in unit_codes:
-        report = reports.get(code)
-        item = {"region_code": code, "date": on, "status": "submitted" if report else "missing"}
-        if report:
-            item |= {"late": report.late, "zero": report.zero, "counts": report.counts, "note": report.note,
-                     "submitted_at": report.submitted_at, "submitted_by": report.submitted_by}
-        if status is None or status == item["status"]:
-            items.append(item)
-    return items
+        query = query.where(or_(*(_within(Roster.region_code, r) for r in scopes))) if scopes else query.where(false())
+    if status == "submitted":
+        query = query.where(DailyReport.region_code.is_not(None))
+    elif status == "missing":
+        query = query.where(DailyReport.region_code.is_(None))
+    page = await paging.keyset(session, query, order=(Roster.region_code,), limit=limit, cursor=cursor)
+    return page.map(lambda row: _listed(row.region_code, on, row.DailyReport))
+
+
+def _listed(region_code: str, on: date, report: DailyReport | None) -> dict:
+    item = {"region_code": region_code, "date": on, "status": "submitted" if report else "missing"}
+    if report:
+        item |= {"late": report.late, "zero": report.zero, "counts": report.counts, "note": report.note,
+                 "submitted_at": report.submitted_at, "submitted_by": report.submitted_by}
+    return item
 
 
 async def draft(session: AsyncSession, principal: Principal, *, region_code: str, on: date, policy: Policy) -> dict:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import regions
+from cordon import paging, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
@@ -71,11 +71,13 @@ async def set_risk_area(*, session: AsyncSession, principal: Principal, region_c
     return area, affected
 
 
-async def list_risk_areas(session: AsyncSession, *, include_low: bool) -> list[RiskArea]:
-    query = select(RiskArea).order_by(RiskArea.region_code)
+async def list_risk_areas(
+    *, session: AsyncSession, include_low: bool, limit: int, cursor: str | None
+) -> paging.Page[RiskArea]:
+    query = select(RiskArea)
     if not include_low:
         query = query.where(RiskArea.level != "low")
-    return list((await session.execute(query)).scalars())
+    return await paging.keyset(session, query, order=(RiskArea.region_code,), limit=limit, cursor=cursor)
 
 
 async def due_areas(session: AsyncSession, now: datetime) -> list[RiskArea]:

@@ -19,7 +19,6 @@ StaffOrResident = Annotated[Principal, Depends(require(*STAFF, "resident"))]
 Supervisor = Annotated[Principal, Depends(require("admin", "official", "grid_worker"))]
 Scheduler = Annotated[Principal, Depends(require("admin", "official"))]
 
-Limit = Annotated[int, Query(ge=1, le=500)]
 WithinHours = Annotated[int, Query(ge=1, le=24 * 90, description="how recent the negative must be")]
 
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 
 from cordon.clock import NowDep
 from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
 from services.testing import schemas
-from services.testing.api.deps import Limit, Scheduler, Supervisor
+from services.testing.api.deps import Scheduler, Supervisor
 from services.testing.service import schedules
 
 router = APIRouter(tags=["test schedules"])
@@ -23,12 +24,12 @@ async def list_schedules(
     status: Literal["due", "overdue"] = "due",
     region_code: str | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ):
-    items, next_cursor = await schedules.list_schedules(
+    page = await schedules.list_schedules(
         session=session, principal=principal, status=status, region_code=region_code, now=now, limit=limit, cursor=cursor
     )
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.post("/test-schedules/run", response_model=schemas.ScheduleRun)

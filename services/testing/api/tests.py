@@ -10,8 +10,9 @@ from cordon.auth import Principal
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.errors import NotFound
+from cordon.paging import Cursor, Limit
 from services.testing import schemas
-from services.testing.api.deps import Limit, Resident, StaffOrResident, WithinHours, visible_person
+from services.testing.api.deps import Resident, StaffOrResident, WithinHours, visible_person
 from services.testing.domain import proof as rules
 from services.testing.service import history, persons, proofs
 
@@ -19,10 +20,10 @@ router = APIRouter(tags=["tests"])
 
 
 @router.get("/persons/{person_id}/tests", response_model=schemas.SamplePage)
-async def person_tests(person_id: uuid.UUID, session: SessionDep, principal: StaffOrResident, limit: Limit = 50, cursor: str | None = None):
+async def person_tests(person_id: uuid.UUID, session: SessionDep, principal: StaffOrResident, limit: Limit = 50, cursor: Cursor = None):
     await visible_person(session, principal, person_id)
-    items, next_cursor = await history.list_tests(session=session, person_id=person_id, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    page = await history.list_tests(session=session, person_id=person_id, limit=limit, cursor=cursor)
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/persons/{person_id}/negative-proof", response_model=schemas.NegativeProofRead)
@@ -37,12 +38,12 @@ async def person_negative_proof(
 
 
 @router.get("/me/tests", response_model=schemas.SamplePage)
-async def my_tests(session: SessionDep, principal: Resident, limit: Limit = 50, cursor: str | None = None):
+async def my_tests(session: SessionDep, principal: Resident, limit: Limit = 50, cursor: Cursor = None):
     person = await persons.find_own(session, principal)
     if person is None:  # not registered yet: no sample can be linked to them
         return {"items": [], "next_cursor": None}
-    items, next_cursor = await history.list_tests(session=session, person_id=person.person_id, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    page = await history.list_tests(session=session, person_id=person.person_id, limit=limit, cursor=cursor)
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/me/negative-proof", response_model=schemas.NegativeProofRead)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import regions
+from cordon import paging, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
@@ -22,7 +22,6 @@ from cordon.errors import NotFound, Unprocessable
 from cordon.policy import replica
 from services.testing.domain import schedules as rules
 from services.testing.models import Sample, ScheduleAnnouncement, TestSchedule
-from services.testing.service.history import decode_cursor, encode_cursor
 from services.testing.service.sql import insert, slices
 
 ANNOUNCE_SLICE = 1000
@@ -138,7 +137,7 @@ async def announce(*, session: AsyncSession, now: datetime) -> dict[str, int]:
 async def list_schedules(
     *, session: AsyncSession, principal: Principal, status: str, region_code: str | None, now: datetime,
     limit: int, cursor: str | None,
-) -> tuple[list[dict], str | None]:
+) -> paging.Page[dict]:
     policy = await replica.current(session)
     today = local_date(now)
     cutoff = rules.overdue_cutoff(today, policy.testing.overdue_after_days)
@@ -150,19 +149,8 @@ async def list_schedules(
         query = query.where(TestSchedule.region_code.startswith(regions.scope_prefix(region_code)))
     elif principal.role != "admin":
         query = query.where(or_(*(TestSchedule.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions), false()))
-    if cursor:
-        day, last = decode_cursor(cursor, 2)
-        try:
-            day, last = date.fromisoformat(day), uuid.UUID(last)
-        except ValueError:
-            raise Unprocessable("The cursor is not one this list gave.", code="cursor_invalid") from None
-        query = query.where(or_(TestSchedule.due_on > day, and_(TestSchedule.due_on == day, TestSchedule.id > last)))
-    rows = (await session.execute(query.order_by(TestSchedule.due_on, TestSchedule.id).limit(limit + 1))).scalars().all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [
-        {"id": s.id, "person_id": s.person_id, "measure_id": s.measure_id, "region_code": s.region_code, "due_on": s.due_on,
-         "status": rules.standing(s.due_on, today=today, overdue_after_days=policy.testing.overdue_after_days)}
-        for s in rows
-    ]
-    return items, (encode_cursor(rows[-1].due_on.isoformat(), rows[-1].id) if more else None)
+    page = await paging.keyset(session, query, order=(TestSchedule.due_on, TestSchedule.id), limit=limit, cursor=cursor)
+    return page.map(lambda s: {
+        "id": s.id, "person_id": s.person_id, "measure_id": s.measure_id, "region_code": s.region_code, "due_on": s.due_on,
+        "status": rules.standing(s.due_on, today=today, overdue_after_days=policy.testing.overdue_after_days),
+    })

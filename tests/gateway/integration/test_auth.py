@@ -39,7 +39,12 @@ async def test_admin_creates_users_who_then_log_in(gateway):
     assert (await gateway.post("/api/v1/auth/users", json={**body, "username": "xx4"}, headers=as_official)).status_code == 403
     assert (await gateway.get("/api/v1/auth/users", headers=as_official)).status_code == 403
     users = (await gateway.get("/api/v1/auth/users", headers=headers)).json()
-    assert {u["username"] for u in users} == {"admin", "official-jt"}
+    assert {u["username"] for u in users["items"]} == {"admin", "official-jt"} and users["next_cursor"] is None
+    first = (await gateway.get("/api/v1/auth/users", params={"limit": 1}, headers=headers)).json()
+    rest = (await gateway.get("/api/v1/auth/users", params={"cursor": first["next_cursor"]}, headers=headers)).json()
+    assert [u["username"] for u in first["items"] + rest["items"]] == ["admin", "official-jt"]
+    bad = await gateway.get("/api/v1/auth/users", params={"cursor": "99999999999999999999"}, headers=headers)
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
     assert "password" not in orjson.dumps(users).decode()
 
 

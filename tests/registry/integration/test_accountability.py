@@ -126,6 +126,11 @@ async def test_units_that_do_not_report_are_reminded_then_listed_missing(registr
     assert late.status_code == 201 and late.json()["late"] is True
     submitted = (await registry.get("/api/v1/daily-reports", params={"date": today, "status": "submitted"}, headers=CITY_OFFICIAL)).json()["items"]
     assert {(i["region_code"], i["late"], i["zero"]) for i in submitted} == {("320412", False, True), ("320413", True, False)}
+    # Without a date: today (China time); paged by region code.
+    first = (await registry.get("/api/v1/daily-reports", params={"limit": 1}, headers=CITY_OFFICIAL)).json()
+    rest = (await registry.get("/api/v1/daily-reports", params={"limit": 1, "cursor": first["next_cursor"]}, headers=CITY_OFFICIAL)).json()
+    assert [(i["region_code"], i["date"]) for i in first["items"] + rest["items"]] == [("320412", today), ("320413", today)]
+    assert rest["next_cursor"] is None
     await ticker.accountability_tick(registry.app, at(registry, 16, 0))
     assert [s for s, _ in await stream_events(nats_server.url)].count("registry.report.missing") == 1
     assert (await registry.get("/api/v1/daily-reports", params={"date": today}, headers=GRID)).status_code == 403

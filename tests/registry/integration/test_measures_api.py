@@ -142,5 +142,8 @@ async def test_policy_document_read_put_validate_and_announce(registry, nats_ser
     assert as_json.json()["version"] == 2
     assert (await registry.put("/api/v1/policies/active", content=text.encode(), headers={**OFFICIAL, "content-type": "application/yaml"})).status_code == 403
     history = (await registry.get("/api/v1/policies", headers=OFFICIAL)).json()
-    assert [h["version"] for h in history] == [2, 1]
+    assert [h["version"] for h in history["items"]] == [2, 1] and history["next_cursor"] is None
+    newest = (await registry.get("/api/v1/policies", params={"limit": 1}, headers=OFFICIAL)).json()
+    older = (await registry.get("/api/v1/policies", params={"cursor": newest["next_cursor"]}, headers=OFFICIAL)).json()
+    assert [h["version"] for h in newest["items"] + older["items"]] == [2, 1]
     assert await eventually(lambda: _has_subject(nats_server.url, "registry.policy.changed"))

@@ -121,6 +121,12 @@ async def test_risk_area_list_and_rules(registry):
     assert [(a["region_code"], a["level"], a["name"]) for a in listed] == [("110105", "medium", "朝阳区")]
     everything = (await registry.get("/api/v1/risk-areas", params={"include_low": "true"}, headers=GRID)).json()["items"]
     assert len(everything) == 2
+    first = (await registry.get("/api/v1/risk-areas", params={"include_low": "true", "limit": 1}, headers=GRID)).json()
+    rest = (await registry.get("/api/v1/risk-areas", params={"include_low": "true", "cursor": first["next_cursor"]}, headers=GRID)).json()
+    assert [a["region_code"] for a in first["items"] + rest["items"]] == ["110105", "310101"] and rest["next_cursor"] is None
+    for bad in ("99999999999999999999", "garbage", "W10"):
+        answer = await registry.get("/api/v1/risk-areas", params={"cursor": bad}, headers=GRID)
+        assert answer.status_code == 400 and answer.json()["code"] == "invalid_cursor"
     assert (await registry.get("/api/v1/risk-areas")).status_code == 401
 
 

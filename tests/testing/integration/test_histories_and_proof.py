@@ -21,7 +21,7 @@ async def test_sample_before_registration_is_linked_and_history_is_paged_newest_
     rest = (await testing.get(f"/api/v1/persons/{person_id}/tests?limit=1&cursor={page['next_cursor']}", headers=OFFICIAL)).json()
     assert [s["barcode"] for s in rest["items"]] == [early["barcode"]] and rest["next_cursor"] is None
     bad = await testing.get(f"/api/v1/persons/{person_id}/tests?cursor=nonsense", headers=GRID)
-    assert bad.status_code == 422 and bad.json()["code"] == "cursor_invalid"
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
 
 
 async def test_regions_and_residents_see_only_what_is_theirs(testing):
