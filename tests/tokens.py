@@ -11,7 +11,12 @@ from cordon.keys import ensure_jwt_keypair
 from cordon.settings import Settings
 
 
-def token(role: str, *, regions: tuple[str, ...] | list[str] = (), ttl: int = 600, home=None, **claims) -> str:
+# Modules mint their tokens once, at collection: they must outlive the slowest whole run (a loaded
+# 2-core CI machine took over 15 minutes), or late tests fail with 401 token_expired by chance.
+RUN_TTL_S = 6 * 3600
+
+
+def token(role: str, *, regions: tuple[str, ...] | list[str] = (), ttl: int = RUN_TTL_S, home=None, **claims) -> str:
     private, _ = ensure_jwt_keypair(home or Settings().home)
     body = {
         "sub": claims.pop("sub", str(uuid.uuid4())),
