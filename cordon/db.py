@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import JSON, DateTime, MetaData, Select, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,11 +110,36 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
-async def insert_or_ignore(session: AsyncSession, table, values: dict, *, conflict: list[str]) -> bool:
-    """INSERT unless a row with the same ``conflict`` key exists; True if inserted."""
-    if session.bind.dialect.name == "postgresql":
+def is_postgres(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+def dialect_insert(session: AsyncSession, table):
+    """The database's own Core INSERT into ``table`` (a Table or a mapped class), for ON CONFLICT clauses:
+    the one switch between PostgreSQL and SQLite."""
+    if is_postgres(session):
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict))
-    return result.rowcount == 1
+    return insert(getattr(table, "__table__", table))
+
+
+async def insert_or_ignore(session: AsyncSession, table, values: dict, *, conflict: list[str]) -> bool:
+    """INSERT unless a row with the same ``conflict`` key exists; True if inserted."""
+    statement = dialect_insert(session, table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return (await session.execute(statement)).rowcount == 1
+
+
+def skip_locked(session: AsyncSession, query: Select) -> Select:
+    """Rows no other replica holds: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer anyway)."""
+    return query.with_for_update(skip_locked=True) if is_postgres(session) else query
+
+
+# Both SQLite and asyncpg cap bound parameters near 32k: multi-row statements go in slices.
+SLICE = 500
+
+
+def slices(items: Iterable[T], size: int = SLICE) -> Iterator[list[T]]:
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

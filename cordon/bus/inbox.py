@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon.bus.tables import dead_letter, inbox
-from cordon.db import insert_or_ignore, utcnow
+from cordon.db import dialect_insert, insert_or_ignore, utcnow
 
 
 async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID) -> bool:
@@ -20,13 +20,9 @@ async def claim_many(session: AsyncSession, *, consumer: str, event_ids: list[uu
     """Claim a batch in one statement; the ids not handled before (the others are redeliveries)."""
     if not event_ids:
         return set()
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     now = utcnow()
     rows = [{"consumer": consumer, "event_id": e, "handled_at": now} for e in dict.fromkeys(event_ids)]
-    statement = insert(inbox).values(rows).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+    statement = dialect_insert(session, inbox).values(rows).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
     return set((await session.execute(statement.returning(inbox.c.event_id))).scalars())
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon.bus.tables import outbox
-from cordon.db import utcnow
+from cordon.db import is_postgres, utcnow
 from cordon.observability import BUS_PUBLISHED, BUS_RELAY_ERRORS
 
 log = logging.getLogger("cordon.bus.relay")
@@ -87,7 +87,7 @@ class Relay:
         async with self.sessionmaker() as session:
             query = select(outbox.c.seq, outbox.c.event_id, outbox.c.nats_subject, outbox.c.payload)
             query = query.where(outbox.c.sent_at.is_(None)).order_by(outbox.c.seq).limit(self.batch)
-            claim = session.bind.dialect.name == "postgresql"
+            claim = is_postgres(session)
             if claim:
                 # A "sent" mark lost in a crash only means a republish, which the stream's
                 # duplicate window drops: this transaction need not wait for the disk.

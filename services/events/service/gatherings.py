@@ -13,6 +13,7 @@ from cordon import paging, pii, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
+from cordon.db import is_postgres
 from cordon.contracts import events
 from cordon.errors import Forbidden, NotFound, Unprocessable
 from cordon.pii import Vault
@@ -108,7 +109,7 @@ _MOVES = {"approve": events.GatheringApproved, "reject": events.GatheringRejecte
 
 async def _move(session: AsyncSession, principal: Principal, gathering: Gathering, action: str, reason: str | None, now: datetime) -> Gathering:
     # Lock the row (PostgreSQL) so two officials deciding at once meet the transition table one after the other.
-    await session.refresh(gathering, with_for_update=session.bind.dialect.name == "postgresql")
+    await session.refresh(gathering, with_for_update=is_postgres(session))
     gathering.status = workflow.next_status(gathering.status, action)
     if action == "cancel":
         gathering.cancelled_by, gathering.cancelled_at, gathering.cancel_reason = _actor(principal), now, reason

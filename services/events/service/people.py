@@ -10,19 +10,16 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.contracts import registry
+from cordon.db import dialect_insert
 from services.events.models import PersonRef
 
 
 async def project_person(*, session: AsyncSession, person: registry.PersonFacts, now: datetime) -> None:
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     values = {
         "person_id": person.person_id, "id_number_index": person.id_number_index, "phone_index": person.phone_index,
         "region_code": person.region_code, "updated_at": now,
     }
-    statement = insert(PersonRef).values(**values)
+    statement = dialect_insert(session, PersonRef).values(**values)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["person_id"],

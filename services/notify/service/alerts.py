@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.contracts.notify import NotificationEscalated
-from cordon.db import insert_or_ignore
+from cordon.db import insert_or_ignore, is_postgres, skip_locked
 from cordon.errors import Conflict, NotFound
 from cordon.policy import Policy, replica
 from services.notify.domain import recipients
@@ -52,9 +52,7 @@ async def raise_alert(
 async def escalate_due(*, session: AsyncSession, now: datetime, webhook: bool = False, limit: int = 100) -> int:
     """Escalate each alert past its acknowledgement time one tier up, once per level; commits."""
     policy = await replica.current(session)
-    query = select(Alert).where(Alert.ack_due_at <= now).order_by(Alert.ack_due_at).limit(limit)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = skip_locked(session, select(Alert).where(Alert.ack_due_at <= now).order_by(Alert.ack_due_at).limit(limit))
     due = list((await session.execute(query)).scalars())
     for alert in due:
         tiers = recipients.alert_tiers(await projections.staff_around(session, alert.region_code), alert.region_code)
@@ -96,7 +94,7 @@ async def acknowledge(*, session: AsyncSession, principal: Principal, notificati
         raise NotFound("No such notification.")
     if row.alert_id is None:
         raise NotAnAlert("Only urgent alerts are acknowledged.")
-    alert = await session.get(Alert, row.alert_id, with_for_update=session.bind.dialect.name == "postgresql")
+    alert = await session.get(Alert, row.alert_id, with_for_update=is_postgres(session))
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by, alert.ack_due_at = now, principal.username or principal.subject, None
     if row.acknowledged_at is None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import regions
 from cordon.auth import Principal
+from cordon.db import dialect_insert, skip_locked
 from cordon.errors import Forbidden, NotFound
 from services.notify.domain.recipients import PHONE_CHANNELS
 from services.notify.domain.rendering import render
@@ -38,9 +39,7 @@ def _in_region(code: str):
 
 async def fan_out_step(*, session: AsyncSession, now: datetime, batch: int) -> bool:
     """Create the notifications of the next ``batch`` people of one broadcast; False when none is waiting. Commits."""
-    query = select(Broadcast).where(Broadcast.status == "fanning_out").order_by(Broadcast.created_at).limit(1)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = skip_locked(session, select(Broadcast).where(Broadcast.status == "fanning_out").order_by(Broadcast.created_at).limit(1))
     broadcast = (await session.execute(query)).scalar()
     if broadcast is None:
         await session.commit()
@@ -69,7 +68,8 @@ async def fan_out_step(*, session: AsyncSession, now: datetime, batch: int) -> b
                 sent_at=now if inbox else None, read_at=None, acknowledged_at=None,
             ))
     if values:
-        await session.execute(_insert_ignoring_duplicates(session), values)
+        statement = dialect_insert(session, Notification).on_conflict_do_nothing(index_elements=["source", "recipient", "channel"])
+        await session.execute(statement, values)
     broadcast.recipients += len(rows)
     if rows:
         broadcast.last_region_code, broadcast.last_person_id = rows[-1].region_code, rows[-1].person_id
@@ -77,14 +77,6 @@ async def fan_out_step(*, session: AsyncSession, now: datetime, batch: int) -> b
         broadcast.status, broadcast.fanned_out_at = "fanned_out", now
     await session.commit()
     return True
-
-
-def _insert_ignoring_duplicates(session: AsyncSession):
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(Notification.__table__).on_conflict_do_nothing(index_elements=["source", "recipient", "channel"])
 
 
 @dataclass

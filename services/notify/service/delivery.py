@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
 from cordon.contracts.notify import NotificationFailed, NotificationSent
+from cordon.db import skip_locked
 from services.notify.domain import delivery
 from services.notify.domain.delivery import Outcome
 from services.notify.models import Notification
@@ -47,8 +48,7 @@ async def claim(*, session: AsyncSession, channel: str, now: datetime, limit: in
         .order_by(Notification.next_attempt_at)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = skip_locked(session, query)
     ids = list((await session.execute(query)).scalars())
     if not ids:
         await session.commit()

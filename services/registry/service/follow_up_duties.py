@@ -19,17 +19,10 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry as events
+from cordon.db import dialect_insert
 from cordon.policy import Policy
 from services.registry.domain.accountability import slot_for, slots_of_day
 from services.registry.models import FollowUpSlot, Measure, Person, ResponsibleStaff
-
-
-def _insert(session: AsyncSession):
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 async def open_today(session: AsyncSession, *, now: datetime, policy: Policy) -> int:
@@ -51,7 +44,7 @@ async def open_today(session: AsyncSession, *, now: datetime, policy: Policy) ->
                 Measure.ends_on >= today,
             )
         )
-        statement = _insert(session)(FollowUpSlot.__table__).from_select(
+        statement = dialect_insert(session, FollowUpSlot).from_select(
             ["person_id", "measure_id", "region_code", "due_on", "slot", "ends_at", "status"], chosen
         ).on_conflict_do_nothing(index_elements=["person_id", "due_on", "slot"])  # opened already: the unique key says so
         created += (await session.execute(statement)).rowcount or 0
@@ -64,7 +57,7 @@ async def fulfil(session: AsyncSession, *, person: Person, measure: Measure, fol
     if slot is None or measure.kind not in policy.follow_ups.kinds:
         return None
     values = {"status": "done", "done_at": now, "follow_up_id": follow_up_id}
-    statement = _insert(session)(FollowUpSlot.__table__).values(
+    statement = dialect_insert(session, FollowUpSlot).values(
         person_id=person.id, measure_id=measure.id, region_code=person.region_code, due_on=slot.on, slot=slot.name,
         ends_at=slot.ends_at, **values,
     )

@@ -13,7 +13,7 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry as events
-from cordon.db import insert_or_ignore
+from cordon.db import insert_or_ignore, skip_locked
 from cordon.errors import Conflict, NotFound, Unprocessable
 from services.registry.domain import engine
 from services.registry.domain.measures import status
@@ -130,8 +130,7 @@ async def advance(*, session: AsyncSession, now: datetime) -> int:
             (Measure.status == "active") & (Measure.ends_on < today),
         )
     ).limit(2000)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # replicas share the work, never double it
+    query = skip_locked(session, query)  # replicas share the work, never double it
     moved = list((await session.execute(query)).scalars())
     if not moved:
         return 0

@@ -15,13 +15,13 @@ from datetime import date, datetime, timedelta
 from typing import AsyncIterator
 
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon import regions
 from cordon.auth import Principal
 from cordon.batches import Tally
 from cordon.clock import local_date
+from cordon.db import dialect_insert, is_postgres
 from cordon.errors import Unprocessable
 from cordon.pii import Vault
 from services.registry.domain import travel_lines
@@ -86,7 +86,7 @@ async def _insert_matched(session: AsyncSession, rows: list[tuple], window_start
 
 async def _insert(session: AsyncSession, rows: list[tuple]) -> int:
     """SQLite: insert new rows, skip known (partner, record_id); the number inserted."""
-    stmt = sqlite_insert(TravelRecord.__table__).on_conflict_do_nothing(index_elements=["partner_id", "record_id"])
+    stmt = dialect_insert(session, TravelRecord).on_conflict_do_nothing(index_elements=["partner_id", "record_id"])
     result = await session.execute(stmt, [dict(zip(COLUMNS, r)) for r in rows])
     return result.rowcount
 
@@ -140,7 +140,7 @@ async def ingest(
 
     async def write(rows: list[tuple]) -> None:
         async with sessionmaker() as session:
-            if session.bind.dialect.name == "postgresql":
+            if is_postgres(session):
                 inserted, touched = await _insert_matched(session, rows, window_start)
                 affected.update(pid for pid, region in touched if touches_risk(region, risk))
             else:

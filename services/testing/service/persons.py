@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.auth import Principal
 from cordon.contracts.registry import PersonFacts
+from cordon.db import dialect_insert
 from services.testing.models import PersonRef, Sample
 from services.testing.service import schedules
-from services.testing.service.sql import insert
 
 
 async def project_person(*, session: AsyncSession, event: PersonFacts, now: datetime) -> None:
@@ -32,7 +32,7 @@ async def project_person(*, session: AsyncSession, event: PersonFacts, now: date
     await session.execute(
         delete(PersonRef).where(PersonRef.id_number_index == event.id_number_index, PersonRef.person_id != event.person_id)
     )
-    statement = insert(session, PersonRef).values(**values)
+    statement = dialect_insert(session, PersonRef).values(**values)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["person_id"], set_={k: statement.excluded[k] for k in values if k != "person_id"}

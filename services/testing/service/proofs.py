@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.testing.domain import proof as rules
 from services.testing.domain.outcomes import POSITIVE_OUTCOMES
 from services.testing.models import PersonRef, Proof, Sample
-from services.testing.service.sql import insert, slices
+from cordon.db import dialect_insert, slices
 
 _SUMMARY = ("latest_negative_collected_at", "latest_negative_barcode", "latest_positive_collected_at")
 
@@ -31,7 +31,7 @@ async def refresh(*, session: AsyncSession, indexes: set[str], now: datetime) ->
         for index, samples in grouped.items():
             summary = rules.summarize(samples)
             values.append({"id_number_index": index, **{k: getattr(summary, k) for k in _SUMMARY}, "updated_at": now})
-        statement = insert(session, Proof).values(values)
+        statement = dialect_insert(session, Proof).values(values)
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=["id_number_index"], set_={k: statement.excluded[k] for k in (*_SUMMARY, "updated_at")}

@@ -21,7 +21,7 @@ from services.testing.models import PersonRef, ResultCorrection, Sample, TestRes
 from services.testing.schemas import ResultCreate
 from services.testing.service import proofs
 from cordon.batches import Tally
-from services.testing.service.sql import insert, slices
+from cordon.db import dialect_insert, slices
 
 REFUSALS: dict[str, type[DomainError]] = {
     "sample_not_found": NotFound,
@@ -157,7 +157,7 @@ async def _store(session: AsyncSession, principal: Principal, applied, now: date
         ))
     for part in slices(list(fresh.values())):
         # A concurrent post of the same target: the unique key refuses the second; it rolls back whole.
-        await session.execute(insert(session, TestResult).values(part))
+        await session.execute(dialect_insert(session, TestResult).values(part))
     await session.flush()
 
 

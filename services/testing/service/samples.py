@@ -21,7 +21,7 @@ from services.testing.models import PersonRef, Sample, TestResult, Tube
 from services.testing.schemas import SampleCreate
 from services.testing.service import schedules
 from cordon.batches import Tally
-from services.testing.service.sql import insert, slices
+from cordon.db import dialect_insert, slices
 
 # The HTTP answer for each refusal when a single sample is posted.
 REFUSALS: dict[str, type[DomainError]] = {
@@ -124,10 +124,10 @@ async def _store(session, principal, accepted, out: Recorded, pool_max: int, now
     new_tubes = {f.tube_id for _, _, f in accepted if f.tube_id}
     for part in slices(new_tubes):
         values = [{"tube_id": t, "member_count": 0, "created_at": now} for t in part]
-        await session.execute(insert(session, Tube).values(values).on_conflict_do_nothing(index_elements=["tube_id"]))
+        await session.execute(dialect_insert(session, Tube).values(values).on_conflict_do_nothing(index_elements=["tube_id"]))
     inserted: set[str] = set()
     for part in slices(list(rows.values())):
-        statement = insert(session, Sample).values([row for _, row in part]).on_conflict_do_nothing(index_elements=["barcode"])
+        statement = dialect_insert(session, Sample).values([row for _, row in part]).on_conflict_do_nothing(index_elements=["barcode"])
         inserted.update((await session.execute(statement.returning(Sample.barcode))).scalars())
     # A concurrent request took some barcodes between our read and our insert: judge them again.
     raced = {b: rows[b] for b in rows if b not in inserted}

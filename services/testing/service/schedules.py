@@ -18,11 +18,11 @@ from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts.registry import MeasureFacts
 from cordon.contracts.testing import ScheduleDue, ScheduleOverdue
+from cordon.db import dialect_insert, slices
 from cordon.errors import NotFound, Unprocessable
 from cordon.policy import replica
 from services.testing.domain import schedules as rules
 from services.testing.models import Sample, ScheduleAnnouncement, TestSchedule
-from services.testing.service.sql import insert, slices
 
 ANNOUNCE_SLICE = 1000
 
@@ -37,7 +37,7 @@ async def apply_measure(*, session: AsyncSession, event: MeasureFacts, now: date
              "due_on": day, "status": "open", "created_at": now, "updated_at": now}
             for day in plan.add
         ]
-        await session.execute(insert(session, TestSchedule).values(values).on_conflict_do_nothing(index_elements=["measure_id", "due_on"]))
+        await session.execute(dialect_insert(session, TestSchedule).values(values).on_conflict_do_nothing(index_elements=["measure_id", "due_on"]))
     for days, status in ((plan.reopen, "open"), (plan.cancel, "cancelled")):
         if days:
             await session.execute(
@@ -114,7 +114,7 @@ async def announce(*, session: AsyncSession, now: datetime) -> dict[str, int]:
             ).scalars().all()
             if not batch:
                 break
-            statement = insert(session, ScheduleAnnouncement).values(
+            statement = dialect_insert(session, ScheduleAnnouncement).values(
                 [{"schedule_id": s.id, "kind": kind, "announced_at": now} for s in batch]
             )
             claimed = set(
