@@ -9,12 +9,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.routing import Route as StarletteRoute
 
 from cordon.app import API_PREFIX, create_service_app
@@ -26,7 +27,7 @@ from cordon.settings import Settings
 from gateway import limits, openapi, proxy, routes
 from gateway.auth import api as auth_api
 from gateway.auth import service as auth
-from gateway.auth import tokens
+from gateway.auth import tokens, wechat
 
 log = logging.getLogger("cordon.gateway")
 
@@ -54,6 +55,11 @@ class GatewaySettings(Settings):
     rate_per_ip: float = 100.0  # requests per second (burst twice that)
     rate_per_principal: float = 50.0
     sms: SmsSettings = SmsSettings()
+    # The mini-program's code2session: without an app id the contract's stand-in answers (dev only).
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = Field(default=None, repr=False)
+    wechat_code2session_url: str = wechat.CODE2SESSION_URL
+    wechat_failures_per_minute: float = 10.0  # wrong or replayed codes per client address
 
     def model_post_init(self, _context) -> None:
         if self.jwt_private_key_file is None:
@@ -81,6 +87,16 @@ async def _clients(app: FastAPI):
     app.state.partner_passes = {}
     app.state.ip_limits = limits.RateLimiter(settings.rate_per_ip, settings.rate_per_ip * 2)
     app.state.principal_limits = limits.RateLimiter(settings.rate_per_principal, settings.rate_per_principal * 2)
+    app.state.wechat_failures = limits.RateLimiter(settings.wechat_failures_per_minute / 60, settings.wechat_failures_per_minute)
+    if settings.wechat_app_id and settings.wechat_app_secret:
+        wechat_session = aiohttp.ClientSession()
+        app.state.wechat = wechat.WechatApi(settings.wechat_code2session_url, settings.wechat_app_id,
+                                            settings.wechat_app_secret, wechat_session)
+    else:
+        wechat_session = None
+        app.state.wechat = wechat.StandIn() if settings.env == "dev" else wechat.Disabled()
+        log.warning("WeChat sign-in: %s", "the built-in code2session stand-in answers (dev-X is o-dev-X)"
+                    if settings.env == "dev" else "disabled: CORDON_WECHAT_APP_ID and CORDON_WECHAT_APP_SECRET are not set")
     async with httpx.AsyncClient() as client:
         app.state.http = client
         app.state.schema = openapi.MergedSchema(client, {n: u.url for n, u in app.state.upstreams.items()})
@@ -88,6 +104,8 @@ async def _clients(app: FastAPI):
             yield
         finally:
             await asyncio.gather(*(u.session.close() for u in app.state.upstreams.values()))
+            if wechat_session is not None:
+                await wechat_session.close()
 
 
 async def _first_admin(app: FastAPI) -> None:
@@ -188,7 +206,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app = create_service_app(
         settings=settings,
-        routers=[auth_api.router],
+        routers=[auth_api.router, auth_api.me_router],
         consumers=CONSUMERS,
         tasks=[_first_admin],
         contexts=[_clients],

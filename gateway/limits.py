@@ -32,6 +32,13 @@ class Bucket:
             return 0.0
         return (1 - self.tokens) / self.rate
 
+    def wait(self, now: float) -> float:
+        """The seconds until a token is there, without taking one."""
+        if self.tokens < 0:
+            return 0.0
+        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
 
 @dataclass
 class RateLimiter:
@@ -50,6 +57,11 @@ class RateLimiter:
         else:
             self.buckets.move_to_end(key)
         return bucket.take(self.clock())
+
+    def waiting(self, key: str) -> float:
+        """What ``check`` would answer, without spending: for limits charged only on failure."""
+        bucket = self.buckets.get(key)
+        return bucket.wait(self.clock()) if bucket is not None else 0.0
 
 
 SECURITY_HEADERS = [

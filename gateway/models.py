@@ -66,3 +66,22 @@ class PersonPhone(Base):
 
     phone_index: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class WechatBinding(Base):
+    """A mini-program user (openid) bound, once, to a resident (their phone's blind index)."""
+
+    __tablename__ = "wechat_binding"
+
+    openid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    phone_index: Mapped[str] = mapped_column(String(64), unique=True)
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WechatCode(Base):
+    """A wx.login code already presented (its digest): WeChat's codes are single use, and so are they here."""
+
+    __tablename__ = "wechat_code"
+
+    code_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -44,3 +44,13 @@ class PartnerCreated(Event):
     subject: ClassVar[str] = "auth.partner.created"
     partner_id: uuid.UUID
     name: str
+
+
+@register
+class WechatBound(Event):
+    """A resident bound their mini-program openid (WeChat subscription messages are addressed by it)."""
+
+    subject: ClassVar[str] = "auth.wechat.bound"
+    phone_index: str
+    openid: str
+    person_id: uuid.UUID | None = None

@@ -13,11 +13,14 @@ from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.paging import Cursor, Limit
 from cordon.pii import VaultDep
+from cordon.errors import DomainError
 from gateway.auth import service, tokens
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+me_router = APIRouter(tags=["me"])
 
 Admin = Annotated[Principal, Depends(require("admin"))]
+Resident = Annotated[Principal, Depends(require("resident"))]
 
 
 class TokenRead(BaseModel):
@@ -37,6 +40,11 @@ class ResidentTokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     phone: str = Field(min_length=1, max_length=32)
     code: str = Field(min_length=4, max_length=10)
+
+
+class WechatCode(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: str = Field(min_length=1, max_length=128, description="The code from wx.login (single use)")
 
 
 class UserCreate(BaseModel):
@@ -100,9 +108,50 @@ async def resident_token(body: ResidentTokenRequest, request: Request, session: 
     index, person_id = await service.redeem_sms_code(
         session=session, vault=vault, phone=body.phone, code=body.code, now=now, max_attempts=settings.sms.max_attempts
     )
-    ttl = settings.resident_token_ttl_s
+    return _resident_token(request, index, person_id)
+
+
+def _resident_token(request: Request, index: str, person_id) -> TokenRead:
+    ttl = request.app.state.settings.resident_token_ttl_s
     token = _issue(request, subject=index, role="resident", phone_index=index, person_id=person_id, ttl_s=ttl)
     return TokenRead(access_token=token, expires_in=ttl, role="resident", regions=[])
+
+
+async def _wechat_attempt(request: Request, attempt):
+    """Wrong or replayed codes are limited per client address (429 too_many_attempts)."""
+    failures = request.app.state.wechat_failures
+    address = request.client.host if request.client else "unknown"
+    wait = failures.waiting(address)
+    if wait:
+        raise DomainError("尝试次数过多，请稍后再试。", code="too_many_attempts", status=429,
+                          headers={"Retry-After": str(int(wait) + 1)})
+    try:
+        return await attempt()
+    except DomainError as exc:
+        if exc.code == "wechat_code_invalid":
+            failures.check(address)
+        raise
+
+
+@router.post("/wechat-token", response_model=TokenRead)
+async def wechat_token(body: WechatCode, request: Request, session: SessionDep, now: NowDep):
+    """Sign a resident in with a wx.login code, once their openid is bound (else 409 wechat_unbound)."""
+    index, person_id = await _wechat_attempt(
+        request, lambda: service.sign_in_wechat(session=session, client=request.app.state.wechat, code=body.code, now=now)
+    )
+    return _resident_token(request, index, person_id)
+
+
+@me_router.post("/me/wechat", status_code=200)
+async def bind_wechat(body: WechatCode, principal: Resident, request: Request, session: SessionDep, now: NowDep) -> dict:
+    """Bind the signed-in resident's mini-program openid (once; 409 wechat_bound if bound elsewhere)."""
+    await _wechat_attempt(
+        request,
+        lambda: service.bind_wechat(
+            session=session, client=request.app.state.wechat, principal=principal, code=body.code, now=now
+        ),
+    )
+    return {"status": "bound"}
 
 
 def _user(user) -> UserRead:

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii, regions
@@ -20,8 +21,8 @@ from cordon.contracts import auth as events
 from cordon.contracts.registry import PersonFacts
 from cordon.errors import Conflict, DomainError, Unauthenticated, Unprocessable
 from cordon.pii import Vault
-from gateway.auth import passwords
-from gateway.models import Partner, PersonPhone, SmsCode, User
+from gateway.auth import passwords, wechat
+from gateway.models import Partner, PersonPhone, SmsCode, User, WechatBinding, WechatCode
 
 log = logging.getLogger("cordon.gateway.auth")
 
@@ -149,6 +150,59 @@ async def redeem_sms_code(*, session: AsyncSession, vault: Vault, phone: str, co
     person = await session.get(PersonPhone, index)
     await session.commit()
     return index, person.person_id if person else None
+
+
+async def _spend_wechat_code(session: AsyncSession, code: str, now: datetime) -> None:
+    """Record the code before WeChat sees it: a second presentation is refused even if WeChat would answer."""
+    await session.execute(delete(WechatCode).where(WechatCode.used_at < now - timedelta(days=1)))  # WeChat's live 5 minutes
+    session.add(WechatCode(code_digest=digest(f"wx:{code}"), used_at=now))
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise wechat.invalid_code() from None
+
+
+async def _person_of(session: AsyncSession, phone_index: str) -> uuid.UUID | None:
+    person = await session.get(PersonPhone, phone_index)
+    return person.person_id if person else None
+
+
+async def sign_in_wechat(*, session: AsyncSession, client: wechat.Code2Session, code: str, now: datetime) -> tuple[str, uuid.UUID | None]:
+    """The resident (phone index, person) a mini-program user is bound to; 409 wechat_unbound if none."""
+    if client.single_use:
+        await _spend_wechat_code(session, code, now)
+    openid = await client.openid(code)
+    binding = await session.get(WechatBinding, openid)
+    if binding is None:
+        raise Conflict("该微信尚未绑定居民身份，请先用手机验证码登录后绑定。", code="wechat_unbound")
+    return binding.phone_index, await _person_of(session, binding.phone_index)
+
+
+async def bind_wechat(*, session: AsyncSession, client: wechat.Code2Session, principal: Principal, code: str, now: datetime) -> None:
+    """Bind the caller's mini-program openid to them, once; 409 wechat_bound if either side is bound elsewhere."""
+    if not principal.phone_index:
+        raise Conflict("该账号无法绑定微信。", code="wechat_bound")
+    if client.single_use:
+        await _spend_wechat_code(session, code, now)
+    openid = await client.openid(code)
+    existing = await session.get(WechatBinding, openid)
+    if existing is not None and existing.phone_index == principal.phone_index:
+        return  # bound already, to this resident: nothing to do
+    taken = Conflict("该微信已绑定其他居民，或您已绑定其他微信。", code="wechat_bound")
+    if existing is not None:
+        raise taken
+    if (await session.execute(select(WechatBinding.openid).where(WechatBinding.phone_index == principal.phone_index))).first():
+        raise taken
+    session.add(WechatBinding(openid=openid, phone_index=principal.phone_index, bound_at=now))
+    person_id = await _person_of(session, principal.phone_index)
+    await outbox.add(session, events.WechatBound(phone_index=principal.phone_index, openid=openid, person_id=person_id),
+                     key=principal.phone_index)
+    try:
+        await session.commit()
+    except IntegrityError:  # a concurrent binding won
+        await session.rollback()
+        raise taken from None
 
 
 async def ensure_first_admin(*, session: AsyncSession, password: str | None, secret_file, now: datetime) -> str | None:
