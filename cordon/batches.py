@@ -1,21 +1,30 @@
 """Batch uploads (partners' travel pushes, sampling sites, labs): NDJSON streamed, or a bounded JSON array.
 
-Each yields (line number, raw line or item), so a service checks line by line, keeps
+The body yields (line number, raw line or item), so a service checks line by line, keeps
 the good ones and names the bad ones; an NDJSON body is never held whole in memory.
+``ingest`` is the one loop: parse each line, hand the good ones on in chunks (each its
+own transaction, one written while the next is parsed), answer one ``BatchResult``.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
-from fastapi import Request
+from pydantic import BaseModel, Field, ValidationError
 
 from cordon.errors import DomainError
 
+if TYPE_CHECKING:  # the line-level half is used by domain code, which stays free of the web framework
+    from starlette.requests import Request
+
 MAX_JSON_ARRAY_BYTES = 32 * 1024 * 1024  # larger uploads use NDJSON, which is streamed
 MAX_REJECTED_LISTED = 10_000  # the answer names at most this many bad lines; all are counted
+CHUNK = 1000  # lines handed on at once, unless the service says otherwise
+YIELD_EVERY = 250  # lines parsed between two chances for the chunk being written to move on
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "text/plain", "")
 
 # For the route's OpenAPI: the two bodies a batch route takes.
@@ -28,6 +37,33 @@ BATCH_BODY = {
         },
     }
 }
+
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class LineError(ValueError):
+    """One line refused, with a stable code; the batch goes on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BatchRejected(BaseModel):
+    line: int
+    code: str
+    message: str
+
+
+class BatchResult(BaseModel):
+    """What a batch upload answers: lines kept, lines already known, and the refused ones by number."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[BatchRejected]
+    rejected_total: int = Field(description="all rejected lines; `rejected` lists at most the first 10,000")
 
 
 @dataclass
@@ -44,11 +80,80 @@ class Tally:
         if len(self.rejected) < MAX_REJECTED_LISTED:
             self.rejected.append({"line": line, "code": code, "message": message})
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: Tally) -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         for item in other.rejected:
             self.reject(item["line"], item["code"], item["message"])
+
+    def result(self) -> BatchResult:
+        return BatchResult(accepted=self.accepted, duplicates=self.duplicates, rejected=self.rejected,
+                           rejected_total=self.rejected_total)
+
+
+def json_object(raw: object) -> dict:
+    """One line (bytes) or array item as a JSON object; LineError otherwise."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise LineError("invalid_json", "the line is not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise LineError("invalid_record", "a line must be a JSON object")
+    return raw
+
+
+def validated(raw: object, model: type[M]) -> M:
+    """One line checked against ``model``; LineError with a stable code otherwise."""
+    try:
+        return model.model_validate(json_object(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "line"
+        raise LineError("validation_error", f"{where}: {first.get('msg', 'invalid')}") from None
+
+
+async def ingest(
+    lines: AsyncIterator[tuple[int, object]],
+    *,
+    parse: Callable[[object], T],
+    record: Callable[[list[tuple[int, T]]], Awaitable[Tally]],
+    chunk: int = CHUNK,
+) -> Tally:
+    """Parse every line (``parse`` raises LineError for a bad one) and ``record`` the good ones ``chunk`` at a
+    time. One chunk is recorded while the next is parsed; chunks are recorded in order, one at a time, and a
+    dropped request still finishes the chunk in flight."""
+    tally, buffer = Tally(), []
+    writing: asyncio.Task | None = None
+
+    async def flush() -> None:
+        nonlocal buffer, writing
+        if writing is not None:
+            tally.add(await writing)  # committed (or its error raised) before the next starts
+            writing = None
+        if buffer:
+            writing = asyncio.create_task(record(buffer))
+            buffer = []
+
+    try:
+        async for number, raw in lines:
+            try:
+                buffer.append((number, parse(raw)))
+            except LineError as exc:
+                tally.reject(number, exc.code, str(exc))
+                continue
+            if len(buffer) >= chunk:
+                await flush()
+            elif writing is not None and not len(buffer) % YIELD_EVERY:
+                # A body already buffered by the server never suspends this loop: let the writer move on.
+                await asyncio.sleep(0)
+        await flush()
+        await flush()  # and wait for the last chunk
+    finally:
+        if writing is not None and not writing.done():
+            await asyncio.shield(writing)
+    tally.rejected.sort(key=lambda r: r["line"])
+    return tally
 
 
 async def ndjson_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:

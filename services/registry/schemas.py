@@ -98,19 +98,6 @@ class RiskAreaPage(BaseModel):
     next_cursor: str | None
 
 
-class BatchRejected(BaseModel):
-    line: int
-    code: str
-    message: str
-
-
-class BatchResult(BaseModel):
-    accepted: int
-    duplicates: int
-    rejected: list[BatchRejected]
-    rejected_total: int
-
-
 class TravelDeclaration(_In):
     region_code: str = Field(min_length=6, max_length=6)
     first_seen: date

@@ -70,19 +70,6 @@ class ResultRead(BaseModel):
     samples: list[SampleRead]
 
 
-class Rejected(BaseModel):
-    line: int
-    code: str
-    message: str
-
-
-class BatchResult(BaseModel):
-    accepted: int
-    duplicates: int
-    rejected: list[Rejected]
-    rejected_total: int = Field(description="all rejected lines; `rejected` lists at most the first 10,000")
-
-
 class SamplePage(BaseModel):
     items: list[SampleRead]
     next_cursor: str | None

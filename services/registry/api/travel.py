@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from cordon.batches import BATCH_BODY, batch_lines
+from cordon.batches import BATCH_BODY, BatchResult, batch_lines
 from cordon.clock import NowDep
 from cordon.pii import VaultDep
-from services.registry import schemas
 from services.registry.api.deps import Partner
 from services.registry.service import travel
 
@@ -16,7 +15,7 @@ router = APIRouter(tags=["travel records"])
 
 @router.post(
     "/travel-records/batch",
-    response_model=schemas.BatchResult,
+    response_model=BatchResult,
     openapi_extra=BATCH_BODY,
 )
 async def push_travel_records(request: Request, principal: Partner, vault: VaultDep, now: NowDep):
@@ -24,6 +23,4 @@ async def push_travel_records(request: Request, principal: Partner, vault: Vault
     result = await travel.ingest(
         sessionmaker=request.app.state.sessionmaker, vault=vault, principal=principal, lines=lines, now=now
     )
-    return schemas.BatchResult(
-        accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected, rejected_total=result.rejected_total
-    )
+    return result.result()

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import orjson
-
 from cordon import pii, regions
+from cordon.batches import LineError, json_object
 
 MAX_RECORD_ID = 128
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -22,12 +21,6 @@ class TravelLine:
     region_code: str
     first_seen: date
     last_seen: date
-
-
-class LineError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _day(value: object, field: str) -> date:
@@ -45,13 +38,7 @@ def _day(value: object, field: str) -> date:
 
 def parse(raw: bytes | dict) -> TravelLine:
     """A checked record from one NDJSON line (or one element of a JSON array)."""
-    if isinstance(raw, (bytes, bytearray, memoryview)):
-        try:
-            raw = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise LineError("invalid_json", "the line is not valid JSON") from None
-    if not isinstance(raw, dict):
-        raise LineError("invalid_record", "a record must be a JSON object")
+    raw = json_object(raw)
     record_id = raw.get("record_id")
     if not isinstance(record_id, str) or not record_id.strip() or len(record_id) > MAX_RECORD_ID:
         raise LineError("record_id_missing", "record_id is required (a string of at most 128 characters)")

@@ -9,7 +9,6 @@ record to its person as it inserts; elsewhere through a multi-row insert and an 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 from typing import AsyncIterator
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon import regions
 from cordon.auth import Principal
+from cordon import batches
 from cordon.batches import Tally
 from cordon.clock import local_date
 from cordon.db import dialect_insert, is_postgres
@@ -29,7 +29,6 @@ from services.registry.models import Person, TravelRecord
 from services.registry.service import audit, evaluation, people, policies
 
 CHUNK = 5000
-YIELD_EVERY = 250  # lines parsed between two chances for the chunk being written to move on
 COLUMNS = ("partner_id", "record_id", "phone_index", "id_number_index", "region_code", "first_seen", "last_seen", "created_at")
 
 
@@ -127,7 +126,6 @@ async def ingest(
     lines: AsyncIterator[tuple[int, object]],
     now: datetime,
 ) -> Tally:
-    result = Tally()
     affected: set[uuid.UUID] = set()
     today = local_date(now)
     async with sessionmaker() as session:
@@ -135,10 +133,12 @@ async def ingest(
         risk = await evaluation.risk_list(session, now)
         await session.commit()
     window_start = today - timedelta(days=policy.travel_window_days)
-    buffer: list[tuple] = []
-    writing: asyncio.Task | None = None  # the chunk being written while the next is parsed
 
-    async def write(rows: list[tuple]) -> None:
+    def parse(raw: object) -> tuple:
+        return _row(vault, principal.subject, travel_lines.parse(raw), now)
+
+    async def write(chunk: list[tuple[int, tuple]]) -> Tally:
+        rows = [row for _, row in chunk]
         async with sessionmaker() as session:
             if is_postgres(session):
                 inserted, touched = await _insert_matched(session, rows, window_start)
@@ -149,36 +149,9 @@ async def ingest(
                 await _match_people(session, since)
                 affected.update(await _affected(session, since, window_start, risk))
             await session.commit()
-        result.accepted += inserted
-        result.duplicates += len(rows) - inserted
+        return Tally(accepted=inserted, duplicates=len(rows) - inserted)
 
-    async def flush() -> None:
-        nonlocal buffer, writing
-        if writing is not None:
-            await writing  # one chunk in flight: committed (or its error raised) before the next starts
-            writing = None
-        if buffer:
-            writing = asyncio.create_task(write(buffer))
-            buffer = []
-
-    try:
-        async for number, raw in lines:
-            try:
-                line = travel_lines.parse(raw)
-            except travel_lines.LineError as exc:
-                result.reject(number, exc.code, str(exc))
-                continue
-            buffer.append(_row(vault, principal.subject, line, now))
-            if len(buffer) >= CHUNK:
-                await flush()
-            elif writing is not None and not len(buffer) % YIELD_EVERY:
-                # A body already buffered by the server never suspends this loop: let the writer move on.
-                await asyncio.sleep(0)
-        await flush()
-        await flush()  # and wait for the last chunk
-    finally:
-        if writing is not None and not writing.done():
-            await asyncio.shield(writing)  # a dropped request still finishes the chunk in flight
+    result = await batches.ingest(lines, parse=parse, record=write, chunk=CHUNK)
     async with sessionmaker() as session:
         audit.record(session, principal, action="push", entity="travel_batch", entity_id=f"{result.accepted}+{result.duplicates}")
         await session.commit()

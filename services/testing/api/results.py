@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from cordon import batches
+from cordon.batches import BATCH_BODY, BatchResult, batch_lines
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from services.testing import schemas
-from cordon.batches import BATCH_BODY, batch_lines
 from services.testing.api.deps import Lab
-from services.testing.service import batches, results
+from services.testing.service import results
 
 router = APIRouter(tags=["results"])
 
@@ -27,7 +28,7 @@ async def post_result(data: schemas.ResultCreate, session: SessionDep, principal
     return answer
 
 
-@router.post("/results/batch", response_model=schemas.BatchResult, openapi_extra=BATCH_BODY)
+@router.post("/results/batch", response_model=BatchResult, openapi_extra=BATCH_BODY)
 async def post_results_batch(request: Request, principal: Lab, now: NowDep):
     sessionmaker = request.app.state.sessionmaker
 
@@ -35,5 +36,7 @@ async def post_results_batch(request: Request, principal: Lab, now: NowDep):
         async with sessionmaker() as session:
             return (await results.record_results(session=session, principal=principal, lines=chunk, now=now)).tally
 
-    tally = await batches.ingest(await batch_lines(request), schemas.ResultCreate, record)
-    return schemas.BatchResult(**vars(tally))
+    tally = await batches.ingest(
+        await batch_lines(request), parse=lambda raw: batches.validated(raw, schemas.ResultCreate), record=record
+    )
+    return tally.result()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from cordon import batches
+from cordon.batches import BATCH_BODY, BatchResult, batch_lines
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.pii import VaultDep
 from services.testing import schemas
-from cordon.batches import BATCH_BODY, batch_lines
 from services.testing.api.deps import Lab
-from services.testing.service import batches, samples
+from services.testing.service import samples
 
 router = APIRouter(tags=["samples"])
 
@@ -28,7 +29,7 @@ async def post_sample(data: schemas.SampleCreate, session: SessionDep, principal
     return sample
 
 
-@router.post("/samples/batch", response_model=schemas.BatchResult, openapi_extra=BATCH_BODY)
+@router.post("/samples/batch", response_model=BatchResult, openapi_extra=BATCH_BODY)
 async def post_samples_batch(request: Request, principal: Lab, vault: VaultDep, now: NowDep):
     sessionmaker = request.app.state.sessionmaker
 
@@ -36,5 +37,7 @@ async def post_samples_batch(request: Request, principal: Lab, vault: VaultDep, 
         async with sessionmaker() as session:
             return (await samples.record_samples(session=session, vault=vault, principal=principal, lines=chunk, now=now)).tally
 
-    tally = await batches.ingest(await batch_lines(request), schemas.SampleCreate, record)
-    return schemas.BatchResult(**vars(tally))
+    tally = await batches.ingest(
+        await batch_lines(request), parse=lambda raw: batches.validated(raw, schemas.SampleCreate), record=record
+    )
+    return tally.result()

@@ -1,6 +1,7 @@
 import pytest
 
-from services.registry.domain.travel_lines import LineError, parse
+from cordon.batches import LineError
+from services.registry.domain.travel_lines import parse
 
 GOOD = {"record_id": "r1", "phone": "13812345678", "region_code": "420106", "first_seen": "2022-01-01", "last_seen": "2022-01-03"}
 
