@@ -12,7 +12,7 @@ OFFICIAL = bearer("official", regions=["320413"], username="o")
 
 async def test_routes_to_the_registry_with_request_id_and_security_headers(gateway):
     response = await gateway.get("/api/v1/risk-areas", headers={**OFFICIAL, "X-Request-ID": "trace-42"})
-    assert response.status_code == 200 and response.json() == {"items": []}
+    assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}
     assert response.headers["x-request-id"] == "trace-42"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "default-src 'none'" in response.headers["content-security-policy"]
