@@ -20,7 +20,10 @@ from cordon.errors import Forbidden, NotFound, Unauthenticated
 
 Role = Literal["admin", "official", "grid_worker", "lab", "resident", "partner"]
 ROLES: tuple[str, ...] = ("admin", "official", "grid_worker", "lab", "resident", "partner")
-STAFF: tuple[str, ...] = ("admin", "official", "grid_worker", "lab")
+# The role sets, named once for every service (each also has a dependency alias below).
+STAFF: tuple[str, ...] = ("admin", "official", "grid_worker", "lab")  # every staff account
+FIELD_STAFF: tuple[str, ...] = ("admin", "official", "grid_worker")  # staff who look after people in their regions
+OFFICIALS: tuple[str, ...] = ("admin", "official")  # who decide: set policy and areas, approve, reveal, release
 ALGORITHM = "EdDSA"
 
 
@@ -115,6 +118,18 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
         return principal
 
     return dependency
+
+
+# Who may call a route, by role set.
+SignedIn = Annotated[Principal, Depends(require(*ROLES))]
+Staff = Annotated[Principal, Depends(require(*STAFF))]
+FieldStaff = Annotated[Principal, Depends(require(*FIELD_STAFF))]
+Official = Annotated[Principal, Depends(require(*OFFICIALS))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+GridWorker = Annotated[Principal, Depends(require("grid_worker"))]
+Lab = Annotated[Principal, Depends(require("lab"))]
+Resident = Annotated[Principal, Depends(require("resident"))]
+Partner = Annotated[Principal, Depends(require("partner"))]
 
 
 def ensure_region_visible(principal: Principal, region_code: str, *, what: str = "resource") -> None:

@@ -77,6 +77,33 @@ class Forbidden(DomainError):
     code, status = "forbidden", 403
 
 
+# Refusals several services give, declared once.
+
+
+class PhoneInvalid(Unprocessable):
+    code = "phone_invalid"
+
+
+class IdNumberInvalid(Unprocessable):
+    code = "id_number_invalid"
+
+
+class RegionInvalid(Unprocessable):
+    code = "region_code_invalid"
+
+
+class RegionForbidden(Forbidden):
+    code = "region_forbidden"
+
+
+class RegionNotFound(NotFound):
+    code = "region_not_found"
+
+
+class PersonNotFound(NotFound):
+    code = "person_not_found"
+
+
 def problem(
     status: int, code: str, detail: str, *, errors: list[dict[str, str]] | None = None, headers=None, **extra: Any
 ) -> JSONResponse:

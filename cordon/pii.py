@@ -18,6 +18,8 @@ from typing import Annotated
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import Depends, Request
 
+from cordon.errors import IdNumberInvalid, PhoneInvalid
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -49,6 +51,20 @@ def normalize_phone(value: str) -> str:
 
 def is_valid_phone(value: str) -> bool:
     return bool(_PHONE.match(normalize_phone(value)))
+
+
+def checked_phone(value: str, *, field: str = "phone") -> str:
+    """``value`` normalized; 422 ``phone_invalid`` naming ``field`` unless it is a mainland mobile number."""
+    if not isinstance(value, str) or not is_valid_phone(value):
+        raise PhoneInvalid(f"{field} is not a mainland mobile number.", errors=[{"field": field, "message": "invalid"}])
+    return normalize_phone(value)
+
+
+def checked_id_number(value: str, *, field: str = "id_number") -> str:
+    """``value`` normalized; 422 ``id_number_invalid`` naming ``field`` unless it passes the GB 11643 check."""
+    if not isinstance(value, str) or not is_valid_id_number(value):
+        raise IdNumberInvalid("The ID number fails the GB 11643 check.", errors=[{"field": field, "message": "bad check character"}])
+    return normalize_id_number(value)
 
 
 def mask_id_number(value: str) -> str:

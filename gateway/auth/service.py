@@ -15,18 +15,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii, regions
-from cordon.auth import Principal
+from cordon.auth import STAFF, Principal
 from cordon.bus import outbox
 from cordon.contracts import auth as events
 from cordon.contracts.registry import PersonFacts
-from cordon.errors import Conflict, DomainError, Unauthenticated, Unprocessable
+from cordon.errors import Conflict, DomainError, RegionInvalid, Unauthenticated, Unprocessable
 from cordon.pii import Vault
 from gateway.auth import passwords, wechat
 from gateway.models import Partner, PersonPhone, SmsCode, User, WechatBinding, WechatCode
 
 log = logging.getLogger("cordon.gateway.auth")
 
-STAFF_ROLES = ("admin", "official", "grid_worker", "lab")
 
 
 def digest(secret: str) -> str:
@@ -45,18 +44,16 @@ def _user_event(cls, user: User):
 
 
 async def create_user(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> User:
-    if data.role not in STAFF_ROLES:
-        raise Unprocessable(f"role must be one of {', '.join(STAFF_ROLES)}.", code="role_invalid")
+    if data.role not in STAFF:
+        raise Unprocessable(f"role must be one of {', '.join(STAFF)}.", code="role_invalid")
     bad = [r for r in data.regions if not regions.is_region_code(r)]
     if bad:
-        raise Unprocessable(f"Not region codes: {', '.join(bad)}.", code="region_code_invalid")
+        raise RegionInvalid(f"Not region codes: {', '.join(bad)}.")
     if data.role in ("official", "grid_worker") and not data.regions:
         raise Unprocessable("Officials and grid workers need at least one region.", code="regions_required")
-    if data.phone is not None and not pii.is_valid_phone(data.phone):
-        raise Unprocessable("phone is not a mainland mobile number.", code="phone_invalid")
+    phone = pii.checked_phone(data.phone) if data.phone is not None else None
     if (await session.execute(select(User.id).where(User.username == data.username))).first():
         raise Conflict("That username is taken.", code="user_exists")
-    phone = pii.normalize_phone(data.phone) if data.phone else None
     user = User(
         id=uuid.uuid4(), username=data.username, password_hash=await passwords.hash_password(data.password),
         role=data.role, regions=list(dict.fromkeys(data.regions)), active=True, created_at=now,
@@ -99,9 +96,7 @@ async def partner_for_key(session: AsyncSession, api_key: str) -> Partner | None
 
 async def request_sms_code(*, session: AsyncSession, vault: Vault, phone: str, now: datetime, policy) -> None:
     """A fresh 6-digit code for ``phone``, sent through notify; limited per phone."""
-    if not pii.is_valid_phone(phone):
-        raise Unprocessable("phone is not a mainland mobile number.", code="phone_invalid")
-    phone = pii.normalize_phone(phone)
+    phone = pii.checked_phone(phone)
     index = vault.index("phone", phone)
     row = await session.get(SmsCode, index)
     if row is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from cordon.clock import NowDep
 from cordon.paging import Cursor, Limit

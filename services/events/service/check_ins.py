@@ -9,32 +9,22 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii
-from cordon.auth import Principal
+from cordon.auth import FIELD_STAFF, Principal
 from cordon.db import insert_or_ignore
-from cordon.errors import Forbidden, Unprocessable
+from cordon.errors import Forbidden
 from cordon.pii import Vault
 from services.events.domain import workflow
 from services.events.models import CheckIn, Gathering, PersonRef
-from services.events.service.gatherings import STAFF, GatheringNotFound, is_organizer, may_see, visible_gathering
-
-
-class IdNumberInvalid(Unprocessable):
-    code = "id_number_invalid"
-
-
-class PhoneInvalid(Unprocessable):
-    code = "phone_invalid"
+from services.events.service.gatherings import GatheringNotFound, is_organizer, may_see, visible_gathering
 
 
 async def _attendee_fields(session: AsyncSession, vault: Vault, id_number: str | None, phone: str | None) -> dict:
     """Blind index and masked form; a phone the registry knows is taken as that person's ID number too."""
     if id_number is not None:
-        if not pii.is_valid_id_number(id_number):
-            raise IdNumberInvalid("The ID number fails the GB 11643 check.", errors=[{"field": "id_number", "message": "bad check character"}])
+        id_number = pii.checked_id_number(id_number)
         index = vault.index("id_number", id_number)
         return {"person_key": f"id:{index}", "id_number_index": index, "id_number_masked": pii.mask_id_number(id_number)}
-    if not pii.is_valid_phone(phone):
-        raise PhoneInvalid("phone is not a mainland mobile number.", errors=[{"field": "phone", "message": "invalid"}])
+    phone = pii.checked_phone(phone)
     index = vault.index("phone", phone)
     fields = {"person_key": f"phone:{index}", "phone_index": index, "phone_masked": pii.mask_phone(phone)}
     known = (await session.execute(select(PersonRef.id_number_index).where(PersonRef.phone_index == index).limit(1))).scalar()
@@ -63,7 +53,7 @@ async def check_in(
     if gathering is None or not may_see(principal, gathering):
         await session.rollback()
         raise GatheringNotFound("No such gathering.")
-    if not (is_organizer(principal, gathering) or principal.role in STAFF):
+    if not (is_organizer(principal, gathering) or principal.role in FIELD_STAFF):
         await session.rollback()
         raise Forbidden("Only the organiser or staff check attendees in.")
     if gathering.status not in workflow.OPEN:

@@ -6,35 +6,25 @@ import uuid
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii, regions
-from cordon.auth import Principal
+from cordon.auth import FIELD_STAFF, OFFICIALS, Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.db import is_postgres
 from cordon.contracts import events
-from cordon.errors import Forbidden, NotFound, Unprocessable
+from cordon.errors import Forbidden, NotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
 from cordon.policy import replica
 from services.events.domain import thresholds, workflow
 from services.events.models import Gathering
 
-STAFF = ("admin", "official", "grid_worker")
-DECIDERS = ("admin", "official")
 
 
 class GatheringNotFound(NotFound):
     code = "gathering_not_found"
-
-
-class PhoneInvalid(Unprocessable):
-    code = "phone_invalid"
-
-
-class RegionInvalid(Unprocessable):
-    code = "region_code_invalid"
 
 
 def is_organizer(principal: Principal, gathering: Gathering) -> bool:
@@ -48,7 +38,7 @@ def is_organizer(principal: Principal, gathering: Gathering) -> bool:
 
 
 def may_see(principal: Principal, gathering: Gathering) -> bool:
-    return is_organizer(principal, gathering) or (principal.role in STAFF and principal.sees_region(gathering.region_code))
+    return is_organizer(principal, gathering) or (principal.role in FIELD_STAFF and principal.sees_region(gathering.region_code))
 
 
 def _actor(principal: Principal) -> str:
@@ -71,9 +61,8 @@ def facts(cls: type[events.GatheringFacts], g: Gathering, *, by: str | None = No
 async def file_gathering(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> Gathering:
     check_region_code(data.venue.region_code)
     if principal.role != "resident" and not principal.sees_region(data.venue.region_code):
-        raise Forbidden("The venue is outside your regions.", code="region_forbidden")
-    if not pii.is_valid_phone(data.organizer.phone):
-        raise PhoneInvalid("organizer.phone is not a mainland mobile number.", errors=[{"field": "organizer.phone", "message": "invalid"}])
+        raise RegionForbidden("The venue is outside your regions.")
+    pii.checked_phone(data.organizer.phone, field="organizer.phone")
     thresholds.check_shape(data.kind, data.expected_attendees, data.tables)
     warnings = thresholds.check_times(data.starts_at, data.ends_at, now)
     rules = (await replica.current(session)).gatherings
@@ -126,7 +115,7 @@ async def decide_gathering(
 ) -> Gathering:
     """Approve or reject: an official (or admin) whose regions hold the venue."""
     gathering = await visible_gathering(session, principal, gathering_id)
-    if principal.role not in DECIDERS:
+    if principal.role not in OFFICIALS:
         raise Forbidden("Only an official of the venue's region decides on a gathering.")
     if not principal.sees_region(gathering.region_code):  # an organiser who is an official elsewhere
         raise GatheringNotFound("No such gathering.")
@@ -138,7 +127,7 @@ async def cancel_gathering(
 ) -> Gathering:
     """Cancel: the organiser, or an official (or admin) of the venue's region."""
     gathering = await visible_gathering(session, principal, gathering_id)
-    official = principal.role in DECIDERS and principal.sees_region(gathering.region_code)
+    official = principal.role in OFFICIALS and principal.sees_region(gathering.region_code)
     if not (official or is_organizer(principal, gathering)):
         raise Forbidden("Only the organiser or an official cancels a gathering.")
     return await _move(session, principal, gathering, "cancel", reason, now)
@@ -167,7 +156,7 @@ async def list_gatherings(
     if region_code:
         check_region_code(region_code)
         if principal.role != "resident" and not principal.sees_region(region_code):
-            raise Forbidden("The region is outside your regions.", code="region_forbidden")
+            raise RegionForbidden("The region is outside your regions.")
         query = query.where(in_region(Gathering.region_code, region_code))
     if principal.role == "resident":
         own = [Gathering.organizer_subject == principal.subject]

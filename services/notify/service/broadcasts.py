@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon import regions
 from cordon.auth import Principal
 from cordon.db import dialect_insert, skip_locked
-from cordon.errors import Forbidden, NotFound
+from cordon.errors import NotFound, RegionForbidden
 from services.notify.domain.recipients import PHONE_CHANNELS
 from services.notify.domain.rendering import render
 from services.notify.models import Broadcast, Notification, PersonRef
@@ -22,7 +22,7 @@ async def start_broadcast(
     *, session: AsyncSession, principal: Principal, region_code: str, title: str, body: str, channels: list[str], now: datetime
 ) -> Broadcast:
     if not principal.sees_region(region_code):
-        raise Forbidden("The region is outside your regions.", code="region_forbidden")
+        raise RegionForbidden("The region is outside your regions.")
     row = Broadcast(
         id=uuid.uuid4(), region_code=region_code, title=title, body=body, channels=channels,
         created_by=principal.username or principal.subject, status="fanning_out", recipients=0, created_at=now,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from cordon.clock import NowDep, local_date
 from cordon.db import SessionDep
 from cordon.paging import Cursor, Limit
-from cordon.errors import NotFound
+from cordon.errors import NotFound, RegionNotFound
 from services.registry import schemas
 from services.registry.api.deps import Admin, Official, Staff
 from services.registry.domain.accountability import missing_duties
@@ -68,7 +68,7 @@ async def list_follow_ups(
     cursor: Cursor = None,
 ):
     if region_code and not principal.sees_region(region_code):
-        raise NotFound("No such region.", code="region_not_found")
+        raise RegionNotFound("No such region.")
     page = await follow_up_duties.list_slots(session=session, principal=principal, status=status, region_code=region_code,
                                              limit=limit, cursor=cursor)
     items = [

@@ -3,58 +3,37 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii, regions
-from cordon.auth import Principal
+from cordon.auth import OFFICIALS, Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry as events
-from cordon.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
 from services.registry.models import Exposure, Person, PersonTag, TravelRecord
 from services.registry.service import audit, evaluation, policies
-
-REVEALERS = ("admin", "official")
 
 
 class PersonExists(Conflict):
     code = "person_exists"
 
 
-class IdNumberInvalid(Unprocessable):
-    code = "id_number_invalid"
-
-
-class PhoneInvalid(Unprocessable):
-    code = "phone_invalid"
-
-
-class RegionInvalid(Unprocessable):
-    code = "region_code_invalid"
-
-
-class PersonNotFound(NotFound):
-    code = "person_not_found"
-
-
 def _check_region(principal: Principal, region_code: str) -> None:
     if not regions.is_region_code(region_code):
         raise RegionInvalid("region_code must be a 6-digit administrative code.", errors=[{"field": "region_code", "message": "invalid"}])
     if not principal.sees_region(region_code):
-        raise Forbidden("The region is outside your regions.", code="region_forbidden")
+        raise RegionForbidden("The region is outside your regions.")
 
 
 def _phone_fields(vault: Vault, phone: str | None) -> dict:
     if phone is None:
         return {"phone_index": None, "phone_enc": None, "phone_masked": None}
-    if not pii.is_valid_phone(phone):
-        raise PhoneInvalid("phone is not a mainland mobile number.", errors=[{"field": "phone", "message": "invalid"}])
-    normal = pii.normalize_phone(phone)
+    normal = pii.checked_phone(phone)
     return {"phone_index": vault.index("phone", normal), "phone_enc": vault.encrypt(normal), "phone_masked": pii.mask_phone(normal)}
 
 
@@ -99,10 +78,8 @@ async def _claim_pending(session: AsyncSession, person: Person) -> None:
 
 
 async def register_person(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> Person:
-    if not pii.is_valid_id_number(data.id_number):
-        raise IdNumberInvalid("The ID number fails the GB 11643 check.", errors=[{"field": "id_number", "message": "bad check character"}])
+    id_number = pii.checked_id_number(data.id_number)
     _check_region(principal, data.region_code)
-    id_number = pii.normalize_id_number(data.id_number)
     index = vault.index("id_number", id_number)
     existing = (await session.execute(select(Person.id).where(Person.id_number_index == index))).scalar_one_or_none()
     if existing is not None:
@@ -187,7 +164,7 @@ async def own_person(session: AsyncSession, principal: Principal) -> Person:
 
 
 async def reveal(session: AsyncSession, vault: Vault, principal: Principal, person: Person) -> dict:
-    if principal.role not in REVEALERS:
+    if principal.role not in OFFICIALS:
         raise Forbidden("Your role may not see personal data in clear.", code="reveal_forbidden")
     audit.record(session, principal, action="reveal", entity="person", entity_id=person.id)
     await session.commit()
@@ -198,9 +175,7 @@ async def reveal(session: AsyncSession, vault: Vault, principal: Principal, pers
 
 
 async def lookup(session: AsyncSession, vault: Vault, principal: Principal, id_number: str) -> Person:
-    if not pii.is_valid_id_number(id_number):
-        raise IdNumberInvalid("The ID number fails the GB 11643 check.")
-    index = vault.index("id_number", id_number)
+    index = vault.index("id_number", pii.checked_id_number(id_number))
     person = (await session.execute(select(Person).where(Person.id_number_index == index))).scalar_one_or_none()
     if person is None or not principal.sees_region(person.region_code):
         raise PersonNotFound("No person with this ID number.")

@@ -14,7 +14,7 @@ from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry as events
 from cordon.db import insert_or_ignore
-from cordon.errors import Conflict, NotFound, Unprocessable
+from cordon.errors import Conflict, NotFound, RegionNotFound, Unprocessable
 from cordon.policy import Policy
 from services.registry.domain.accountability import is_late, report_deadline, reminder_due
 from services.registry.models import DailyCount, DailyReport, FollowUp, Measure, Person, PersonTag, ReportNotice, Roster
@@ -70,7 +70,7 @@ async def listing(
     """Every reporting unit in scope on day ``on``, by region code: its report, or that it is missing."""
     scopes = [region_code] if region_code else (None if principal.role == "admin" else list(principal.regions))
     if region_code and not principal.sees_region(region_code):
-        raise NotFound("No such region.", code="region_not_found")
+        raise RegionNotFound("No such region.")
     query = select(Roster.region_code, DailyReport).outerjoin(
         DailyReport, and_(DailyReport.region_code == Roster.region_code, DailyReport.report_on == on)
     )

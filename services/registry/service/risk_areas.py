@@ -13,7 +13,7 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry as events
-from cordon.errors import Unprocessable
+from cordon.errors import RegionInvalid
 from services.registry.models import RiskArea, TravelRecord
 from services.registry.service import audit, evaluation, policies
 
@@ -44,7 +44,7 @@ async def reevaluate_area(session: AsyncSession, area: RiskArea, now: datetime) 
 
 async def set_risk_area(*, session: AsyncSession, principal: Principal, region_code: str, data, now: datetime) -> tuple[RiskArea, int]:
     if not regions.is_region_code(region_code):
-        raise Unprocessable("region_code must be a 6-digit administrative code.", code="region_code_invalid")
+        raise RegionInvalid("region_code must be a 6-digit administrative code.")
     effective_from = data.effective_from or now
     area = await session.get(RiskArea, region_code)
     previous = area.level if area else None

@@ -12,7 +12,7 @@ from cordon import regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.contracts import registry as events
-from cordon.errors import NotFound, Unprocessable
+from cordon.errors import NotFound, RegionInvalid, RegionNotFound, Unprocessable
 from services.registry.domain.accountability import DUTIES, missing_duties, resolve_roster
 from services.registry.models import Person, ResponsibleStaff, Roster
 from services.registry.service import audit
@@ -27,9 +27,9 @@ def _clean(staff: dict[str, str | None]) -> dict[str, str | None]:
 
 async def put_roster(*, session: AsyncSession, principal: Principal, region_code: str, staff: dict, now: datetime) -> Roster:
     if not regions.is_region_code(region_code):
-        raise Unprocessable("region_code must be a 6-digit administrative code.", code="region_code_invalid")
+        raise RegionInvalid("region_code must be a 6-digit administrative code.")
     if not principal.sees_region(region_code):
-        raise NotFound("No such region.", code="region_not_found")
+        raise RegionNotFound("No such region.")
     roster = await session.get(Roster, region_code)
     if roster is None:
         roster = Roster(region_code=region_code)

@@ -22,7 +22,7 @@ from cordon import batches
 from cordon.batches import Tally
 from cordon.clock import local_date
 from cordon.db import dialect_insert, is_postgres
-from cordon.errors import Unprocessable
+from cordon.errors import RegionInvalid, Unprocessable
 from cordon.pii import Vault
 from services.registry.domain import travel_lines
 from services.registry.models import Person, TravelRecord
@@ -165,7 +165,7 @@ async def ingest(
 async def declare(*, session: AsyncSession, principal: Principal, data, now: datetime) -> TravelRecord:
     """A resident declares where they were (主动申报); kept even before they are registered."""
     if not regions.is_region_code(data.region_code):
-        raise Unprocessable("region_code must be a 6-digit administrative code.", code="region_code_invalid")
+        raise RegionInvalid("region_code must be a 6-digit administrative code.")
     if data.last_seen < data.first_seen:
         raise Unprocessable("last_seen is before first_seen.", code="dates_reversed")
     person = await people.find_own(session, principal)

@@ -9,7 +9,7 @@ from fastapi import Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.auth import STAFF, Principal, ensure_region_visible, require
-from cordon.errors import NotFound
+from cordon.errors import PersonNotFound
 from services.testing.models import PersonRef
 from services.testing.service import persons
 
@@ -26,10 +26,10 @@ async def visible_person(session: AsyncSession, principal: Principal, person_id:
     """The person, if this caller may see their tests: staff in its regions, a resident only themself."""
     person = await persons.find(session, person_id)
     if person is None:
-        raise NotFound("No such person.", code="person_not_found")
+        raise PersonNotFound("No such person.")
     if principal.role == "resident":
         if not persons.is_own(principal, person):
-            raise NotFound("No such person.", code="person_not_found")
+            raise PersonNotFound("No such person.")
     else:
         ensure_region_visible(principal, person.region_code, what="person")
     return person

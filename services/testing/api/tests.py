@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from cordon.auth import Principal
 from cordon.clock import NowDep
 from cordon.db import SessionDep
-from cordon.errors import NotFound
+from cordon.errors import PersonNotFound
 from cordon.paging import Cursor, Limit
 from services.testing import schemas
 from services.testing.api.deps import Resident, StaffOrResident, WithinHours, visible_person
@@ -33,7 +33,7 @@ async def person_negative_proof(
     """Any staff member may ask (a checkpoint checks travellers from anywhere); a resident only of themself."""
     found = await proofs.summary_of_person(session, person_id)
     if found is None or (principal.role == "resident" and not _own(principal, found)):
-        raise NotFound("No such person.", code="person_not_found")
+        raise PersonNotFound("No such person.")
     return _answer(found[3], now, within_hours)
 
 

@@ -7,7 +7,7 @@ registry consumer, or a sample use case); ``announce`` is a use case of its own 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, exists, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,7 @@ from cordon.clock import local_date
 from cordon.contracts.registry import MeasureFacts
 from cordon.contracts.testing import ScheduleDue, ScheduleOverdue
 from cordon.db import dialect_insert, slices
-from cordon.errors import NotFound, Unprocessable
+from cordon.errors import RegionNotFound
 from cordon.policy import replica
 from services.testing.domain import schedules as rules
 from services.testing.models import Sample, ScheduleAnnouncement, TestSchedule
@@ -145,7 +145,7 @@ async def list_schedules(
     query = select(TestSchedule).where(TestSchedule.status == "open", window)
     if region_code is not None:
         if not regions.is_region_code(region_code) or not principal.sees_region(region_code):
-            raise NotFound("No such region.", code="region_not_found")
+            raise RegionNotFound("No such region.")
         query = query.where(TestSchedule.region_code.startswith(regions.scope_prefix(region_code)))
     elif principal.role != "admin":
         query = query.where(or_(*(TestSchedule.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions), false()))
