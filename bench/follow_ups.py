@@ -4,7 +4,7 @@
 
 On a temporary PostgreSQL database (created and dropped here): opens the day's follow-up
 slots, then, just after the morning slot has ended, marks every morning slot missed and
-stages one alert per person through the outbox (the ticker's own functions, timed). The
+stages one alert per person through the outbox (the clockwork's own functions, timed). The
 baseline, in the same run: one bare UPDATE of the same rows back and forth, no alerts.
 """
 

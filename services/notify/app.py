@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 
 from cordon.app import create_service_app
 from cordon.settings import Settings
-from services.notify import handlers, workers
+from services.notify import clockwork, handlers
 from services.notify.api import ROUTERS
 from services.notify.service.delivery import Retry
 
@@ -57,7 +57,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         settings=settings,
         routers=ROUTERS,
         consumers=handlers.consumers(webhook=bool(settings.webhook_url)),
-        tasks=[workers.deliver, workers.escalate, workers.fan_out],
-        contexts=[workers.channel_adapters],
+        tasks=[clockwork.deliver, clockwork.escalate, clockwork.fan_out],
+        contexts=[clockwork.channel_adapters],
         description="Notifications to residents and staff: channels, retries, acknowledgement and escalation.",
     )

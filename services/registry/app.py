@@ -6,14 +6,14 @@ from fastapi import FastAPI
 
 from cordon.app import create_service_app
 from cordon.settings import Settings
-from services.registry import handlers, ticker
+from services.registry import clockwork, handlers
 from services.registry.api import ROUTERS
 
 
 class RegistrySettings(Settings):
     service = "registry"
 
-    ticker_interval_s: float = 30.0  # 0 turns the ticker off (tests that move the clock tick by hand)
+    ticker_interval_s: float = 30.0  # 0 turns the clockwork off (tests that move the clock tick by hand)
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -21,6 +21,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         settings=settings or RegistrySettings(),
         routers=ROUTERS,
         consumers=handlers.CONSUMERS,
-        tasks=[ticker.run],
+        tasks=[clockwork.run],
         description="People, regions, risk areas, travel records, the control-measure policy and health codes.",
     )

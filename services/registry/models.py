@@ -73,7 +73,7 @@ class RiskArea(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(100))
     # When the people it affects were last re-evaluated; an area set for a later moment is
-    # picked up by the ticker once that moment passes.
+    # picked up by the clockwork once that moment passes.
     evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

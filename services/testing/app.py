@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from cordon.app import create_service_app
 from cordon.settings import Settings
-from services.testing import handlers, scheduler
+from services.testing import clockwork, handlers
 from services.testing.api import ROUTERS
 
 
@@ -19,6 +19,6 @@ def create_app(settings: TestingSettings | None = None) -> FastAPI:
         settings=settings or TestingSettings(),
         routers=ROUTERS,
         consumers=handlers.CONSUMERS,
-        tasks=[scheduler.run_daily],
+        tasks=[clockwork.run_daily],
         description="Nucleic-acid samples, pooled tubes, lab results, negative proofs and scheduled tests.",
     )

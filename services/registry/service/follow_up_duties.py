@@ -61,7 +61,7 @@ async def fulfil(session: AsyncSession, *, person: Person, measure: Measure, fol
         person_id=person.id, measure_id=measure.id, region_code=person.region_code, due_on=slot.on, slot=slot.name,
         ends_at=slot.ends_at, **values,
     )
-    # Not yet opened by the ticker: born done. Open: now done. Already done: stays as it was.
+    # Not yet opened by the clockwork: born done. Open: now done. Already done: stays as it was.
     statement = statement.on_conflict_do_update(
         index_elements=["person_id", "due_on", "slot"], set_=values, where=FollowUpSlot.__table__.c.status == "due"
     )

@@ -1,4 +1,4 @@
-"""Measures: list, assign by hand, release early, follow up; and the ticker that moves them along."""
+"""Measures: list, assign by hand, release early, follow up; and the clockwork that moves them along."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ async def visible_measure(session: AsyncSession, principal: Principal, measure_i
 
 
 def current_status(measure: Measure, today: date) -> str:
-    """Read from the dates, so an answer is right even before the ticker has run today."""
+    """Read from the dates, so an answer is right even before the clockwork has run today."""
     return status(measure.starts_on, measure.ends_on, today, released=measure.status == "released")
 
 

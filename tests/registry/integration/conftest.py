@@ -7,6 +7,6 @@ from tests.serving import start_service
 
 @pytest.fixture
 async def registry(databases, nats_server):
-    # No ticker of its own: tests move the clock and tick by hand (one test runs it for real).
+    # No clockwork of its own: tests move the clock and tick by hand (one test runs it for real).
     async with start_service("registry", databases, nats_server.url, ticker_interval_s=0) as client:
         yield client

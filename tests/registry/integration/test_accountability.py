@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from services.registry import ticker
+from services.registry import clockwork
 from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, PARTNER, register, stream_events
 from tests.serving import eventually
 from tests.tokens import bearer
@@ -68,7 +68,7 @@ async def test_missed_evening_follow_up_alerts_the_grid_worker_then_escalates(re
     await registry.put("/api/v1/regions/320413/roster", json=ROSTER, headers=OFFICIAL)
     person = await register(registry)
     measure = await put_under_monitoring(registry, person)
-    await ticker.accountability_tick(registry.app, at(registry, 9, 5))
+    await clockwork.accountability_tick(registry.app, at(registry, 9, 5))
     due = (await registry.get("/api/v1/follow-ups", params={"status": "due"}, headers=GRID)).json()["items"]
     assert sorted(s["slot"] for s in due) == ["evening", "morning"]
     at(registry, 9, 30)
@@ -77,18 +77,18 @@ async def test_missed_evening_follow_up_alerts_the_grid_worker_then_escalates(re
     due = (await registry.get("/api/v1/follow-ups", params={"status": "due"}, headers=GRID)).json()["items"]
     assert [s["slot"] for s in due] == ["evening"]
 
-    await ticker.accountability_tick(registry.app, at(registry, 20, 1))  # the evening slot has ended
+    await clockwork.accountability_tick(registry.app, at(registry, 20, 1))  # the evening slot has ended
     missed = (await registry.get("/api/v1/follow-ups", params={"status": "missed", "region_code": "320413"}, headers=GRID)).json()["items"]
     assert [(s["slot"], s["status"]) for s in missed] == [("evening", "missed")]
     alert = (await events_of(nats_server.url, "registry.followup.missed"))[0]
     assert alert["notify"] == ["grid-1"] and alert["slot"] == "evening"
 
-    await ticker.accountability_tick(registry.app, at(registry, 21, 0))  # not yet two hours
+    await clockwork.accountability_tick(registry.app, at(registry, 21, 0))  # not yet two hours
     assert [s for s, _ in await stream_events(nats_server.url)].count("registry.followup.escalated") == 0
-    await ticker.accountability_tick(registry.app, at(registry, 22, 1))
+    await clockwork.accountability_tick(registry.app, at(registry, 22, 1))
     escalated = (await events_of(nats_server.url, "registry.followup.escalated"))[0]
     assert escalated["notify"] == ["cun-1"] and escalated["region_code"] == "320413"
-    await ticker.accountability_tick(registry.app, at(registry, 23, 0))  # once only
+    await clockwork.accountability_tick(registry.app, at(registry, 23, 0))  # once only
     assert [s for s, _ in await stream_events(nats_server.url)].count("registry.followup.escalated") == 1
     outside = bearer("grid_worker", regions=["110101"])
     assert (await registry.get("/api/v1/follow-ups", params={"status": "missed"}, headers=outside)).json()["items"] == []
@@ -108,13 +108,13 @@ async def test_units_that_do_not_report_are_reminded_then_listed_missing(registr
     not_unit = await registry.post("/api/v1/daily-reports", json={"region_code": "320411", "date": today, "zero": True}, headers=CITY_OFFICIAL)
     assert not_unit.status_code == 404 and not_unit.json()["code"] == "unit_not_found"
 
-    await ticker.accountability_tick(registry.app, at(registry, 11, 59))  # before the reminder window
-    await ticker.accountability_tick(registry.app, at(registry, 12, 0))
-    await ticker.accountability_tick(registry.app, at(registry, 12, 30))
+    await clockwork.accountability_tick(registry.app, at(registry, 11, 59))  # before the reminder window
+    await clockwork.accountability_tick(registry.app, at(registry, 12, 0))
+    await clockwork.accountability_tick(registry.app, at(registry, 12, 30))
     reminders = await events_of(nats_server.url, "registry.report.reminded")
     assert [(r["region_code"], r["notify"]) for r in reminders] == [("320413", ["grid-1", "cun-1"])]  # the zero report stopped 320412's
 
-    await ticker.accountability_tick(registry.app, at(registry, 14, 0))
+    await clockwork.accountability_tick(registry.app, at(registry, 14, 0))
     missing = await events_of(nats_server.url, "registry.report.missing")
     assert [(m["region_code"], m["parent_region"]) for m in missing] == [("320413", "320400")]
     listed = (await registry.get("/api/v1/daily-reports", params={"date": today, "status": "missing"}, headers=CITY_OFFICIAL)).json()["items"]
@@ -131,7 +131,7 @@ async def test_units_that_do_not_report_are_reminded_then_listed_missing(registr
     rest = (await registry.get("/api/v1/daily-reports", params={"limit": 1, "cursor": first["next_cursor"]}, headers=CITY_OFFICIAL)).json()
     assert [(i["region_code"], i["date"]) for i in first["items"] + rest["items"]] == [("320412", today), ("320413", today)]
     assert rest["next_cursor"] is None
-    await ticker.accountability_tick(registry.app, at(registry, 16, 0))
+    await clockwork.accountability_tick(registry.app, at(registry, 16, 0))
     assert [s for s, _ in await stream_events(nats_server.url)].count("registry.report.missing") == 1
     assert (await registry.get("/api/v1/daily-reports", params={"date": today}, headers=GRID)).status_code == 403
 

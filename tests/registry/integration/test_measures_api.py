@@ -1,4 +1,4 @@
-"""Measures by hand, release, follow-ups, the ticker, and the policy document."""
+"""Measures by hand, release, follow-ups, the clockwork, and the policy document."""
 
 from __future__ import annotations
 
@@ -100,13 +100,13 @@ async def test_follow_up_fever_turns_yellow_and_a_normal_reading_clears_it(regis
 
 
 async def test_ticker_moves_measures_with_the_days(registry, nats_server):
-    from services.registry import ticker
+    from services.registry import clockwork
 
     person = await register(registry)
     body = {"rule": "close_contact", "exposure_date": (TODAY - D(2)).isoformat()}
     await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)
     registry.app.state.clock = lambda: utcnow() + D(13)  # quarantine over, monitoring begins
-    await ticker.tick(registry.app)
+    await clockwork.tick(registry.app)
     statuses = [(m["kind"], m["status"]) for m in await measures_of(registry, person)]
     # Reads take the date from the app clock too.
     assert statuses == [("centralized_quarantine", "completed"), ("home_health_monitoring", "active")]

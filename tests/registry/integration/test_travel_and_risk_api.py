@@ -136,11 +136,11 @@ async def test_an_area_set_for_later_takes_effect_when_its_moment_comes(registry
     later = (utcnow() + timedelta(hours=2)).isoformat()
     await registry.put("/api/v1/risk-areas/420106", json={"level": "high", "effective_from": later}, headers=OFFICIAL)
     assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "green"
-    from services.registry import ticker
+    from services.registry import clockwork
 
     app = registry.app
     app.state.clock = lambda: utcnow() + timedelta(hours=3)
-    await ticker.tick(app)
+    await clockwork.tick(app)
     assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "red"
 
 

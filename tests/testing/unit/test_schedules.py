@@ -1,6 +1,6 @@
 from datetime import UTC, date, datetime
 
-from services.testing import scheduler
+from services.testing import clockwork
 from services.testing.domain import schedules
 
 D = date(2022, 3, 10)
@@ -35,4 +35,4 @@ def test_standing_upcoming_due_overdue():
 
 def test_daily_run_wakes_just_after_china_midnight():
     # 15:59:00 UTC is 23:59:00 in China: the next day starts in 60 s.
-    assert scheduler.seconds_to_next_day(datetime(2022, 3, 10, 15, 59, tzinfo=UTC)) == 60 + scheduler.AFTER_MIDNIGHT.total_seconds()
+    assert clockwork.seconds_to_next_day(datetime(2022, 3, 10, 15, 59, tzinfo=UTC)) == 60 + clockwork.AFTER_MIDNIGHT.total_seconds()

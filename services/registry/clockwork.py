@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from fastapi import FastAPI
 
+from cordon import clockwork
 from services.registry.service import follow_up_duties, measures, policies, reports, risk_areas
-
-log = logging.getLogger("cordon.registry.ticker")
 
 
 async def tick(app: FastAPI) -> None:
@@ -42,13 +38,5 @@ async def accountability_tick(app: FastAPI, now) -> None:
 
 async def run(app: FastAPI) -> None:
     interval = app.state.settings.ticker_interval_s
-    if not interval:
-        return
-    while True:
-        try:
-            await tick(app)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("registry ticker failed; trying again next round")
-        await asyncio.sleep(interval)
+    if interval:
+        await clockwork.every("registry tick", lambda: tick(app), pause=interval)

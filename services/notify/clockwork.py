@@ -15,10 +15,11 @@ from typing import AsyncIterator
 import aiohttp
 from fastapi import FastAPI
 
+from cordon import clockwork
 from services.notify.domain import delivery as rules
 from services.notify.service import alerts, broadcasts, channels, delivery
 
-log = logging.getLogger("cordon.notify.workers")
+log = logging.getLogger("cordon.notify.clockwork")
 
 EXTERNAL = ("sms", "wechat", "webhook")
 
@@ -82,16 +83,11 @@ async def deliver_once(app: FastAPI, channel: str, limit: asyncio.Semaphore | No
 
 async def _deliver_loop(app: FastAPI, channel: str, limit: asyncio.Semaphore) -> None:
     settings = app.state.settings
-    while True:
-        try:
-            claimed = await deliver_once(app, channel, limit)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("notify: %s delivery round failed; trying again", channel)
-            claimed = 0
-        if claimed < settings.delivery_batch:
-            await asyncio.sleep(settings.delivery_poll_s)
+
+    async def round_() -> bool:
+        return await deliver_once(app, channel, limit) >= settings.delivery_batch  # a full batch: more is waiting
+
+    await clockwork.every(f"notify {channel} delivery", round_, pause=settings.delivery_poll_s)
 
 
 async def deliver(app: FastAPI) -> None:
@@ -106,27 +102,19 @@ async def deliver(app: FastAPI) -> None:
 
 async def escalate(app: FastAPI) -> None:
     settings = app.state.settings
-    while True:
-        try:
-            async with app.state.sessionmaker() as session:
-                await alerts.escalate_due(session=session, now=app.state.clock(), webhook=bool(settings.webhook_url))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("notify: escalation round failed; trying again")
-        await asyncio.sleep(settings.escalation_poll_s)
+
+    async def round_() -> None:
+        async with app.state.sessionmaker() as session:
+            await alerts.escalate_due(session=session, now=app.state.clock(), webhook=bool(settings.webhook_url))
+
+    await clockwork.every("notify escalation", round_, pause=settings.escalation_poll_s)
 
 
 async def fan_out(app: FastAPI) -> None:
     settings = app.state.settings
-    while True:
-        try:
-            async with app.state.sessionmaker() as session:
-                busy = await broadcasts.fan_out_step(session=session, now=app.state.clock(), batch=settings.broadcast_batch)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("notify: broadcast fan-out failed; trying again")
-            busy = False
-        if not busy:
-            await asyncio.sleep(settings.broadcast_poll_s)
+
+    async def round_() -> bool:
+        async with app.state.sessionmaker() as session:
+            return await broadcasts.fan_out_step(session=session, now=app.state.clock(), batch=settings.broadcast_batch)
+
+    await clockwork.every("notify broadcast fan-out", round_, pause=settings.broadcast_poll_s)

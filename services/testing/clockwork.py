@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
+from cordon import clockwork
 from cordon.clock import CHINA
 from cordon.db import utcnow
 from services.testing.service import schedules
 
-log = logging.getLogger("cordon.testing.scheduler")
+log = logging.getLogger("cordon.testing.clockwork")
 
 # A little past midnight, so a replica whose clock lags slightly still sees the new day.
 AFTER_MIDNIGHT = timedelta(seconds=5)
@@ -25,16 +25,12 @@ def seconds_to_next_day(now: datetime) -> float:
     return (midnight + AFTER_MIDNIGHT - local).total_seconds()
 
 
+async def announce(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session:
+        counts = await schedules.announce(session=session, now=app.state.clock())
+    log.info("scheduled tests announced: %s due, %s overdue", counts["due"], counts["overdue"])
+
+
 async def run_daily(app: FastAPI) -> None:
-    while True:
-        try:
-            async with app.state.sessionmaker() as session:
-                counts = await schedules.announce(session=session, now=app.state.clock())
-            log.info("scheduled tests announced: %s due, %s overdue", counts["due"], counts["overdue"])
-            delay = seconds_to_next_day(utcnow())
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the database away: try again soon, the marks keep it once
-            log.exception("scheduled tests: run failed; retrying")
-            delay = RETRY_S
-        await asyncio.sleep(delay)
+    # The database away: try again soon; the announcement marks keep each one once.
+    await clockwork.every("scheduled tests", lambda: announce(app), pause=lambda: seconds_to_next_day(utcnow()), retry_s=RETRY_S)
