@@ -64,3 +64,18 @@ def run_env(metadata: MetaData) -> None:
             await engine.dispose()
 
     asyncio.run(main())
+
+
+def widen_region_codes(columns: dict[str, tuple[str, ...]], *, to: int = 15, was: int = 6) -> None:
+    """A migration step: region code columns (table -> names) from ``was`` to ``to`` characters.
+
+    Every code already stored keeps its meaning; the longer codes of the place tree fit.
+    On SQLite the table is copied (batch mode); on PostgreSQL only the type changes.
+    """
+    import sqlalchemy as sa
+    from alembic import op
+
+    for table, names in columns.items():
+        with op.batch_alter_table(table) as batch:
+            for name in names:
+                batch.alter_column(name, type_=sa.String(to), existing_type=sa.String(was))

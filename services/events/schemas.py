@@ -25,7 +25,7 @@ class OrganizerIn(_In):
 
 class Venue(_In):
     address: str = Field(min_length=1, max_length=500)
-    region_code: str = Field(min_length=6, max_length=6)
+    region_code: str = Field(min_length=6, max_length=15)
 
 
 class GatheringCreate(_In):

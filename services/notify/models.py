@@ -21,7 +21,7 @@ class PersonRef(Base):
     __tablename__ = "person_ref"
 
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(15))
     id_number_index: Mapped[str] = mapped_column(String(64), index=True)
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_masked: Mapped[str | None] = mapped_column(String(20))
@@ -52,7 +52,7 @@ class StaffRegion(Base):
 
     __tablename__ = "staff_region"
 
-    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
 
 
@@ -70,7 +70,7 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(40))
     person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     phone_index: Mapped[str | None] = mapped_column(String(64))
-    region_code: Mapped[str | None] = mapped_column(String(6))
+    region_code: Mapped[str | None] = mapped_column(String(15))
     language: Mapped[str] = mapped_column(String(5), default="zh")
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
@@ -122,7 +122,7 @@ class Alert(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     source: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(15))
     facts: Mapped[dict] = mapped_column(JSONType, default=dict)
     level: Mapped[int] = mapped_column(Integer, default=0)
     addressees: Mapped[list[str]] = mapped_column(JSONType, default=list)  # usernames told so far
@@ -139,7 +139,7 @@ class Broadcast(Base):
     __tablename__ = "broadcast"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(15))
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     channels: Mapped[list[str]] = mapped_column(JSONType)
@@ -147,7 +147,7 @@ class Broadcast(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)  # fanning_out | fanned_out
     recipients: Mapped[int] = mapped_column(Integer, default=0)  # people reached so far
     # The fan-out's keyset position in person_ref (region_code, person_id).
-    last_region_code: Mapped[str | None] = mapped_column(String(6))
+    last_region_code: Mapped[str | None] = mapped_column(String(15))
     last_person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -48,7 +48,7 @@ class BroadcastCreate(BaseModel):
     @classmethod
     def _region(cls, value: str) -> str:
         if not regions.is_region_code(value):
-            raise ValueError("not a 6-digit region code")
+            raise ValueError("not a region code of 6, 9, 12 or 15 digits")
         return value
 
     @field_validator("channels")

@@ -17,6 +17,19 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
+class Region(Base):
+    """A place of the tree (province down to grid): code, name, level, and the place it lies in."""
+
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(8))
+    parent: Mapped[str | None] = mapped_column(String(15))
+
+    __table_args__ = (Index("ix_region_parent_code", "parent", "code"),)
+
+
 class Person(Base):
     """A resident. ID number and phone: blind index (lookups), ciphertext (reveal), masked form (answers)."""
 
@@ -30,7 +43,7 @@ class Person(Base):
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_enc: Mapped[str | None] = mapped_column(Text)
     phone_masked: Mapped[str | None] = mapped_column(String(20))
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(15))
     address: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     entry_date: Mapped[date | None] = mapped_column(Date)
@@ -54,6 +67,21 @@ class Person(Base):
     )
 
 
+class PersonMove(Base):
+    """A person moved to another place (转出/转入): kept, with who moved them; their history stays theirs."""
+
+    __tablename__ = "person_move"
+
+    id: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    from_region: Mapped[str] = mapped_column(String(15))
+    to_region: Mapped[str] = mapped_column(String(15))
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    moved_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_person_move_person_id_id", "person_id", "id"),)
+
+
 class PersonTag(Base):
     """Tags as rows, so a tag filter is an index range."""
 
@@ -66,7 +94,7 @@ class PersonTag(Base):
 class RiskArea(Base):
     __tablename__ = "risk_area"
 
-    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     level: Mapped[str] = mapped_column(String(6))
     name: Mapped[str | None] = mapped_column(String(100))
     effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -88,7 +116,7 @@ class TravelRecord(Base):
     phone_index: Mapped[str | None] = mapped_column(String(64))
     id_number_index: Mapped[str | None] = mapped_column(String(64))
     person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(15))
     first_seen: Mapped[date] = mapped_column(Date)
     last_seen: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -205,7 +233,7 @@ class Roster(Base):
 
     __tablename__ = "roster"
 
-    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     staff: Mapped[dict] = mapped_column(JSONType)  # {duty: username | None}
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(100))
@@ -218,7 +246,7 @@ class ResponsibleStaff(Base):
 
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     staff: Mapped[dict] = mapped_column(JSONType)
-    roster_region: Mapped[str | None] = mapped_column(String(6))
+    roster_region: Mapped[str | None] = mapped_column(String(15))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
     assigned_by: Mapped[str] = mapped_column(String(100))
 
@@ -231,7 +259,7 @@ class FollowUpSlot(Base):
     id: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=True)
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     measure_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(15))
     due_on: Mapped[date] = mapped_column(Date)
     slot: Mapped[str] = mapped_column(String(20))
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -251,7 +279,7 @@ class DailyReport(Base):
 
     __tablename__ = "daily_report"
 
-    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     report_on: Mapped[date] = mapped_column(Date, primary_key=True)
     zero: Mapped[bool] = mapped_column(Boolean)
     counts: Mapped[dict] = mapped_column(JSONType, default=dict)
@@ -266,7 +294,7 @@ class ReportNotice(Base):
 
     __tablename__ = "report_notice"
 
-    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     report_on: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # reminder | missing
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -277,7 +305,7 @@ class DailyCount(Base):
 
     __tablename__ = "daily_count"
 
-    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     count_on: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)

@@ -20,7 +20,7 @@ class PersonCreate(_In):
     id_number: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
-    region_code: str = Field(min_length=6, max_length=6)
+    region_code: str = Field(min_length=6, max_length=15)
     address: str | None = Field(default=None, max_length=500)
     tags: list[Tag] = []
     entry_date: date | None = None
@@ -30,7 +30,7 @@ class PersonCreate(_In):
 class PersonUpdate(_In):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
-    region_code: str | None = Field(default=None, min_length=6, max_length=6)
+    region_code: str | None = Field(default=None, min_length=6, max_length=15)
     address: str | None = Field(default=None, max_length=500)
     tags: list[Tag] | None = None
     entry_date: date | None = None
@@ -99,7 +99,7 @@ class RiskAreaPage(BaseModel):
 
 
 class TravelDeclaration(_In):
-    region_code: str = Field(min_length=6, max_length=6)
+    region_code: str = Field(min_length=6, max_length=15)
     first_seen: date
     last_seen: date
 
@@ -234,7 +234,7 @@ class ReportCounts(_In):
 
 
 class DailyReportCreate(_In):
-    region_code: str = Field(min_length=6, max_length=6)
+    region_code: str = Field(min_length=6, max_length=15)
     date: date
     zero: bool
     counts: ReportCounts | None = None

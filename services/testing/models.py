@@ -27,7 +27,7 @@ class PersonRef(Base):
     id_number_index: Mapped[str] = mapped_column(String(64), unique=True)
     id_number_masked: Mapped[str] = mapped_column(String(18))
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(15))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -121,7 +121,7 @@ class TestSchedule(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     measure_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(15))
     due_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10))  # open, fulfilled, cancelled
     sample_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

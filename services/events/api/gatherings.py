@@ -47,7 +47,7 @@ async def list_gatherings(
     principal: Participant,
     session: SessionDep,
     status: schemas.Status | None = None,
-    region_code: str | None = Query(default=None, max_length=6),
+    region_code: str | None = Query(default=None, max_length=15),
     starts_from: str | None = Query(default=None, alias="from", max_length=40, description="starts_at at or after: a date (China time) or a time with offset"),
     starts_to: str | None = Query(default=None, alias="to", max_length=40, description="starts_at before a time, or on or before a date"),
     limit: Limit = 50,

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii, regions
@@ -47,7 +47,7 @@ def _actor(principal: Principal) -> str:
 
 def check_region_code(region_code: str) -> None:
     if not regions.is_region_code(region_code):
-        raise RegionInvalid("region_code must be a 6-digit administrative code.", errors=[{"field": "region_code", "message": "invalid"}])
+        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.", errors=[{"field": "region_code", "message": "invalid"}])
 
 
 def facts(cls: type[events.GatheringFacts], g: Gathering, *, by: str | None = None, reason: str | None = None):
@@ -134,12 +134,6 @@ async def cancel_gathering(
 
 
 
-def in_region(column, region_code: str) -> ColumnElement[bool]:
-    """``column`` inside ``region_code`` as a range of codes: an index range on any collation."""
-    prefix = regions.scope_prefix(region_code)
-    return column.between(prefix.ljust(6, "0"), prefix.ljust(6, "9"))
-
-
 async def list_gatherings(
     *,
     session: AsyncSession,
@@ -157,14 +151,14 @@ async def list_gatherings(
         check_region_code(region_code)
         if principal.role != "resident" and not principal.sees_region(region_code):
             raise RegionForbidden("The region is outside your regions.")
-        query = query.where(in_region(Gathering.region_code, region_code))
+        query = query.where(regions.within(Gathering.region_code, region_code))
     if principal.role == "resident":
         own = [Gathering.organizer_subject == principal.subject]
         if principal.phone_index:
             own.append(Gathering.organizer_phone_index == principal.phone_index)
         query = query.where(or_(*own))
     elif principal.role != "admin" and not region_code:
-        query = query.where(or_(*(in_region(Gathering.region_code, r) for r in principal.regions)) if principal.regions else false())
+        query = query.where(regions.within_any(Gathering.region_code, principal.regions))
     if status:
         query = query.where(Gathering.status == status)
     if starts_from:

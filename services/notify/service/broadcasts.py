@@ -32,11 +32,6 @@ async def start_broadcast(
     return row
 
 
-def _in_region(code: str):
-    prefix = regions.scope_prefix(code)
-    return PersonRef.region_code == code if len(prefix) == 6 else PersonRef.region_code.startswith(prefix)
-
-
 async def fan_out_step(*, session: AsyncSession, now: datetime, batch: int) -> bool:
     """Create the notifications of the next ``batch`` people of one broadcast; False when none is waiting. Commits."""
     query = skip_locked(session, select(Broadcast).where(Broadcast.status == "fanning_out").order_by(Broadcast.created_at).limit(1))
@@ -45,7 +40,7 @@ async def fan_out_step(*, session: AsyncSession, now: datetime, batch: int) -> b
         await session.commit()
         return False
     people = select(PersonRef.person_id, PersonRef.region_code, PersonRef.language, PersonRef.phone_index, PersonRef.phone_enc)
-    people = people.where(_in_region(broadcast.region_code))
+    people = people.where(regions.within(PersonRef.region_code, broadcast.region_code))
     if broadcast.last_person_id is not None:
         people = people.where(tuple_(PersonRef.region_code, PersonRef.person_id) > tuple_(broadcast.last_region_code, broadcast.last_person_id))
     rows = (await session.execute(people.order_by(PersonRef.region_code, PersonRef.person_id).limit(batch))).all()

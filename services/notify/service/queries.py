@@ -54,7 +54,7 @@ async def list_notifications(
     query = select(Notification)
     if principal.role != "admin":
         # An official sees what concerns their regions, and what was sent to them.
-        scope = [Notification.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions]
+        scope = [regions.within_any(Notification.region_code, principal.regions)]
         if principal.username:
             scope.append(Notification.recipient == principal.username)
         query = query.where(or_(*scope) if scope else Notification.id.is_(None))

@@ -63,7 +63,7 @@ async def list_follow_ups(
     principal: Staff,
     session: SessionDep,
     status: Literal["due", "missed"] = "due",
-    region_code: str | None = Query(default=None, min_length=6, max_length=6),
+    region_code: str | None = Query(default=None, min_length=6, max_length=15),
     limit: Limit = 50,
     cursor: Cursor = None,
 ):
@@ -94,7 +94,7 @@ async def list_daily_reports(
     now: NowDep,
     date: date | None = Query(default=None, description="The day reported on; today (China time) when absent."),
     status: Literal["missing", "submitted"] | None = None,
-    region_code: str | None = Query(default=None, min_length=6, max_length=6),
+    region_code: str | None = Query(default=None, min_length=6, max_length=15),
     limit: Limit = 50,
     cursor: Cursor = None,
 ):
@@ -104,7 +104,7 @@ async def list_daily_reports(
 
 
 @router.get("/daily-reports/draft", response_model=schemas.DailyReportDraft)
-async def draft_daily_report(principal: Staff, session: SessionDep, region_code: str = Query(min_length=6, max_length=6), date: date = Query()):
+async def draft_daily_report(principal: Staff, session: SessionDep, region_code: str = Query(min_length=6, max_length=15), date: date = Query()):
     return await reports.draft(session, principal, region_code=region_code, on=date, policy=await policies.current(session))
 
 

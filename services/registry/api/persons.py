@@ -29,7 +29,7 @@ async def register_person(body: schemas.PersonCreate, principal: Staff, session:
 async def list_persons(
     principal: Staff,
     session: SessionDep,
-    region_code: str | None = Query(default=None, min_length=6, max_length=6),
+    region_code: str | None = Query(default=None, min_length=6, max_length=15),
     tag: str | None = Query(default=None, max_length=40),
     health_code: Literal["green", "yellow", "red"] | None = None,
     q: str | None = Query(default=None, min_length=1, max_length=100),

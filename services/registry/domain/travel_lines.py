@@ -51,7 +51,7 @@ def parse(raw: bytes | dict) -> TravelLine:
         raise LineError("id_number_invalid", "id_number fails the GB 11643 check")
     region = raw.get("region_code")
     if not isinstance(region, str) or not regions.is_region_code(region):
-        raise LineError("region_code_invalid", "region_code must be a 6-digit administrative code")
+        raise LineError("region_code_invalid", "region_code must be a region code of 6, 9, 12 or 15 digits")
     first, last = _day(raw.get("first_seen"), "first_seen"), _day(raw.get("last_seen"), "last_seen")
     if last < first:
         raise LineError("dates_reversed", "last_seen is before first_seen")

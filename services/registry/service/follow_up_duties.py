@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import paging
+from cordon import paging, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
@@ -118,18 +118,9 @@ async def escalate(session: AsyncSession, *, now: datetime, policy: Policy, limi
 async def list_slots(
     *, session: AsyncSession, principal: Principal, status: str, region_code: str | None, limit: int, cursor: str | None
 ) -> paging.Page[FollowUpSlot]:
-    from cordon import regions as codes
-
     query = select(FollowUpSlot).where(FollowUpSlot.status.in_(("missed", "escalated") if status == "missed" else (status,)))
     scopes = [region_code] if region_code else list(principal.regions)
     if principal.role != "admin" or region_code:
-        query = query.where(_in_any(FollowUpSlot.region_code, [codes.scope_prefix(r) for r in scopes]))
+        query = query.where(regions.within_any(FollowUpSlot.region_code, scopes))
     return await paging.keyset(session, query, order=(FollowUpSlot.id,), limit=limit, cursor=cursor)
 
-
-def _in_any(column, prefixes: list[str]):
-    from sqlalchemy import false, or_
-
-    if not prefixes:
-        return false()
-    return or_(*(column == p if len(p) == 6 else column.startswith(p) for p in prefixes))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii, regions
@@ -25,7 +25,7 @@ class PersonExists(Conflict):
 
 def _check_region(principal: Principal, region_code: str) -> None:
     if not regions.is_region_code(region_code):
-        raise RegionInvalid("region_code must be a 6-digit administrative code.", errors=[{"field": "region_code", "message": "invalid"}])
+        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.", errors=[{"field": "region_code", "message": "invalid"}])
     if not principal.sees_region(region_code):
         raise RegionForbidden("The region is outside your regions.")
 
@@ -196,10 +196,9 @@ async def list_people(
     query = select(Person)
     if region_code:
         _check_region(principal, region_code)
-        prefix = regions.scope_prefix(region_code)
-        query = query.where(Person.region_code == region_code if len(prefix) == 6 else Person.region_code.startswith(prefix))
+        query = query.where(regions.within(Person.region_code, region_code))
     elif principal.role != "admin":
-        query = query.where(or_(*(Person.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions)) if principal.regions else false())
+        query = query.where(regions.within_any(Person.region_code, principal.regions))
     if tag:
         query = query.join(PersonTag, and_(PersonTag.person_id == Person.id, PersonTag.tag == tag))
     if health_code:

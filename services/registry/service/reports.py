@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, regions
@@ -21,11 +21,6 @@ from services.registry.models import DailyCount, DailyReport, FollowUp, Measure,
 from services.registry.service import audit
 
 COUNT_KEYS = ("returnees_screened", "under_control", "fever", "tests_taken")
-
-
-def _within(column, region_code: str):
-    prefix = regions.scope_prefix(region_code)
-    return column == region_code if len(prefix) == 6 else column.startswith(prefix)
 
 
 async def _unit(session: AsyncSession, principal: Principal, region_code: str) -> Roster:
@@ -75,7 +70,7 @@ async def listing(
         DailyReport, and_(DailyReport.region_code == Roster.region_code, DailyReport.report_on == on)
     )
     if scopes is not None:
-        query = query.where(or_(*(_within(Roster.region_code, r) for r in scopes))) if scopes else query.where(false())
+        query = query.where(regions.within_any(Roster.region_code, scopes))
     if status == "submitted":
         query = query.where(DailyReport.region_code.is_not(None))
     elif status == "missing":
@@ -98,7 +93,7 @@ async def draft(session: AsyncSession, principal: Principal, *, region_code: str
     tz = ZoneInfo(policy.timezone)
     start = datetime.combine(on, datetime.min.time(), tz)
     end = start + timedelta(days=1)
-    in_unit = _within(Person.region_code, region_code)
+    in_unit = regions.within(Person.region_code, region_code)
     returnees = await session.scalar(
         select(func.count()).select_from(Person).join(PersonTag, (PersonTag.person_id == Person.id) & (PersonTag.tag == "returnee"))
         .where(in_unit, Person.created_at >= start, Person.created_at < end)
@@ -113,7 +108,7 @@ async def draft(session: AsyncSession, principal: Principal, *, region_code: str
     )
     tests = await session.scalar(
         select(func.coalesce(func.sum(DailyCount.value), 0)).where(
-            _within(DailyCount.region_code, region_code), DailyCount.count_on == on, DailyCount.kind == "tests_taken"
+            regions.within(DailyCount.region_code, region_code), DailyCount.count_on == on, DailyCount.kind == "tests_taken"
         )
     )
     return {"region_code": region_code, "date": on, "counts": {

@@ -20,8 +20,7 @@ from services.registry.service import audit, evaluation, policies
 
 async def travellers(session: AsyncSession, region_code: str, since) -> set[uuid.UUID]:
     """People with travel since ``since`` inside the area, or at city level in the city holding it (one query)."""
-    prefix = regions.scope_prefix(region_code)
-    inside = TravelRecord.region_code == region_code if len(prefix) == 6 else TravelRecord.region_code.startswith(prefix)
+    inside = regions.within(TravelRecord.region_code, region_code)
     city = region_code[:4] + "00"
     rows = await session.execute(
         select(TravelRecord.person_id).distinct().where(
@@ -44,7 +43,7 @@ async def reevaluate_area(session: AsyncSession, area: RiskArea, now: datetime) 
 
 async def set_risk_area(*, session: AsyncSession, principal: Principal, region_code: str, data, now: datetime) -> tuple[RiskArea, int]:
     if not regions.is_region_code(region_code):
-        raise RegionInvalid("region_code must be a 6-digit administrative code.")
+        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
     effective_from = data.effective_from or now
     area = await session.get(RiskArea, region_code)
     previous = area.level if area else None

@@ -27,7 +27,7 @@ def _clean(staff: dict[str, str | None]) -> dict[str, str | None]:
 
 async def put_roster(*, session: AsyncSession, principal: Principal, region_code: str, staff: dict, now: datetime) -> Roster:
     if not regions.is_region_code(region_code):
-        raise RegionInvalid("region_code must be a 6-digit administrative code.")
+        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
     if not principal.sees_region(region_code):
         raise RegionNotFound("No such region.")
     roster = await session.get(Roster, region_code)

@@ -47,7 +47,7 @@ def _row(vault: Vault, partner_id: str, line: travel_lines.TravelLine, now: date
 
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS travel_stage (partner_id varchar(64), record_id varchar(128),"
-    " phone_index varchar(64), id_number_index varchar(64), region_code varchar(6), first_seen date,"
+    " phone_index varchar(64), id_number_index varchar(64), region_code varchar(15), first_seen date,"
     " last_seen date, created_at timestamptz) ON COMMIT DELETE ROWS"
 )
 # The staged rows go in with their person already matched (by ID number, else by phone); known
@@ -165,7 +165,7 @@ async def ingest(
 async def declare(*, session: AsyncSession, principal: Principal, data, now: datetime) -> TravelRecord:
     """A resident declares where they were (主动申报); kept even before they are registered."""
     if not regions.is_region_code(data.region_code):
-        raise RegionInvalid("region_code must be a 6-digit administrative code.")
+        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
     if data.last_seen < data.first_seen:
         raise Unprocessable("last_seen is before first_seen.", code="dates_reversed")
     person = await people.find_own(session, principal)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, or_, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, regions
@@ -146,9 +146,9 @@ async def list_schedules(
     if region_code is not None:
         if not regions.is_region_code(region_code) or not principal.sees_region(region_code):
             raise RegionNotFound("No such region.")
-        query = query.where(TestSchedule.region_code.startswith(regions.scope_prefix(region_code)))
+        query = query.where(regions.within(TestSchedule.region_code, region_code))
     elif principal.role != "admin":
-        query = query.where(or_(*(TestSchedule.region_code.startswith(regions.scope_prefix(r)) for r in principal.regions), false()))
+        query = query.where(regions.within_any(TestSchedule.region_code, principal.regions))
     page = await paging.keyset(session, query, order=(TestSchedule.due_on, TestSchedule.id), limit=limit, cursor=cursor)
     return page.map(lambda s: {
         "id": s.id, "person_id": s.person_id, "measure_id": s.measure_id, "region_code": s.region_code, "due_on": s.due_on,
