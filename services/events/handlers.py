@@ -17,7 +17,7 @@ async def on_result_recorded(session: AsyncSession, event: testing.ResultRecorde
 
 
 async def on_person(session: AsyncSession, event: registry.PersonFacts, envelope: Envelope) -> None:
-    await people.project_person(session=session, person=event, now=utcnow())
+    await people.project_person(session=session, person=event, at=envelope.time)
 
 
 CONSUMERS: list[ConsumerSpec] = [

@@ -25,11 +25,11 @@ def _now(use_case: Callable[..., Awaitable[None]], **options):
 
 
 async def on_person(session: AsyncSession, event: registry.PersonFacts, envelope: Envelope) -> None:
-    await projections.upsert_person(session, event, envelope.time)
+    await projections.upsert_person(session=session, event=event, at=envelope.time)
 
 
 async def on_user(session: AsyncSession, event: auth.UserFacts, envelope: Envelope) -> None:
-    await projections.upsert_staff(session, event, envelope.time)
+    await projections.upsert_staff(session=session, event=event, at=envelope.time)
 
 
 def consumers(*, webhook: bool = False) -> list[ConsumerSpec]:

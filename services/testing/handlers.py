@@ -13,7 +13,7 @@ from services.testing.service import persons, schedules
 
 
 async def on_person(session: AsyncSession, event: PersonFacts, envelope: Envelope) -> None:
-    await persons.project_person(session=session, event=event, now=utcnow())
+    await persons.project_person(session=session, event=event, at=envelope.time, now=utcnow())
 
 
 async def on_measure_assigned(session: AsyncSession, event: MeasureAssigned, envelope: Envelope) -> None:

@@ -9,20 +9,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import projections
 from cordon.contracts import registry
-from cordon.db import dialect_insert
 from services.events.models import PersonRef
 
 
-async def project_person(*, session: AsyncSession, person: registry.PersonFacts, now: datetime) -> None:
-    values = {
-        "person_id": person.person_id, "id_number_index": person.id_number_index, "phone_index": person.phone_index,
-        "region_code": person.region_code, "updated_at": now,
-    }
-    statement = dialect_insert(session, PersonRef).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["person_id"],
-            set_={k: statement.excluded[k] for k in ("id_number_index", "phone_index", "region_code", "updated_at")},
-        )
-    )
+async def project_person(*, session: AsyncSession, person: registry.PersonFacts, at: datetime) -> None:
+    """Keep the person as announced at ``at`` (an older announcement after a newer one changes nothing)."""
+    await projections.project_person(session, PersonRef, person, at=at)

@@ -8,40 +8,22 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import projections
 from cordon.contracts.auth import UserFacts
 from cordon.contracts.registry import PersonFacts
 from services.notify.domain import recipients
 from services.notify.models import PersonRef, StaffRef, StaffRegion
 
 
-async def upsert_person(session: AsyncSession, event: PersonFacts, at: datetime) -> None:
-    row = await session.get(PersonRef, event.person_id)
-    if row is not None and row.updated_at >= at:
-        return  # an older announcement redelivered after a newer one
-    values = dict(
-        region_code=event.region_code, id_number_index=event.id_number_index, phone_index=event.phone_index,
-        phone_masked=event.phone_masked, phone_enc=event.phone_enc, name_masked=event.name_masked,
-        language=event.language, updated_at=at,
-    )
-    if row is None:
-        session.add(PersonRef(person_id=event.person_id, **values))
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    await session.flush()
+async def upsert_person(*, session: AsyncSession, event: PersonFacts, at: datetime) -> None:
+    await projections.project_person(session, PersonRef, event, at=at)
 
 
-async def upsert_staff(session: AsyncSession, event: UserFacts, at: datetime) -> None:
-    row = await session.get(StaffRef, event.user_id)
-    if row is not None and row.updated_at >= at:
-        return
+async def upsert_staff(*, session: AsyncSession, event: UserFacts, at: datetime) -> None:
     values = dict(username=event.username, role=event.role, regions=list(event.regions), phone_enc=event.phone_enc,
-                  active=event.active, updated_at=at)
-    if row is None:
-        session.add(StaffRef(user_id=event.user_id, **values))
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
+                  active=event.active)
+    if not await projections.keep_latest(session, StaffRef, key="user_id", key_value=event.user_id, values=values, at=at):
+        return  # an older announcement redelivered after a newer one
     await session.execute(delete(StaffRegion).where(StaffRegion.user_id == event.user_id))
     if event.active:
         session.add_all(StaffRegion(region_code=code, user_id=event.user_id) for code in set(event.regions))

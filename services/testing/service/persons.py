@@ -8,36 +8,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.auth import Principal
 from cordon.contracts.registry import PersonFacts
-from cordon.db import dialect_insert
+from cordon import projections
 from services.testing.models import PersonRef, Sample
 from services.testing.service import schedules
 
 
-async def project_person(*, session: AsyncSession, event: PersonFacts, now: datetime) -> None:
-    """Keep the person's facts; samples taken before the registry knew them are linked now."""
-    values = {
-        "person_id": event.person_id,
-        "id_number_index": event.id_number_index,
-        "id_number_masked": event.id_number_masked,
-        "phone_index": event.phone_index,
-        "region_code": event.region_code,
-        "updated_at": now,
-    }
-    # One ID, one person: a stale row holding this index under another id gives way.
-    await session.execute(
-        delete(PersonRef).where(PersonRef.id_number_index == event.id_number_index, PersonRef.person_id != event.person_id)
-    )
-    statement = dialect_insert(session, PersonRef).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["person_id"], set_={k: statement.excluded[k] for k in values if k != "person_id"}
-        )
-    )
+async def project_person(*, session: AsyncSession, event: PersonFacts, at: datetime, now: datetime) -> None:
+    """Keep the person's facts as announced at ``at``; samples taken before the registry knew them are linked now."""
+    if not await projections.project_person(session, PersonRef, event, at=at):
+        return  # an older announcement, after a newer one
     linked = await session.execute(
         update(Sample)
         .where(Sample.id_number_index == event.id_number_index, Sample.person_id.is_(None))
