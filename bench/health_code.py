@@ -58,6 +58,7 @@ from bench.travel_ingest import (  # noqa: E402  (shared helpers of the benchmar
 PROVINCE = "320000"
 COUNTIES = tuple(f"32{city:02d}{county:02d}" for city in range(1, 14) for county in (2, 4, 5, 6, 11, 13))
 PATH = "/api/v1/persons/{}/health-code"
+VERIFY_PATH = "/api/v1/health-code/verify"
 PERSON_COLUMNS = (
     "id", "id_number_index", "id_number_enc", "id_number_masked", "name", "phone_index", "phone_enc", "phone_masked",
     "region_code", "address", "tags", "entry_date", "language", "is_case", "positive_at", "pool_positive_due_by",
@@ -121,6 +122,7 @@ async def generate_load(config: dict) -> dict:
     import aiohttp
 
     base, ids, headers = config["base_url"], config["ids"], config["headers"]
+    bodies, post_path = config.get("bodies"), config.get("path")  # POST these bodies instead of the GET
     warmup, seconds, concurrency = config["warmup"], config["seconds"], config["concurrency"]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -136,9 +138,13 @@ async def generate_load(config: dict) -> dict:
             started = time.perf_counter()
             if started >= t_end:
                 return
-            url = base + PATH.format(ids[rng.randrange(len(ids))])
+            if bodies:
+                request = session.post(base + post_path, data=bodies[rng.randrange(len(bodies))],
+                                       headers={**headers, "Content-Type": "application/json"})
+            else:
+                request = session.get(base + PATH.format(ids[rng.randrange(len(ids))]), headers=headers)
             try:
-                async with session.get(url, headers=headers) as response:
+                async with request as response:
                     body = await response.read()
                     status = response.status
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -184,9 +190,9 @@ async def generate_load(config: dict) -> dict:
     }
 
 
-def run_loadgen(tmp: Path, label: str, base_url: str, ids: list[str], headers: dict, args) -> dict:
+def run_loadgen(tmp: Path, label: str, base_url: str, ids: list[str], headers: dict, args, extra: dict | None = None) -> dict:
     config = {"base_url": base_url, "ids": ids, "headers": headers, "warmup": args.warmup,
-              "seconds": args.seconds, "concurrency": args.concurrency}
+              "seconds": args.seconds, "concurrency": args.concurrency, **(extra or {})}
     path = tmp / f"load-{label}.json"
     path.write_text(json.dumps(config))
     out = subprocess.run(
@@ -277,15 +283,32 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
-async def drive(server: ServiceProcess, name: str, tmp: Path, ids: list[str], headers: dict, args) -> Run:
+async def drive(server: ServiceProcess, name: str, tmp: Path, ids: list[str], headers: dict, args, extra=None) -> Run:
     """The load generator against ``server``; the server's CPU use over the whole drive (warm-up included)."""
     cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
-    result = await asyncio.to_thread(run_loadgen, tmp, name.split(":")[0].replace(" ", "_"), server.base_url, ids, headers, args)
+    label = name.split(":")[0].replace(" ", "_") + ("-post" if extra else "")
+    result = await asyncio.to_thread(run_loadgen, tmp, label, server.base_url, ids, headers, args, extra)
     cpu1, t1 = cpu_seconds(server.pid), time.perf_counter()
     run = Run(name, result, 100 * (cpu1 - cpu0) / (t1 - t0))
     if result["ok"] != result["requests"] or result["errors"]:
         run.notes.append(f"statuses {result['statuses']}, errors {result['errors']}")
     return run
+
+
+async def drive_verify(service: ServiceProcess, tmp: Path, ids: list[str], headers: dict, args) -> Run:
+    """POST /health-code/verify with real passes of up to 200 people (each issued once, to a resident token)."""
+    import httpx
+
+    bodies = []
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as client:
+        for person_id in ids[:200]:
+            resident = signed_token(tmp / "home", subject=f"r-{person_id}", role="resident", person_id=person_id)
+            issued = await client.get("/api/v1/me/health-code/pass", headers={"Authorization": f"Bearer {resident}"})
+            if issued.status_code != 200:
+                raise RuntimeError(f"pass answered {issued.status_code}: {issued.text[:300]}")
+            bodies.append(json.dumps({"token": issued.json()["token"]}))
+    return await drive(service, "registry: POST /health-code/verify", tmp, ids, headers, args,
+                       extra={"bodies": bodies, "path": VERIFY_PATH})
 
 
 # --- the whole run -------------------------------------------------------------------------------
@@ -328,6 +351,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
             "CORDON_REGISTRY_DATABASE_URL": database.url("postgresql+asyncpg"),
             "CORDON_NATS_URL": nats.url,
             "CORDON_LOG_LEVEL": "WARNING",
+            "CORDON_PASS_TTL_S": "600",  # passes outlive the verify drive
         }
         progress(f"people loaded into {database.name}; starting the registry")
         service = ServiceProcess("registry", service_env, tmp / "registry.log").start()
@@ -348,6 +372,8 @@ async def run(args, tmp: Path, env: dict) -> dict:
             spy.start()
         try:
             runs.append(await drive(service, "registry: GET /persons/{id}/health-code", tmp, ids, headers, args))
+            if args.verify:
+                runs.append(await drive_verify(service, tmp, ids, headers, args))
         finally:
             if spy:
                 spy.stop()
@@ -387,7 +413,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
 
 def report(out: dict) -> str:
     runs: list[Run] = out["runs"]
-    service, base = runs[0].result["rps"], runs[1].result["rps"]
+    service, base = runs[0].result["rps"], _baseline(runs)
     lines = [
         f"Cordon health-code benchmark: {out['people']:,} people, concurrency {out['concurrency']}, "
         f"{out['seconds']}s measured after {out['warmup']}s warm-up, {out['body_bytes']}-byte answers"
@@ -404,14 +430,21 @@ def report(out: dict) -> str:
             + (f"  [{'; '.join(r.notes)}]" if r.notes else "")
         )
     lines += ["", f"ratio registry / bare uvicorn: {service / base if base else 0:.3f}"]
+    verify = [r for r in runs if "verify" in r.name]
+    if verify:
+        lines.append(f"ratio verify / bare uvicorn: {verify[0].result['rps'] / base if base else 0:.3f}")
     from bench.travel_ingest import profile_lines
 
     lines += profile_lines(out["profile"])
     return "\n".join(lines)
 
 
+def _baseline(runs: list[Run]) -> float:
+    return next(r.result["rps"] for r in runs if r.name.startswith("baseline"))
+
+
 def to_json(out: dict) -> dict:
-    base = out["runs"][1].result["rps"]
+    base = _baseline(out["runs"])
     return {
         **{k: v for k, v in out.items() if k not in ("runs", "profile")},
         "runs": [{**asdict(r), "ratio_to_baseline": round(r.result["rps"] / base, 4) if base else None} for r in out["runs"]],
@@ -427,6 +460,7 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
     parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary one is created from")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--verify", action="store_true", help="also drive POST /health-code/verify with real passes")
     parser.add_argument("--profile", metavar="DIR", help="sample the registry with py-spy into DIR and list the hot frames")
     # Internal: the separate processes this benchmark starts.
     parser.add_argument("--loadgen", metavar="CONFIG", help=argparse.SUPPRESS)

@@ -35,6 +35,7 @@ class Principal:
     username: str | None = None
     person_id: uuid.UUID | None = None  # a resident's own person, once registered
     phone_index: str | None = None  # a resident's blind-indexed phone
+    scopes: tuple[str, ...] = ()  # a partner key's: "travel_records", "gate"
     expires: float = field(default=0.0, compare=False)  # the token's exp, Unix time
 
     def sees_region(self, region_code: str) -> bool:
@@ -68,6 +69,7 @@ def decode_token(token: str, *, public_key: str, issuer: str, audience: str) -> 
         username=claims.get("username"),
         person_id=uuid.UUID(person) if person else None,
         phone_index=claims.get("phone_index"),
+        scopes=tuple(claims.get("scopes", ())),
         expires=float(claims["exp"]),
     )
 

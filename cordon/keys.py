@@ -9,10 +9,14 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+
+PASS_KID_TIME = "%Y%m%dT%H%M%SZ"
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,24 @@ def dev_secrets(home: Path) -> DevSecrets:
         )
     ensure_jwt_keypair(home)
     return DevSecrets(**json.loads(path.read_text()))
+
+
+def new_pass_key(directory: Path, now: datetime | None = None) -> str:
+    """A fresh Ed25519 key for health-code passes in ``directory``, named by its kid (its UTC creation time).
+
+    The newest key signs; older ones stay published until the passes they signed have expired.
+    """
+    now = now or datetime.now(timezone.utc)
+    kid = f"{now.strftime(PASS_KID_TIME)}-{secrets.token_hex(3)}"
+    key = Ed25519PrivateKey.generate()
+    _write_once(
+        directory / f"{kid}.pem",
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
+    return kid
+
+
+def ensure_pass_key(directory: Path) -> None:
+    """The embedded dev mode's first pass key, once."""
+    if not any(directory.glob("*.pem")):
+        new_pass_key(directory)

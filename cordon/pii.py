@@ -73,6 +73,16 @@ def mask_id_number(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:] if len(value) > 8 else "*" * len(value)
 
 
+def mask_name(value: str) -> str:
+    """张三 -> 张*, 欧阳娜娜 -> 欧**娜: enough for a gate keeper to compare, not enough to identify."""
+    value = value.strip()
+    if len(value) <= 1:
+        return "*"
+    if len(value) == 2:
+        return value[0] + "*"
+    return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
 def mask_phone(value: str) -> str:
     """138****1234."""
     value = normalize_phone(value)

@@ -24,7 +24,7 @@ from cordon.contracts import registry as registry_events
 from cordon.db import utcnow
 from cordon.errors import DomainError, problem
 from cordon.settings import Settings
-from gateway import limits, openapi, proxy, routes
+from gateway import jwks, limits, openapi, proxy, routes
 from gateway.auth import api as auth_api
 from gateway.auth import service as auth
 from gateway.auth import tokens, wechat
@@ -76,6 +76,7 @@ class PartnerPass:
     authorization: str
     subject: str
     expires: float
+    scopes: tuple[str, ...] = ()
 
 
 @contextlib.asynccontextmanager
@@ -99,6 +100,7 @@ async def _clients(app: FastAPI):
                     if settings.env == "dev" else "disabled: CORDON_WECHAT_APP_ID and CORDON_WECHAT_APP_SECRET are not set")
     async with httpx.AsyncClient() as client:
         app.state.http = client
+        app.state.jwks = jwks.KeySet(client, settings.registry_url)
         app.state.schema = openapi.MergedSchema(client, {n: u.url for n, u in app.state.upstreams.items()})
         try:
             yield
@@ -137,9 +139,12 @@ async def _partner_pass(request: Request, api_key: str) -> PartnerPass | None:
     s: GatewaySettings = request.app.state.settings
     token = tokens.issue(
         key_file=s.jwt_private_key_file, issuer=s.jwt_issuer, audience=s.jwt_audience, subject=str(partner.id),
-        role="partner", ttl_s=s.partner_token_ttl_s, username=partner.name,
+        role="partner", ttl_s=s.partner_token_ttl_s, username=partner.name, scopes=partner.scopes,
+        regions=partner.regions,
     )
-    passes[key] = PartnerPass(f"Bearer {token}", str(partner.id), time.monotonic() + s.partner_token_ttl_s / 2)
+    passes[key] = PartnerPass(
+        f"Bearer {token}", str(partner.id), time.monotonic() + s.partner_token_ttl_s / 2, tuple(partner.scopes)
+    )
     return passes[key]
 
 
@@ -161,6 +166,8 @@ async def _proxy(request: Request):
         partner = await _partner_pass(request, api_key)
         if partner is None:
             return problem(401, "invalid_api_key", "The API key is not valid.")
+        if route.scope and route.scope not in partner.scopes:
+            return problem(403, "scope_missing", f"This API key does not open this route (scope {route.scope}).")
         authorization, subject = partner.authorization, partner.subject
     elif authorization and authorization[:7].lower() == "bearer ":
         try:  # rejected early here; each service checks the token again itself
@@ -233,6 +240,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get("/openapi.json", include_in_schema=False)
     async def merged_openapi(request: Request) -> JSONResponse:
         return JSONResponse(await request.app.state.schema.get(own_openapi()))
+
+    app.add_api_route("/.well-known/jwks.json", jwks.jwks, methods=["GET"], tags=["health-code"],
+                      summary="Public keys of health-code passes (JWKS), for scanners that verify offline")
 
     @app.get("/docs", include_in_schema=False)
     async def docs():

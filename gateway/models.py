@@ -5,10 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cordon.db import JSONType, UTCDateTime, new_id, new_metadata
+
+
+PARTNER_SCOPES = ("travel_records", "gate")
+DEFAULT_SCOPES = text("""'["travel_records"]'""")
 
 
 class Base(DeclarativeBase):
@@ -41,6 +45,9 @@ class Partner(Base):
     name: Mapped[str] = mapped_column(String(100))
     key_digest: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the key opens ("travel_records", "gate") and, for a gate, the places it stands in.
+    scopes: Mapped[list[str]] = mapped_column(JSONType, default=lambda: ["travel_records"], server_default=DEFAULT_SCOPES)
+    regions: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -22,6 +22,7 @@ class Route:
     timeout_s: float = 30.0
     max_body: int = 1 * MB
     api_key: bool = False  # a partner's X-API-Key is accepted here (and only here)
+    scope: str | None = None  # the scope a partner key needs here
 
     def matches(self, segments: list[str]) -> bool:
         return len(segments) >= len(self.pattern) and all(
@@ -38,7 +39,8 @@ _TABLE = [
     Route(("me", "notifications"), "notify"),
     Route(("me",), "registry"),
     Route(("risk-areas",), "registry"),
-    Route(("travel-records", "batch"), "registry", timeout_s=1800.0, max_body=2048 * MB, api_key=True),
+    Route(("travel-records", "batch"), "registry", timeout_s=1800.0, max_body=2048 * MB, api_key=True, scope="travel_records"),
+    Route(("health-code", "verify"), "registry", timeout_s=5.0, max_body=8 * 1024, api_key=True, scope="gate"),
     Route(("measures",), "registry"),
     Route(("policies",), "registry"),
     Route(("regions",), "registry"),

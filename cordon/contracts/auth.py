@@ -44,6 +44,8 @@ class PartnerCreated(Event):
     subject: ClassVar[str] = "auth.partner.created"
     partner_id: uuid.UUID
     name: str
+    scopes: list[str] = ["travel_records"]
+    regions: list[str] = []
 
 
 @register

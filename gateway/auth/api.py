@@ -73,12 +73,19 @@ class UserPage(BaseModel):
 class PartnerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=100)
+    scopes: list[Literal["travel_records", "gate"]] = Field(
+        default=["travel_records"], min_length=1, max_length=2,
+        description="What the key opens: the travel-record push, and/or health-code verification at a gate",
+    )
+    regions: list[str] = Field(default=[], max_length=50, description="Where a gate stands (region codes)")
 
 
 class PartnerCreated(BaseModel):
     partner_id: uuid.UUID
     name: str
     api_key: str  # shown once; stored only as a digest
+    scopes: list[str]
+    regions: list[str]
 
 
 def _issue(request: Request, **claims) -> str:
@@ -172,5 +179,5 @@ async def list_users(principal: Admin, session: SessionDep, limit: Limit = 50, c
 
 @router.post("/partners", status_code=201, response_model=PartnerCreated)
 async def create_partner(body: PartnerCreate, principal: Admin, session: SessionDep, now: NowDep):
-    partner, key = await service.create_partner(session=session, name=body.name, now=now)
-    return PartnerCreated(partner_id=partner.id, name=partner.name, api_key=key)
+    partner, key = await service.create_partner(session=session, data=body, now=now)
+    return PartnerCreated(partner_id=partner.id, name=partner.name, api_key=key, scopes=partner.scopes, regions=partner.regions)

@@ -78,11 +78,18 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
     return user
 
 
-async def create_partner(*, session: AsyncSession, name: str, now: datetime) -> tuple[Partner, str]:
+async def create_partner(*, session: AsyncSession, data, now: datetime) -> tuple[Partner, str]:
+    bad = [r for r in data.regions if not regions.is_region_code(r)]
+    if bad:
+        raise Unprocessable(f"Not region codes: {', '.join(bad)}.", code="region_code_invalid")
     key = "ck_" + secrets.token_urlsafe(32)
-    partner = Partner(id=uuid.uuid4(), name=name, key_digest=digest(key), active=True, created_at=now)
+    partner = Partner(
+        id=uuid.uuid4(), name=data.name, key_digest=digest(key), active=True, created_at=now,
+        scopes=list(dict.fromkeys(data.scopes)), regions=list(dict.fromkeys(data.regions)),
+    )
     session.add(partner)
-    await outbox.add(session, events.PartnerCreated(partner_id=partner.id, name=name), key=partner.id)
+    await outbox.add(session, events.PartnerCreated(partner_id=partner.id, name=data.name, scopes=partner.scopes,
+                                                    regions=partner.regions), key=partner.id)
     await session.commit()
     return partner, key
 

@@ -29,6 +29,7 @@ def issue(
     username: str | None = None,
     person_id: uuid.UUID | None = None,
     phone_index: str | None = None,
+    scopes: list[str] | tuple[str, ...] = (),
 ) -> str:
     now = int(time.time())
     claims = {
@@ -47,4 +48,6 @@ def issue(
         claims["person_id"] = str(person_id)
     if phone_index:
         claims["phone_index"] = phone_index
+    if scopes:
+        claims["scopes"] = list(scopes)
     return jwt.encode(claims, _private_key(key_file), algorithm=ALGORITHM)

@@ -2,25 +2,59 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import contextlib
+import time
+from pathlib import Path
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from cordon import keys
 from cordon.app import create_service_app
 from cordon.settings import Settings
 from services.registry import clockwork, handlers
 from services.registry.api import ROUTERS
+from services.registry.service import passes
 
 
 class RegistrySettings(Settings):
     service = "registry"
 
     ticker_interval_s: float = 30.0  # 0 turns the clockwork off (tests that move the clock tick by hand)
+    # Health-code passes: Ed25519 keys named <kid>.pem (generated in dev), and how long a pass lasts.
+    pass_keys_dir: Path | None = None
+    pass_ttl_s: int = 180
+
+    def model_post_init(self, _context) -> None:
+        if self.pass_keys_dir is None:
+            if self.env != "dev":
+                raise ValueError("CORDON_PASS_KEYS_DIR is required outside dev mode")
+            self.pass_keys_dir = self.home / "keys" / "pass"
+            keys.ensure_pass_key(self.pass_keys_dir)
+
+
+@contextlib.asynccontextmanager
+async def _pass_keys(app: FastAPI):
+    settings: RegistrySettings = app.state.settings
+    assert settings.pass_keys_dir is not None
+    app.state.pass_keys = passes.Keyring(settings.pass_keys_dir, ttl_s=settings.pass_ttl_s)
+    app.state.pass_keys.signing(time.time())  # no key is a start-up error, not a 500 at the first pass
+    yield
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         settings=settings or RegistrySettings(),
         routers=ROUTERS,
         consumers=handlers.CONSUMERS,
         tasks=[clockwork.run],
+        contexts=[_pass_keys],
         description="People, regions, risk areas, travel records, the control-measure policy and health codes.",
     )
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def jwks(request: Request) -> JSONResponse:
+        """The public keys of health-code passes (the gateway publishes them at its root)."""
+        return JSONResponse(request.app.state.pass_keys.jwks(time.time()), headers={"Cache-Control": "public, max-age=60"})
+
+    return app

@@ -57,6 +57,7 @@ class Person(Base):
     health_color: Mapped[str] = mapped_column(String(6), default="green")
     health_reasons: Mapped[list[dict]] = mapped_column(JSONType, default=list)
     health_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    health_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # + 1 at each colour change
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))

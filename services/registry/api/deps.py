@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from cordon.auth import Principal, require
+from cordon.auth import STAFF, CurrentPrincipal, Principal, require
+from cordon.errors import Forbidden
 
 Staff = Annotated[Principal, Depends(require("admin", "official", "grid_worker"))]
 AnyStaff = Annotated[Principal, Depends(require("admin", "official", "grid_worker", "lab"))]
@@ -16,3 +17,13 @@ Resident = Annotated[Principal, Depends(require("resident"))]
 Partner = Annotated[Principal, Depends(require("partner"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 SignedIn = Annotated[Principal, Depends(require("admin", "official", "grid_worker", "lab", "resident", "partner"))]
+
+
+async def _gate(principal: CurrentPrincipal) -> Principal:
+    """Staff, or a gate device: a partner key with the ``gate`` scope."""
+    if principal.role in STAFF or (principal.role == "partner" and "gate" in principal.scopes):
+        return principal
+    raise Forbidden("Only staff and gate devices verify passes.")
+
+
+Gate = Annotated[Principal, Depends(_gate)]

@@ -53,6 +53,7 @@ async def refresh_codes(session: AsyncSession, person_ids: list[uuid.UUID], *, t
         previous = person.health_color
         person.health_color, person.health_reasons, person.health_updated_at = color, as_json, utcnow()
         if color != previous:
+            person.health_version += 1  # older health-code passes are superseded
             await outbox.add(
                 session,
                 events.HealthCodeChanged(

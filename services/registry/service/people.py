@@ -96,6 +96,7 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
         entry_date=data.entry_date,
         language=data.language,
         health_color="green",
+        health_version=0,
         health_reasons=[],
         health_updated_at=now,
         created_at=now,

@@ -31,7 +31,8 @@ def test_resolve(path, upstream):
 def test_unknown_paths_and_api_key_routes():
     assert routes.resolve("nowhere") is None
     assert routes.resolve("") is None
-    assert [r.pattern for r in routes.ROUTES if r.api_key] == [("travel-records", "batch")]
+    assert {r.pattern: r.scope for r in routes.ROUTES if r.api_key} == {
+        ("travel-records", "batch"): "travel_records", ("health-code", "verify"): "gate"}
 
 
 def test_bucket_allows_a_burst_then_the_rate():

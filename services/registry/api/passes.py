@@ -1,0 +1,58 @@
+"""The health-code pass: a resident's QR code, and its verification by a gate or a staff member."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from services.registry.api.deps import Gate, Resident
+from services.registry.service import passes, people
+
+router = APIRouter(tags=["health-code"])
+
+
+class PassRead(BaseModel):
+    token: str = Field(description="A compact JWS (EdDSA), to show as a QR code; verify it against /.well-known/jwks.json")
+    color: Literal["green", "yellow", "red"]
+    expires_at: datetime
+
+
+class PassCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=4096)
+
+
+class PassVerdict(BaseModel):
+    valid: bool
+    color: Literal["green", "yellow", "red"] | None = None
+    name_masked: str | None = None
+    expires_at: datetime | None = None
+    reason: Literal[
+        "malformed", "algorithm_not_allowed", "unknown_key", "bad_signature", "expired", "superseded", "unknown_person"
+    ] | None = None
+
+
+@router.get("/me/health-code/pass", response_model=PassRead)
+async def my_pass(principal: Resident, session: SessionDep, request: Request, now: NowDep):
+    """A pass for the caller's colour as it stands, valid for a few minutes."""
+    settings = request.app.state.settings
+    person = await people.own_person(session, principal)
+    token, expires_at = passes.issue_pass(
+        keyring=request.app.state.pass_keys, person=person, issuer=settings.jwt_issuer, now=now,
+        ttl=timedelta(seconds=settings.pass_ttl_s),
+    )
+    return PassRead(token=token, color=person.health_color, expires_at=expires_at)
+
+
+@router.post("/health-code/verify", response_model=PassVerdict, response_model_exclude_none=True)
+async def verify(body: PassCheck, principal: Gate, request: Request):
+    """Whether a pass stands: signature, expiry, and that the person's colour has not changed since."""
+    return await passes.verify_pass(
+        engine=request.app.state.engine, keyring=request.app.state.pass_keys, token=body.token,
+        issuer=request.app.state.settings.jwt_issuer,
+    )
