@@ -79,11 +79,12 @@ def test_env_example_satisfies_production_settings(monkeypatch, tmp_path):
 
     names = [line.split("=", 1)[0] for line in (DEPLOY / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#")]
     for name in ("CORDON_ENV", "CORDON_PII_INDEX_KEY", "CORDON_PII_ENCRYPTION_KEY", "CORDON_JWT_PUBLIC_KEY_FILE",
-                 "CORDON_JWT_PRIVATE_KEY_FILE", "CORDON_ADMIN_PASSWORD", "POSTGRES_PASSWORD"):
+                 "CORDON_JWT_PRIVATE_KEY_FILE", "CORDON_ADMIN_PASSWORD", "POSTGRES_PASSWORD", "CORDON_PASS_KEYS_DIR"):
         assert name in names
     monkeypatch.setenv("CORDON_ENV", "prod")
     monkeypatch.setenv("CORDON_HOME", str(tmp_path))
     monkeypatch.setenv("CORDON_PII_INDEX_KEY", "11" * 32)
     monkeypatch.setenv("CORDON_PII_ENCRYPTION_KEY", "22" * 32)
+    monkeypatch.setenv("CORDON_PASS_KEYS_DIR", str(tmp_path / "pass"))
     assert RegistrySettings().env == "prod"
     assert not (tmp_path / "keys").exists()  # production generates no keys of its own
