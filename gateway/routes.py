@@ -43,6 +43,7 @@ _TABLE = [
     Route(("health-code", "verify"), "registry", timeout_s=5.0, max_body=8 * 1024, api_key=True, scope="gate"),
     Route(("measures",), "registry"),
     Route(("policies",), "registry"),
+    Route(("regions", "import"), "registry", timeout_s=1800.0, max_body=512 * MB),
     Route(("regions",), "registry"),
     Route(("follow-ups",), "registry"),
     Route(("daily-reports",), "registry"),

@@ -100,6 +100,23 @@ class RiskAreaChanged(Event):
     effective_from: datetime
 
 
+class Place(BaseModel):
+    code: str
+    name: str
+    level: Literal["province", "city", "county", "township", "village", "grid"]
+    parent: str | None = None
+
+
+@register
+class RegionChanged(Event):
+    """Places of the tree were created or renamed (one by PUT, up to a thousand per event from an import):
+    other services keep their copies of place names current from it."""
+
+    subject: ClassVar[str] = "registry.region.changed"
+    places: list[Place]
+    by: str
+
+
 @register
 class PolicyChanged(Event):
     """The active policy document changed; other services take their thresholds from it."""

@@ -278,3 +278,19 @@ class AuditRead(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditRead]
     next_cursor: str | None
+
+
+class RegionPut(_In):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class RegionRead(BaseModel):
+    code: str
+    name: str
+    level: Literal["province", "city", "county", "township", "village", "grid"]
+    parent: str | None
+
+
+class RegionPage(BaseModel):
+    items: list[RegionRead]
+    next_cursor: str | None

@@ -51,6 +51,10 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/daily-reports"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/daily-reports/draft"): STAFF,
     ("GET", "/api/v1/audit"): {ADMIN},
+    ("GET", "/api/v1/regions"): ALL_STAFF | {RESIDENT, PARTNER},
+    ("GET", "/api/v1/regions/{code}"): ALL_STAFF | {RESIDENT, PARTNER},
+    ("PUT", "/api/v1/regions/{code}"): {ADMIN, OFFICIAL},
+    ("POST", "/api/v1/regions/import"): {ADMIN},
     # testing
     ("POST", "/api/v1/samples"): {LAB},
     ("POST", "/api/v1/samples/batch"): {LAB},
@@ -152,7 +156,7 @@ async def test_every_route_for_every_caller(databases, nats_server, home):
         await gw.post("/api/v1/samples", json={"barcode": "M-1", "id_number": id_number(1), "site": "s",
                                                "collected_at": "2026-01-01T08:00:00+08:00"}, headers=callers[LAB])
         ids = {"person_id": person["id"], "measure_id": measure["id"], "gathering_id": gathering["id"],
-               "region_code": "320413", "notification_id": str(uuid.uuid4()), "broadcast_id": str(uuid.uuid4())}
+               "region_code": "320413", "code": "320413100", "notification_id": str(uuid.uuid4()), "broadcast_id": str(uuid.uuid4())}
 
         failures = []
         for method, template in sorted(POLICY):

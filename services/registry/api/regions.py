@@ -1,0 +1,65 @@
+"""The place tree: /regions (read a place, its children; name one; import many)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from cordon.batches import BATCH_BODY, BatchResult, batch_lines, ndjson_lines
+from cordon.clock import NowDep
+from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
+from services.registry import schemas
+from services.registry.api.deps import Admin, Official, SignedIn
+from services.registry.service import places
+
+router = APIRouter(tags=["places"])
+
+CSV_TYPES = ("text/csv", "application/csv")
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string", "description": "UTF-8, a header line with columns code and name, then one place a line"}},
+            **BATCH_BODY["requestBody"]["content"],
+        },
+    }
+}
+
+
+def _read(region) -> schemas.RegionRead:
+    return schemas.RegionRead(code=region.code, name=region.name, level=region.level, parent=region.parent)
+
+
+@router.get("/regions", response_model=schemas.RegionPage)
+async def list_regions(
+    principal: SignedIn,
+    session: SessionDep,
+    parent: str | None = Query(default=None, max_length=15, description="The place whose children to list; the provinces when absent."),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+):
+    page = await places.children(session, parent=parent, limit=limit, cursor=cursor)
+    return schemas.RegionPage(items=[_read(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/regions/{code}", response_model=schemas.RegionRead)
+async def get_region(code: str, principal: SignedIn, session: SessionDep):
+    return _read(await places.get_region(session, code))
+
+
+@router.put("/regions/{code}", response_model=schemas.RegionRead)
+async def put_region(code: str, body: schemas.RegionPut, principal: Official, session: SessionDep, now: NowDep):
+    """Create the place, or rename it (200 either way)."""
+    region, _ = await places.put_region(session=session, principal=principal, code=code, name=body.name, now=now)
+    return _read(region)
+
+
+@router.post("/regions/import", response_model=BatchResult, openapi_extra=IMPORT_BODY)
+async def import_regions(request: Request, principal: Admin):
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_csv = content_type in CSV_TYPES
+    lines = ndjson_lines(request.stream()) if is_csv else await batch_lines(request)
+    tally = await places.import_regions(
+        sessionmaker=request.app.state.sessionmaker, principal=principal, lines_in=lines, csv=is_csv
+    )
+    return tally.result()

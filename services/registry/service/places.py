@@ -1,0 +1,195 @@
+"""The place tree the registry owns: read a place and its children, name one (PUT), import many.
+
+An import is streamed and written in chunks, each its own transaction: a line is kept whole
+or not at all, and a place is only ever written once its parent exists (in the database, or
+earlier in the same file). Every created or renamed place is announced in
+``registry.region.changed`` (up to a thousand places an event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cordon import batches, paging, regions
+from cordon.auth import Principal
+from cordon.batches import LineError, Tally
+from cordon.bus import outbox
+from cordon.contracts import registry as events
+from cordon.db import dialect_insert, is_postgres, slices
+from cordon.errors import NotFound, RegionForbidden, RegionInvalid, Unprocessable
+from services.registry.domain import places as lines
+from services.registry.models import Region
+from services.registry.service import audit
+
+CHUNK = 5000  # lines an import writes in one transaction
+PER_EVENT = 1000  # places one registry.region.changed carries
+
+
+class RegionUnknown(NotFound):
+    code = "region_unknown"
+
+
+class RegionUnknownField(Unprocessable):
+    """A request names a place the tree does not hold."""
+
+    code = "region_unknown"
+
+
+class RegionParentUnknown(Unprocessable):
+    code = "region_parent_unknown"
+
+
+async def get_region(session: AsyncSession, code: str) -> Region:
+    region = await session.get(Region, code) if regions.is_region_code(code) else None
+    if region is None:
+        raise RegionUnknown("No such place.")
+    return region
+
+
+async def children(session: AsyncSession, *, parent: str | None, limit: int, cursor: str | None) -> paging.Page[Region]:
+    """The places directly inside ``parent`` (the provinces when it is None), by code."""
+    if parent is not None:
+        await get_region(session, parent)
+    query = select(Region).where(Region.parent == parent if parent is not None else Region.parent.is_(None))
+    return await paging.keyset(session, query, order=(Region.code,), limit=limit, cursor=cursor)
+
+
+async def require_place(session: AsyncSession, code: str, *, field: str = "region_code") -> None:
+    """422 unless ``code`` is a well-formed code of a place the tree holds."""
+    if not regions.is_region_code(code):
+        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.", errors=[{"field": field, "message": "invalid"}])
+    if await session.get(Region, code) is None:
+        raise RegionUnknownField("No place has this code: name it first (PUT /regions/{code}).", errors=[{"field": field, "message": "unknown"}])
+
+
+async def names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+    wanted = list(dict.fromkeys(codes))
+    found: dict[str, str] = {}
+    for part in slices(wanted):
+        found.update((await session.execute(select(Region.code, Region.name).where(Region.code.in_(part)))).all())
+    return found
+
+
+def _place(code: str, name: str) -> events.Place:
+    return events.Place(code=code, name=name, level=regions.level(code), parent=regions.parent(code))
+
+
+async def _announce(session: AsyncSession, changed: list[events.Place], by: str) -> None:
+    await outbox.add_many(
+        session, [(events.RegionChanged(places=part, by=by), part[0].code) for part in slices(changed, PER_EVENT)]
+    )
+
+
+def _may_name(principal: Principal, code: str) -> bool:
+    """Admins name any place; an official a place inside one of theirs (not their own place itself)."""
+    if principal.role == "admin":
+        return True
+    return principal.role == "official" and any(regions.contains(own, code) and own != code for own in principal.regions)
+
+
+async def put_region(*, session: AsyncSession, principal: Principal, code: str, name: str, now: datetime) -> tuple[Region, bool]:
+    """Create or rename one place; (the place, whether it is new)."""
+    try:
+        code, name = lines.checked_code(code), lines.checked_name(name)
+    except LineError as exc:
+        cls = RegionInvalid if exc.code == "region_code_invalid" else Unprocessable
+        raise cls(str(exc), code=exc.code, errors=[{"field": "code" if cls is RegionInvalid else "name", "message": str(exc)}]) from None
+    if not _may_name(principal, code):
+        raise RegionForbidden("You may name places inside your own regions only.")
+    parent = regions.parent(code)
+    if parent is not None and await session.get(Region, parent) is None:
+        raise RegionParentUnknown(f"The place {parent} that holds {code} is not known: name it first.")
+    region = await session.get(Region, code)
+    created = region is None
+    if created:
+        region = Region(code=code, name=name, level=regions.level(code), parent=parent)
+        session.add(region)
+    elif region.name == name:
+        return region, False
+    else:
+        region.name = name
+    by = principal.username or principal.subject
+    audit.record(session, principal, action="create" if created else "rename", entity="region", entity_id=code)
+    await _announce(session, [_place(code, name)], by)
+    await session.commit()
+    return region, created
+
+
+async def _write(session: AsyncSession, rows: list[tuple[str, str, str, str | None]]) -> None:
+    """Insert or rename these places (code, name, level, parent)."""
+    if is_postgres(session):
+        # COPY into a staging table, then one set-based upsert.
+        await session.execute(text(
+            "CREATE TEMP TABLE IF NOT EXISTS region_stage (code varchar(15), name varchar(100), level varchar(8),"
+            " parent varchar(15)) ON COMMIT DELETE ROWS"
+        ))
+        pg = (await (await session.connection()).get_raw_connection()).driver_connection
+        await pg.copy_records_to_table("region_stage", records=rows, columns=("code", "name", "level", "parent"))
+        await pg.execute(
+            "INSERT INTO region (code, name, level, parent) SELECT code, name, level, parent FROM region_stage"
+            " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name"
+        )
+        return
+    stmt = dialect_insert(session, Region.__table__)
+    stmt = stmt.on_conflict_do_update(index_elements=["code"], set_={"name": stmt.excluded.name})
+    await session.execute(stmt, [dict(zip(("code", "name", "level", "parent"), r)) for r in rows])
+
+
+async def import_regions(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    lines_in: AsyncIterator[tuple[int, object]],
+    csv: bool,
+) -> Tally:
+    """Places from a CSV (``code,name`` with a header line) or NDJSON body, streamed, in chunks."""
+    by = principal.username or principal.subject
+    header: tuple[int, int] | None = None
+
+    async def csv_body() -> AsyncIterator[tuple[int, object]]:
+        nonlocal header
+        async for number, raw in lines_in:
+            if header is None:
+                try:
+                    header = lines.csv_header(raw)
+                except LineError as exc:
+                    raise Unprocessable(str(exc), code=exc.code) from None
+                continue
+            yield number, raw
+
+    def parse(raw: object) -> tuple[str, str]:
+        return lines.from_csv(raw, header) if csv else lines.from_json(raw)  # type: ignore[arg-type]
+
+    async def record(chunk: list[tuple[int, tuple[str, str]]]) -> Tally:
+        tally = Tally()
+        async with sessionmaker() as session:
+            codes = {code for _, (code, _) in chunk}
+            wanted = codes | {p for c in codes if (p := regions.parent(c)) is not None}
+            known = await names(session, wanted)  # every code of the chunk and every parent, as stored now
+            current: dict[str, str] = {}  # code -> name after the lines so far
+            for number, (code, name) in chunk:
+                parent = regions.parent(code)
+                if parent is not None and parent not in current and parent not in known:
+                    tally.reject(number, "region_parent_unknown", f"the place {parent} that holds {code} is not known")
+                    continue
+                if current.get(code, known.get(code)) == name:
+                    tally.duplicates += 1
+                    continue
+                current[code] = name
+                tally.accepted += 1
+            if current:
+                await _write(session, [(c, n, regions.level(c), regions.parent(c)) for c, n in current.items()])
+                await _announce(session, [_place(c, n) for c, n in current.items()], by)
+            await session.commit()
+        return tally
+
+    body = csv_body() if csv else lines_in
+    tally = await batches.ingest(body, parse=parse, record=record, chunk=CHUNK)
+    async with sessionmaker() as session:
+        audit.record(session, principal, action="import", entity="region_batch", entity_id=f"{tally.accepted}+{tally.duplicates}")
+        await session.commit()
+    return tally

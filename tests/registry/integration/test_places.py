@@ -1,0 +1,125 @@
+"""The place tree: shipped county names, naming places (PUT), children, and imports with bad lines."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, stream_events
+from tests.serving import eventually
+from tests.tokens import bearer
+
+TOWNSHIP, VILLAGE, GRID_CODE = "320413100", "320413100201", "320413100201001"
+CSV = {"Content-Type": "text/csv"}
+
+
+async def test_every_county_is_named_from_the_start(registry):
+    county = await registry.get("/api/v1/regions/320413", headers=GRID)
+    assert county.status_code == 200
+    assert county.json() == {"code": "320413", "name": "金坛区", "level": "county", "parent": "320400"}
+    city = (await registry.get("/api/v1/regions/320400", headers=GRID)).json()
+    assert city["name"] == "常州市" and city["level"] == "city" and city["parent"] == "320000"
+    province = (await registry.get("/api/v1/regions/320000", headers=GRID)).json()
+    assert province == {"code": "320000", "name": "江苏省", "level": "province", "parent": None}
+    assert (await registry.get("/api/v1/regions/429004", headers=GRID)).json()["name"] == "仙桃市"
+    provinces = (await registry.get("/api/v1/regions", params={"limit": 500}, headers=GRID)).json()
+    assert len(provinces["items"]) == 31 and provinces["next_cursor"] is None
+    first = (await registry.get("/api/v1/regions", params={"parent": "320400", "limit": 3}, headers=GRID)).json()
+    rest = (await registry.get("/api/v1/regions", params={"parent": "320400", "cursor": first["next_cursor"]}, headers=GRID)).json()
+    counties = [r["code"] for r in first["items"] + rest["items"]]
+    assert counties == ["320402", "320404", "320411", "320412", "320413", "320481"] and rest["next_cursor"] is None
+    unknown = await registry.get("/api/v1/regions/320499", headers=GRID)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "region_unknown"
+    assert (await registry.get("/api/v1/regions/32", headers=GRID)).json()["code"] == "region_unknown"
+    assert (await registry.get("/api/v1/regions", params={"parent": "320499"}, headers=GRID)).status_code == 404
+    assert (await registry.get("/api/v1/regions/320413")).status_code == 401
+
+
+async def test_naming_places_down_to_the_grid(registry, nats_server):
+    township = await registry.put(f"/api/v1/regions/{TOWNSHIP}", json={"name": "金城镇"}, headers=OFFICIAL)
+    assert township.status_code == 200, township.text
+    assert township.json() == {"code": TOWNSHIP, "name": "金城镇", "level": "township", "parent": "320413"}
+    village = await registry.put(f"/api/v1/regions/{VILLAGE}", json={"name": "东门村"}, headers=OFFICIAL)
+    assert village.json()["level"] == "village"
+    grid = await registry.put(f"/api/v1/regions/{GRID_CODE}", json={"name": "第一网格"}, headers=OFFICIAL)
+    assert grid.json() == {"code": GRID_CODE, "name": "第一网格", "level": "grid", "parent": VILLAGE}
+    renamed = await registry.put(f"/api/v1/regions/{VILLAGE}", json={"name": "东门村民委员会"}, headers=OFFICIAL)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "东门村民委员会"
+    children = (await registry.get("/api/v1/regions", params={"parent": TOWNSHIP}, headers=GRID)).json()
+    assert [c["name"] for c in children["items"]] == ["东门村民委员会"]
+
+    orphan = await registry.put("/api/v1/regions/320413101201", json={"name": "无乡之村"}, headers=OFFICIAL)
+    assert orphan.status_code == 422 and orphan.json()["code"] == "region_parent_unknown"
+    for bad in ("3204131", "320413000", "abcdefghi"):
+        response = await registry.put(f"/api/v1/regions/{bad}", json={"name": "x"}, headers=OFFICIAL)
+        assert response.status_code == 422 and response.json()["code"] == "region_code_invalid", bad
+    too_long = await registry.put(f"/api/v1/regions/{TOWNSHIP}", json={"name": "镇" * 101}, headers=OFFICIAL)
+    assert too_long.status_code == 422
+    # An official names places inside their own only; a grid worker names none.
+    outside = await registry.put("/api/v1/regions/110101001", json={"name": "东华门街道"}, headers=OFFICIAL)
+    assert outside.status_code == 403 and outside.json()["code"] == "region_forbidden"
+    own = await registry.put("/api/v1/regions/320413", json={"name": "别名"}, headers=OFFICIAL)
+    assert own.status_code == 403
+    assert (await registry.put(f"/api/v1/regions/{TOWNSHIP}", json={"name": "x"}, headers=GRID)).status_code == 403
+    assert (await registry.put("/api/v1/regions/320413", json={"name": "金坛区"}, headers=ADMIN)).status_code == 200
+
+    async def changed():
+        found = [d for s, d in await stream_events(nats_server.url) if s == "registry.region.changed"]
+        return found if len(found) == 4 else None
+
+    announced = await eventually(changed)
+    assert [p["code"] for d in announced for p in d["places"]] == [TOWNSHIP, VILLAGE, GRID_CODE, VILLAGE]
+    assert announced[1]["places"][0] == {"code": VILLAGE, "name": "东门村", "level": "village", "parent": TOWNSHIP}
+    assert announced[0]["by"] == "official-jt"
+
+
+async def test_csv_import_keeps_good_lines_and_names_bad_ones(registry):
+    body = "\n".join([
+        "code,name",
+        f"{TOWNSHIP},金城镇",
+        f"{VILLAGE},东门村",
+        f"{VILLAGE},东门村",  # the same line twice: a duplicate
+        "320413100202,\"西门村, 居委会\"",  # a quoted name with a comma
+        "320413101201,无乡之村",  # its township is neither known nor earlier in the file
+        "320413100203," + "村" * 101,
+        "3204131002,坏代码",
+        "320413100204,",
+        "",
+        "320413100205,南门村",
+    ]).encode()
+    gbk = "320413100206,北门村".encode("gbk")
+    response = await registry.post("/api/v1/regions/import", content=b"\xef\xbb\xbf" + body + b"\n" + gbk + b"\n", headers={**ADMIN, **CSV})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["accepted"], result["duplicates"]) == (4, 1)
+    assert [(r["line"], r["code"]) for r in result["rejected"]] == [
+        (6, "region_parent_unknown"), (7, "name_too_long"), (8, "region_code_invalid"), (9, "name_invalid"),
+        (12, "encoding_invalid"),
+    ]
+    assert (await registry.get("/api/v1/regions/320413100202", headers=GRID)).json()["name"] == "西门村, 居委会"
+    assert (await registry.get("/api/v1/regions/320413100206", headers=GRID)).status_code == 404
+
+    again = (await registry.post("/api/v1/regions/import", content=body, headers={**ADMIN, **CSV})).json()
+    assert (again["accepted"], again["duplicates"]) == (0, 5)  # everything known: nothing written twice
+    rename = b"code,name\n320413100205,\xe5\x8d\x97\xe9\x97\xa8\xe7\xa4\xbe\xe5\x8c\xba\n"  # 南门社区
+    assert (await registry.post("/api/v1/regions/import", content=rename, headers={**ADMIN, **CSV})).json()["accepted"] == 1
+    assert (await registry.get("/api/v1/regions/320413100205", headers=GRID)).json()["name"] == "南门社区"
+
+
+async def test_ndjson_import_and_refusals(registry):
+    lines = [
+        {"code": "320413102", "name": "薛埠镇"},
+        {"code": "320413102201", "name": "上阮村"},
+        {"code": "320413102201001", "name": "上阮村一网格"},
+        {"code": 320413102202, "name": "数字代码"},
+        {"name": "没有代码"},
+    ]
+    body = b"\n".join(orjson.dumps(x) for x in lines) + b"\nnot json\n"
+    result = (await registry.post("/api/v1/regions/import", content=body, headers={**ADMIN, "Content-Type": "application/x-ndjson"})).json()
+    assert result["accepted"] == 3
+    assert [(r["line"], r["code"]) for r in result["rejected"]] == [(4, "region_code_invalid"), (5, "region_code_invalid"), (6, "invalid_json")]
+    assert (await registry.get("/api/v1/regions/320413102201001", headers=GRID)).json()["level"] == "grid"
+    no_header = await registry.post("/api/v1/regions/import", content=b"320413103,x\n", headers={**ADMIN, **CSV})
+    assert no_header.status_code == 422 and no_header.json()["code"] == "csv_header_invalid"
+    assert (await registry.post("/api/v1/regions/import", content=body, headers={**OFFICIAL, "Content-Type": "application/x-ndjson"})).status_code == 403
+    city_official = bearer("official", regions=["320400"], username="official-cz")
+    assert (await registry.post("/api/v1/regions/import", content=body, headers=city_official)).status_code == 403
