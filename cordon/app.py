@@ -69,6 +69,7 @@ def create_service_app(
                 replicas=settings.stream_replicas,
                 relay_batch=settings.relay_batch,
                 relay_max_backoff_s=settings.relay_max_backoff_s,
+                clock=lambda: app.state.clock(),  # handlers' clock.now(): replaced with it by the tests
             )
             await app.state.bus.start()
         else:

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cordon import contracts
 from cordon.bus import inbox
 from cordon.bus.envelope import Envelope
+from cordon import clock as clock_of_app
+from cordon.clock import Clock, utcnow
 from cordon.observability import BUS_DEAD_LETTERS, BUS_HANDLED, request_id_var
 
 log = logging.getLogger("cordon.bus.consumer")
@@ -68,15 +70,22 @@ class ConsumerSpec:
 
 
 class Consumer:
-    def __init__(self, spec: ConsumerSpec, *, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, spec: ConsumerSpec, *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock = utcnow
+    ) -> None:
         self.spec = spec
         self.sessionmaker = sessionmaker
+        self.clock = clock  # a handler's clock.now()
 
     async def declare(self, js: JetStreamContext) -> None:
         """Create or update the durable consumer (idempotent)."""
         await js.add_consumer(self.spec.stream, config=self.spec.config())
 
     async def run(self, js: JetStreamContext) -> None:
+        with clock_of_app.using(self.clock):
+            await self._run(js)
+
+    async def _run(self, js: JetStreamContext) -> None:
         sub = None
         try:
             while True:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cordon.bus import outbox, streams
 from cordon.bus.consumer import Consumer, ConsumerSpec
 from cordon.bus.relay import Relay
+from cordon.clock import Clock, utcnow
 
 log = logging.getLogger("cordon.bus")
 
@@ -33,6 +34,7 @@ class Bus:
         replicas: int = 1,
         relay_batch: int = 500,
         relay_max_backoff_s: float = 30.0,
+        clock: Clock = utcnow,
     ) -> None:
         self.service = service
         self.url = url
@@ -50,7 +52,7 @@ class Bus:
             max_backoff_s=relay_max_backoff_s,
         )
         sessionmaker.kw.setdefault("info", {})[outbox.WAKE] = self.relay.wake
-        self.consumers = [Consumer(spec, sessionmaker=sessionmaker) for spec in consumers]
+        self.consumers = [Consumer(spec, sessionmaker=sessionmaker, clock=clock) for spec in consumers]
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
 

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon import policy
 from cordon.bus.envelope import Envelope
 from cordon.contracts.registry import PolicyChanged
-from cordon.db import JSONType, UTCDateTime, new_metadata, utcnow
+from cordon import clock
+from cordon.db import JSONType, UTCDateTime, new_metadata
 
 metadata = new_metadata()
 
@@ -47,7 +48,7 @@ async def current(session: AsyncSession) -> policy.Policy:
 async def on_policy_changed(session: AsyncSession, event: PolicyChanged, envelope: Envelope) -> None:
     policy.Policy.model_validate(event.document)  # a document the registry validated; checked again here
     row = (await session.execute(select(policy_copy.c.policy_version))).first()
-    values = {"policy_version": event.policy_version, "document": event.document, "received_at": utcnow()}
+    values = {"policy_version": event.policy_version, "document": event.document, "received_at": clock.now()}
     if row is None:
         await session.execute(policy_copy.insert().values(id=1, **values))
     elif row.policy_version < event.policy_version:  # versions may arrive out of order after a redelivery

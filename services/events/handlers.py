@@ -7,13 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon.bus import ConsumerSpec
 from cordon.bus.envelope import Envelope
 from cordon.contracts import registry, testing
-from cordon.db import utcnow
+from cordon import clock
 from cordon.policy import replica
 from services.events.service import exposure, people
 
 
 async def on_result_recorded(session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope) -> None:
-    await exposure.detect_exposure(session=session, result=event, now=utcnow())
+    await exposure.detect_exposure(session=session, result=event, now=clock.now())
 
 
 async def on_person(session: AsyncSession, event: registry.PersonFacts, envelope: Envelope) -> None:

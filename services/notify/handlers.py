@@ -11,14 +11,14 @@ from cordon.bus.envelope import Envelope
 from cordon.contracts import auth
 from cordon.contracts import events as gatherings
 from cordon.contracts import registry, testing
-from cordon.db import utcnow
+from cordon import clock
 from cordon.policy import replica
 from services.notify.service import projections, triggers
 
 
 def _now(use_case: Callable[..., Awaitable[None]], **options):
     async def handler(session: AsyncSession, event, envelope: Envelope) -> None:
-        await use_case(session, event, envelope, utcnow(), **options)
+        await use_case(session, event, envelope, clock.now(), **options)
 
     handler.__name__ = use_case.__name__
     return handler

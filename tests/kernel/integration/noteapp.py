@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, Integer, String, Table, Uuid, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import contracts, db
+from cordon import clock, contracts, db
 from cordon.app import create_service_app
 from cordon.bus import ConsumerSpec, Transient, outbox
 from cordon.bus.envelope import Envelope
@@ -74,10 +74,12 @@ class Faults:
     transient = 0
     poison_text = "poison"
     calls = 0
+    handled_at: ClassVar[list] = []  # each handler call's clock.now()
 
 
 async def on_note_created(session: AsyncSession, event: NoteCreated, envelope: Envelope) -> None:
     Faults.calls += 1
+    Faults.handled_at.append(clock.now())
     if Faults.transient > 0:
         Faults.transient -= 1
         raise Transient("dependency away")

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 
@@ -27,6 +28,7 @@ from tests.serving import eventually, serve
 @pytest.fixture(autouse=True)
 def _reset_faults():
     Faults.transient, Faults.calls = 0, 0
+    Faults.handled_at.clear()
     yield
     Faults.transient, Faults.calls = 0, 0
 
@@ -56,6 +58,17 @@ async def test_event_travels_from_commit_to_handler(urls, nats_server):
         async with engine.connect() as conn:
             assert (await conn.execute(select(outbox.c.sent_at))).scalar_one() is not None
         await engine.dispose()
+
+
+async def test_a_handler_reads_its_apps_replaceable_clock(urls, nats_server):
+    notes_url, tally_url = urls
+    moment = datetime(2030, 5, 1, 12, tzinfo=UTC)
+    tally_app = noteapp.tally_app(tally_url, nats_server.url)
+    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes, serve(tally_app) as tally:
+        tally_app.state.clock = lambda: moment
+        await notes.post("/api/v1/notes", json={"text": "when?"})
+        await eventually(lambda: _count_at_least(tally, 1))
+        assert Faults.handled_at == [moment]
 
 
 async def _count_at_least(client, n: int):
