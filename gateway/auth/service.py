@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon import paging, pii, regions
 from cordon.auth import STAFF, Principal
 from cordon.bus import outbox
-from cordon.contracts import auth as events
+from cordon.contracts import auth
 from cordon.contracts.registry import PersonFacts
 from cordon.errors import Conflict, DomainError, RegionInvalid, Unauthenticated, Unprocessable
 from cordon.pii import Vault
@@ -61,7 +61,7 @@ async def create_user(*, session: AsyncSession, vault: Vault, principal: Princip
         phone_enc=vault.encrypt(phone) if phone else None, phone_masked=pii.mask_phone(phone) if phone else None,
     )
     session.add(user)
-    await outbox.add(session, _user_event(events.UserCreated, user), key=user.id)
+    await outbox.add(session, _user_event(auth.UserCreated, user), key=user.id)
     await session.commit()
     return user
 
@@ -88,7 +88,7 @@ async def create_partner(*, session: AsyncSession, data, now: datetime) -> tuple
         scopes=list(dict.fromkeys(data.scopes)), regions=list(dict.fromkeys(data.regions)),
     )
     session.add(partner)
-    await outbox.add(session, events.PartnerCreated(partner_id=partner.id, name=data.name, scopes=partner.scopes,
+    await outbox.add(session, auth.PartnerCreated(partner_id=partner.id, name=data.name, scopes=partner.scopes,
                                                     regions=partner.regions), key=partner.id)
     await session.commit()
     return partner, key
@@ -127,7 +127,7 @@ async def request_sms_code(*, session: AsyncSession, vault: Vault, phone: str, n
     row.sent_at, row.sent_in_window = now, row.sent_in_window + 1
     await outbox.add(
         session,
-        events.SmsCodeRequested(phone_index=index, phone_enc=vault.encrypt(phone), code_enc=vault.encrypt(code), expires_at=expires),
+        auth.SmsCodeRequested(phone_index=index, phone_enc=vault.encrypt(phone), code_enc=vault.encrypt(code), expires_at=expires),
         key=index,
     )
     await session.commit()
@@ -198,7 +198,7 @@ async def bind_wechat(*, session: AsyncSession, client: wechat.Code2Session, pri
         raise taken
     session.add(WechatBinding(openid=openid, phone_index=principal.phone_index, bound_at=now))
     person_id = await _person_of(session, principal.phone_index)
-    await outbox.add(session, events.WechatBound(phone_index=principal.phone_index, openid=openid, person_id=person_id),
+    await outbox.add(session, auth.WechatBound(phone_index=principal.phone_index, openid=openid, person_id=person_id),
                      key=principal.phone_index)
     try:
         await session.commit()
@@ -218,7 +218,7 @@ async def ensure_first_admin(*, session: AsyncSession, password: str | None, sec
         regions=[], active=True, created_at=now, created_by="cordon",
     )
     session.add(user)
-    await outbox.add(session, _user_event(events.UserCreated, user), key=user.id)
+    await outbox.add(session, _user_event(auth.UserCreated, user), key=user.id)
     await session.commit()
     if generated:
         secret_file.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon.bus import ConsumerSpec
 from cordon.bus.envelope import Envelope
 from cordon.contracts import auth
-from cordon.contracts import events as gatherings
+from cordon.contracts import events
 from cordon.contracts import registry, testing
 from cordon import clock
 from cordon.policy import replica
@@ -64,10 +64,10 @@ def consumers(*, webhook: bool = False) -> list[ConsumerSpec]:
             name="notify-gatherings",
             stream="GATHERINGS",
             handlers={
-                gatherings.GatheringApproved.subject: _now(triggers.gathering_decided),
-                gatherings.GatheringRejected.subject: _now(triggers.gathering_decided),
-                gatherings.GatheringCancelled.subject: _now(triggers.gathering_decided),
-                gatherings.ExposureDetected.subject: _now(triggers.exposure_detected),
+                events.GatheringApproved.subject: _now(triggers.gathering_decided),
+                events.GatheringRejected.subject: _now(triggers.gathering_decided),
+                events.GatheringCancelled.subject: _now(triggers.gathering_decided),
+                events.ExposureDetected.subject: _now(triggers.exposure_detected),
             },
         ),
         ConsumerSpec(

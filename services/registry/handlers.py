@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import ConsumerSpec
 from cordon.bus.envelope import Envelope
-from cordon.contracts import events as gatherings
+from cordon.contracts import events
 from cordon.contracts import testing
 from cordon.db import utcnow
 from services.registry.service import reactions
@@ -24,12 +24,12 @@ async def on_sample_collected(session: AsyncSession, event: testing.SampleCollec
     await reactions.record_sample(session, event, utcnow())
 
 
-async def on_exposure_detected(session: AsyncSession, event: gatherings.ExposureDetected, envelope: Envelope) -> None:
+async def on_exposure_detected(session: AsyncSession, event: events.ExposureDetected, envelope: Envelope) -> None:
     await reactions.record_exposure(session, event, utcnow())
 
 
 def on_decision(action: str):
-    async def handle(session: AsyncSession, event: gatherings.GatheringFacts, envelope: Envelope) -> None:
+    async def handle(session: AsyncSession, event: events.GatheringFacts, envelope: Envelope) -> None:
         await reactions.record_decision(session, event, action)
 
     handle.__name__ = f"on_gathering_{action}"
@@ -50,10 +50,10 @@ CONSUMERS: list[ConsumerSpec] = [
         name="registry-gatherings",
         stream="GATHERINGS",
         handlers={
-            gatherings.ExposureDetected.subject: on_exposure_detected,
-            gatherings.GatheringApproved.subject: on_decision("approve"),
-            gatherings.GatheringRejected.subject: on_decision("reject"),
-            gatherings.GatheringCancelled.subject: on_decision("cancel"),
+            events.ExposureDetected.subject: on_exposure_detected,
+            events.GatheringApproved.subject: on_decision("approve"),
+            events.GatheringRejected.subject: on_decision("reject"),
+            events.GatheringCancelled.subject: on_decision("cancel"),
         },
     ),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from cordon.clock import CHINA
-from cordon.contracts import events as gatherings
+from cordon.contracts import events
 from cordon.contracts import registry, testing
 from cordon.policy import Policy
 from services.notify.domain.rendering import join, word
@@ -69,11 +69,11 @@ def schedule(event: testing.ScheduleDue | testing.ScheduleOverdue, language: str
     return {"due_on": day(event.due_on), "person": person or "—", "region_code": event.region_code}
 
 
-def gathering(event: gatherings.GatheringFacts, language: str) -> dict:
+def gathering(event: events.GatheringFacts, language: str) -> dict:
     return {"title": event.title, "starts_at": minute(event.starts_at), "reason": event.reason or ""}
 
 
-def exposure(event: gatherings.ExposureDetected, language: str) -> dict:
+def exposure(event: events.ExposureDetected, language: str) -> dict:
     return {"title": event.title, "gathering_on": day(event.gathering_on)}
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon.bus import Transient
 from cordon.bus.envelope import Envelope
 from cordon.contracts import auth
-from cordon.contracts import events as gatherings
+from cordon.contracts import events
 from cordon.contracts import registry, testing
 from cordon.policy import replica
 from services.notify.domain import facts, recipients
@@ -85,7 +85,7 @@ async def schedule_overdue(session: AsyncSession, event: testing.ScheduleOverdue
     await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def gathering_decided(session: AsyncSession, event: gatherings.GatheringFacts, envelope: Envelope, now: datetime) -> None:
+async def gathering_decided(session: AsyncSession, event: events.GatheringFacts, envelope: Envelope, now: datetime) -> None:
     """The organiser: through their person if registered, else by the phone they gave."""
     if not event.organizer_phone_index:
         return
@@ -102,7 +102,7 @@ async def gathering_decided(session: AsyncSession, event: gatherings.GatheringFa
     await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def exposure_detected(session: AsyncSession, event: gatherings.ExposureDetected, envelope: Envelope, now: datetime) -> None:
+async def exposure_detected(session: AsyncSession, event: events.ExposureDetected, envelope: Envelope, now: datetime) -> None:
     """Each attendee other than the positive person, matched to a registered person in one query."""
     policy = await replica.current(session)
     attendees = [a for a in event.attendees if a.id_number_index != event.positive_id_number_index]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.db import utcnow
 from cordon.policy import Policy
 from services.registry.domain import engine
@@ -147,5 +147,5 @@ async def _apply(
     for trigger in change.triggers:
         session.add(ServedTrigger(person_id=person_id, trigger=trigger, kind=change.kind, measure_id=measure.id))
     if change.changed:
-        await outbox.add(session, measure_event(events.MeasureAssigned, measure, region_code), key=measure.id)
+        await outbox.add(session, measure_event(registry.MeasureAssigned, measure, region_code), key=measure.id)
     return measure

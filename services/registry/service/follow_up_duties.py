@@ -18,7 +18,7 @@ from cordon import paging, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.db import dialect_insert
 from cordon.policy import Policy
 from services.registry.domain.accountability import slot_for, slots_of_day
@@ -104,7 +104,7 @@ def _named(username: str | None) -> list[str]:
 
 async def mark_missed(session: AsyncSession, *, now: datetime, limit: int = 5000) -> int:
     """Slots that ended undone become missed; each responsible grid worker is told."""
-    return await _move(session, from_status="due", to_status="missed", ended_by=now, event=events.FollowUpMissed,
+    return await _move(session, from_status="due", to_status="missed", ended_by=now, event=registry.FollowUpMissed,
                        duty="grid_worker", limit=limit)
 
 
@@ -112,7 +112,7 @@ async def escalate(session: AsyncSession, *, now: datetime, policy: Policy, limi
     """Missed and still missing after the grace: the village cadre (and, through notify, the officials) are told."""
     cutoff = now - timedelta(minutes=policy.follow_ups.escalate_after_minutes)
     return await _move(session, from_status="missed", to_status="escalated", ended_by=cutoff,
-                       event=events.FollowUpEscalated, duty="village_cadre", limit=limit)
+                       event=registry.FollowUpEscalated, duty="village_cadre", limit=limit)
 
 
 async def list_slots(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.db import utcnow
 from cordon.policy import Policy
 from services.registry.domain import healthcode
@@ -56,12 +56,12 @@ async def refresh_codes(session: AsyncSession, person_ids: list[uuid.UUID], *, t
             person.health_version += 1  # older health-code passes are superseded
             await outbox.add(
                 session,
-                events.HealthCodeChanged(
+                registry.HealthCodeChanged(
                     person_id=person.id,
                     region_code=person.region_code,
                     color=color,
                     previous=previous,
-                    reasons=[events.Reason(rule=r.rule, detail=r.detail, until=r.until) for r in reasons],
+                    reasons=[registry.Reason(rule=r.rule, detail=r.detail, until=r.until) for r in reasons],
                 ),
                 key=person.id,
             )

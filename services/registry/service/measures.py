@@ -12,7 +12,7 @@ from cordon import paging
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.db import insert_or_ignore, skip_locked
 from cordon.errors import Conflict, NotFound, Unprocessable
 from services.registry.domain import engine
@@ -94,7 +94,7 @@ async def release(*, session: AsyncSession, principal: Principal, measure: Measu
     audit.record(session, principal, action="release", entity="measure", entity_id=measure.id)
     await outbox.add(
         session,
-        evaluation.measure_event(events.MeasureReleased, measure, person.region_code, reason=reason, released_on=today),
+        evaluation.measure_event(registry.MeasureReleased, measure, person.region_code, reason=reason, released_on=today),
         key=measure.id,
     )
     await refresh_codes(session, [person.id], today=today, policy=await policies.current(session))
@@ -140,7 +140,7 @@ async def advance(*, session: AsyncSession, now: datetime) -> int:
     for measure in moved:
         measure.status, measure.updated_at = status(measure.starts_on, measure.ends_on, today), now
         if measure.status == "completed":
-            await outbox.add(session, evaluation.measure_event(events.MeasureCompleted, measure, regions[measure.person_id]), key=measure.id)
+            await outbox.add(session, evaluation.measure_event(registry.MeasureCompleted, measure, regions[measure.person_id]), key=measure.id)
     await refresh_codes(session, list(regions), today=today, policy=await policies.current(session))
     await session.commit()
     return len(moved)

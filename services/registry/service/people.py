@@ -12,7 +12,7 @@ from cordon import paging, pii, regions
 from cordon.auth import OFFICIALS, Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
 from services.registry.models import Exposure, Person, PersonTag, TravelRecord
@@ -109,7 +109,7 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
     await _set_tags(session, person, person.tags)
     await _claim_pending(session, person)
     audit.record(session, principal, action="create", entity="person", entity_id=person.id)
-    await outbox.add(session, facts_event(events.PersonRegistered, person), key=person.id)
+    await outbox.add(session, facts_event(registry.PersonRegistered, person), key=person.id)
     policy = await policies.current(session)
     await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
     await session.commit()
@@ -130,7 +130,7 @@ async def update_person(*, session: AsyncSession, vault: Vault, principal: Princ
     person.updated_at = now
     await _claim_pending(session, person)
     audit.record(session, principal, action="update", entity="person", entity_id=person.id)
-    await outbox.add(session, facts_event(events.PersonUpdated, person), key=person.id)
+    await outbox.add(session, facts_event(registry.PersonUpdated, person), key=person.id)
     policy = await policies.current(session)
     await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
     await session.commit()

@@ -18,7 +18,7 @@ from cordon import batches, paging, regions
 from cordon.auth import Principal
 from cordon.batches import LineError, Tally
 from cordon.bus import outbox
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.db import dialect_insert, is_postgres, slices
 from cordon.errors import NotFound, RegionForbidden, RegionInvalid, Unprocessable
 from services.registry.domain import places as lines
@@ -74,13 +74,13 @@ async def names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def _place(code: str, name: str) -> events.Place:
-    return events.Place(code=code, name=name, level=regions.level(code), parent=regions.parent(code))
+def _place(code: str, name: str) -> registry.Place:
+    return registry.Place(code=code, name=name, level=regions.level(code), parent=regions.parent(code))
 
 
-async def _announce(session: AsyncSession, changed: list[events.Place], by: str) -> None:
+async def _announce(session: AsyncSession, changed: list[registry.Place], by: str) -> None:
     await outbox.add_many(
-        session, [(events.RegionChanged(places=part, by=by), part[0].code) for part in slices(changed, PER_EVENT)]
+        session, [(registry.RegionChanged(places=part, by=by), part[0].code) for part in slices(changed, PER_EVENT)]
     )
 
 

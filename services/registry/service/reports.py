@@ -12,7 +12,7 @@ from cordon import paging, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.db import insert_or_ignore
 from cordon.errors import Conflict, NotFound, RegionNotFound, Unprocessable
 from cordon.policy import Policy
@@ -48,7 +48,7 @@ async def submit(*, session: AsyncSession, principal: Principal, data, now: date
     audit.record(session, principal, action="report", entity="daily_report", entity_id=f"{data.region_code}:{data.date}")
     await outbox.add(
         session,
-        events.ReportSubmitted(
+        registry.ReportSubmitted(
             region_code=data.region_code, on=data.date, deadline_at=report_deadline(data.date, policy.daily_reports.deadline, tz),
             late=late, zero=data.zero, by=by,
         ),
@@ -147,9 +147,9 @@ async def notices(session: AsyncSession, *, now: datetime, policy: Policy) -> in
             continue  # already sent (by this replica or another)
         if kind == "reminder":
             to = [u for u in (unit.staff.get("grid_worker"), unit.staff.get("village_cadre")) if u]
-            event = events.ReportReminded(region_code=unit.region_code, on=today, deadline_at=deadline, notify=to)
+            event = registry.ReportReminded(region_code=unit.region_code, on=today, deadline_at=deadline, notify=to)
         else:
-            event = events.ReportMissing(region_code=unit.region_code, on=today, deadline_at=deadline, parent_region=regions.parent(unit.region_code))
+            event = registry.ReportMissing(region_code=unit.region_code, on=today, deadline_at=deadline, parent_region=regions.parent(unit.region_code))
         await outbox.add(session, event, key=unit.region_code)
         sent += 1
     return sent

@@ -12,7 +12,7 @@ from cordon import paging, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.errors import RegionInvalid
 from services.registry.models import RiskArea, TravelRecord
 from services.registry.service import audit, evaluation, policies
@@ -58,7 +58,7 @@ async def set_risk_area(*, session: AsyncSession, principal: Principal, region_c
     audit.record(session, principal, action="set", entity="risk_area", entity_id=region_code)
     await outbox.add(
         session,
-        events.RiskAreaChanged(
+        registry.RiskAreaChanged(
             region_code=region_code, level=data.level, previous_level=previous, name=area.name, effective_from=effective_from
         ),
         key=region_code,

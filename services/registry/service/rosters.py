@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon import regions
 from cordon.auth import Principal
 from cordon.bus import outbox
-from cordon.contracts import registry as events
+from cordon.contracts import registry
 from cordon.errors import NotFound, RegionInvalid, RegionNotFound, Unprocessable
 from services.registry.domain.accountability import DUTIES, missing_duties, resolve_roster
 from services.registry.models import Person, ResponsibleStaff, Roster
@@ -66,7 +66,7 @@ async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], 
         session.add(ResponsibleStaff(person_id=person.id, staff=staff, roster_region=region, assigned_at=now, assigned_by="roster"))
         await outbox.add(
             session,
-            events.StaffAssigned(
+            registry.StaffAssigned(
                 person_id=person.id, region_code=person.region_code, roster_region=region, staff=staff,
                 missing=missing_duties(staff),
             ),
@@ -89,7 +89,7 @@ async def put_responsible(*, session: AsyncSession, principal: Principal, person
     audit.record(session, principal, action="set", entity="responsible_staff", entity_id=person.id)
     await outbox.add(
         session,
-        events.StaffAssigned(
+        registry.StaffAssigned(
             person_id=person.id, region_code=person.region_code, roster_region=row.roster_region, staff=cleaned,
             missing=missing_duties(cleaned), by=by,
         ),

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, timedelta
 
 from cordon.bus.envelope import wrap
-from cordon.contracts import auth, events as gatherings, registry, testing
+from cordon.contracts import auth, events, registry, testing
 from cordon.db import utcnow
 from tests.notify.integration.conftest import projected, publish, vault
 from tests.notify.integration.people import REGION, person_registered, user_created
@@ -142,16 +142,16 @@ async def test_organisers_and_exposed_attendees_are_told(notify, nats_server):
     stranger_index = v.index("phone", "13955556666")
     await publish(
         nats_server.url,
-        gatherings.GatheringApproved(gathering_id=uuid.uuid4(), organizer_phone_index=organiser.phone_index, **facts),
-        gatherings.GatheringRejected(gathering_id=uuid.uuid4(), organizer_phone_index=stranger_index,
+        events.GatheringApproved(gathering_id=uuid.uuid4(), organizer_phone_index=organiser.phone_index, **facts),
+        events.GatheringRejected(gathering_id=uuid.uuid4(), organizer_phone_index=stranger_index,
                                      organizer_phone_enc=v.encrypt("13955556666"), reason="too big", **facts),
-        gatherings.ExposureDetected(
+        events.ExposureDetected(
             gathering_id=uuid.uuid4(), title="Wedding", region_code=REGION, gathering_on=now.date(),
             positive_id_number_index="positive-one", sample_collected_at=now, attendees=[
-                gatherings.Attendee(id_number_index="positive-one", checked_in_at=now),
-                gatherings.Attendee(phone_index=attendee.phone_index, checked_in_at=now),
-                gatherings.Attendee(id_number_index=attendee.id_number_index, checked_in_at=now),  # twice: told once
-                gatherings.Attendee(phone_index=stranger_index, checked_in_at=now),
+                events.Attendee(id_number_index="positive-one", checked_in_at=now),
+                events.Attendee(phone_index=attendee.phone_index, checked_in_at=now),
+                events.Attendee(id_number_index=attendee.id_number_index, checked_in_at=now),  # twice: told once
+                events.Attendee(phone_index=stranger_index, checked_in_at=now),
             ]),
     )
     approved = await eventually(lambda: _count(notify, "gathering_approved", 2))

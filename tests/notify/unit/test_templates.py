@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cordon.contracts import events as gatherings
+from cordon.contracts import events
 from cordon.contracts import registry, testing
 from cordon.policy import default
 from services.notify.domain import facts, recipients
@@ -100,10 +100,10 @@ CASES = {
     "staff_measure_assigned": lambda lang: facts.measure(_measure(), lang, POLICY, person="张*"),
     "test_due": lambda lang: facts.schedule(testing.ScheduleDue(**SCHEDULE), lang),
     "test_overdue": lambda lang: facts.schedule(testing.ScheduleOverdue(**SCHEDULE), lang, person="张*"),
-    "gathering_approved": lambda lang: facts.gathering(_gathering(gatherings.GatheringApproved), lang),
-    "gathering_rejected": lambda lang: facts.gathering(_gathering(gatherings.GatheringRejected, "too big"), lang),
-    "gathering_cancelled": lambda lang: facts.gathering(_gathering(gatherings.GatheringCancelled), lang),
-    "exposure": lambda lang: facts.exposure(gatherings.ExposureDetected(
+    "gathering_approved": lambda lang: facts.gathering(_gathering(events.GatheringApproved), lang),
+    "gathering_rejected": lambda lang: facts.gathering(_gathering(events.GatheringRejected, "too big"), lang),
+    "gathering_cancelled": lambda lang: facts.gathering(_gathering(events.GatheringCancelled), lang),
+    "exposure": lambda lang: facts.exposure(events.ExposureDetected(
         gathering_id=uuid.uuid4(), title="婚宴", region_code="320413", gathering_on=date(2022, 3, 1),
         positive_id_number_index="p", sample_collected_at=NOW, attendees=[]), lang),
     "login_code": lambda lang: facts.login_code(NOW + timedelta(minutes=5)),

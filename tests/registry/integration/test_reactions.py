@@ -10,7 +10,7 @@ import nats
 from cordon import pii
 from cordon.bus.envelope import wrap
 from cordon.clock import local_date
-from cordon.contracts import events as gatherings
+from cordon.contracts import events
 from cordon.contracts import testing
 from cordon.db import utcnow
 from tests.registry.integration.people import GRID, id_number, register
@@ -80,12 +80,12 @@ async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registratio
     v = vault(registry)
     late_id = id_number()
     on = TODAY - timedelta(days=1)
-    event = gatherings.ExposureDetected(
+    event = events.ExposureDetected(
         gathering_id=uuid.uuid4(), title="寿宴", region_code="320413", gathering_on=on,
         positive_id_number_index="someone", sample_collected_at=NOW,
         attendees=[
-            gatherings.Attendee(phone_index=v.index("phone", attendee["_phone"]), checked_in_at=NOW),
-            gatherings.Attendee(id_number_index=v.index("id_number", late_id), checked_in_at=NOW),
+            events.Attendee(phone_index=v.index("phone", attendee["_phone"]), checked_in_at=NOW),
+            events.Attendee(id_number_index=v.index("id_number", late_id), checked_in_at=NOW),
         ],
     )
     await publish(nats_server.url, event)
@@ -111,7 +111,7 @@ async def test_gathering_decisions_and_result_corrections_reach_the_audit_trail(
     from tests.registry.integration.people import ADMIN
 
     gathering = uuid.uuid4()
-    decision = gatherings.GatheringApproved(
+    decision = events.GatheringApproved(
         gathering_id=gathering, title="婚宴", kind="wedding", region_code="320413", status="approved",
         requirement="approval", starts_at=datetime(2026, 1, 1, 10, tzinfo=timezone.utc),
         ends_at=datetime(2026, 1, 1, 14, tzinfo=timezone.utc), expected_attendees=80, by="official-jt",
