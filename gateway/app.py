@@ -19,12 +19,9 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route as StarletteRoute
 
 from cordon.app import API_PREFIX, create_service_app
-from cordon.bus import ConsumerSpec
-from cordon.contracts import registry as registry_events
-from cordon.db import utcnow
 from cordon.errors import DomainError, problem
 from cordon.settings import Settings
-from gateway import jwks, limits, openapi, proxy, routes
+from gateway import handlers, jwks, limits, openapi, proxy, routes
 from gateway.auth import api as auth_api
 from gateway.auth import service as auth
 from gateway.auth import tokens, wechat
@@ -116,7 +113,7 @@ async def _first_admin(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         try:
             generated = await auth.ensure_first_admin(
-                session=session, password=settings.admin_password, secret_file=secret_file, now=utcnow()
+                session=session, password=settings.admin_password, secret_file=secret_file, now=app.state.clock()
             )
         except Exception:  # another replica created it first, or the database is not migrated yet
             log.warning("first admin not created here", exc_info=True)
@@ -183,19 +180,6 @@ async def _proxy(request: Request):
     return await proxy.forward(request, route, request.app.state.upstreams[route.upstream], authorization)
 
 
-async def _on_person(session, event, envelope) -> None:
-    await auth.project_person(session, event)
-
-
-CONSUMERS = [
-    ConsumerSpec(
-        name="gateway-persons",
-        stream="REGISTRY",
-        handlers={registry_events.PersonRegistered.subject: _on_person, registry_events.PersonUpdated.subject: _on_person},
-    )
-]
-
-
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
@@ -214,7 +198,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings,
         routers=[auth_api.router, auth_api.me_router],
-        consumers=CONSUMERS,
+        consumers=handlers.CONSUMERS,
         tasks=[_first_admin],
         contexts=[_clients],
         readiness=upstream_states,

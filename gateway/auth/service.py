@@ -229,7 +229,7 @@ async def ensure_first_admin(*, session: AsyncSession, password: str | None, sec
     return None
 
 
-async def project_person(session: AsyncSession, person: PersonFacts) -> None:
+async def project_person(*, session: AsyncSession, person: PersonFacts) -> None:
     """Keep phone -> person current (a changed phone moves the mapping)."""
     await session.execute(delete(PersonPhone).where(PersonPhone.person_id == person.person_id))
     if person.phone_index:
