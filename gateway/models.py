@@ -10,7 +10,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cordon.db import JSONType, UTCDateTime, new_id, new_metadata
 
-
 PARTNER_SCOPES = ("travel_records", "gate")
 DEFAULT_SCOPES = text("""'["travel_records"]'""")
 

@@ -57,3 +57,18 @@ async def start_service(name: str, databases, nats_url: str | None, **settings) 
         client.app_settings = config
         client.app = app  # for tests that set app.state.clock or run a task by hand
         yield client
+
+
+@contextlib.asynccontextmanager
+async def serve_aiohttp(app) -> AsyncIterator[str]:
+    """An aiohttp web application (a fake of a provider's API) on a loopback port; yields its base URL."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -133,9 +133,34 @@ class Gatherings(_Strict):
         return self
 
 
+class QuietHours(_Strict):
+    """No SMS or WeChat message to a person between ``start`` and ``end`` (local time); held until ``end``.
+
+    Alerts to staff always pass, and so do the kinds in ``exempt_kinds`` (a login code asked for now).
+    """
+
+    start: time = time(22, 0)
+    end: time = time(7, 0)
+    exempt_kinds: list[str] = ["login_code"]
+
+
+class WechatTemplate(_Strict):
+    """A subscription-message template: its id, and which part of the message fills each data key."""
+
+    template_id: str = Field(min_length=1)
+    fields: dict[str, Literal["title", "content", "code"]] = Field(min_length=1)
+
+
 class Notifications(_Strict):
     alert_ack_minutes: int = Field(gt=0)
     collapse_window_minutes: int = Field(ge=0)
+    quiet_hours: QuietHours = QuietHours()
+    # SMS and WeChat messages one person receives in a day at most (login codes and staff alerts aside).
+    daily_cap: int = Field(default=10, ge=1)
+    # Each notification kind's approved template, per SMS provider: {provider: {kind: template code}}.
+    sms_templates: dict[Literal["aliyun", "tencent"], dict[str, str]] = {}
+    # Kinds a resident with a bound WeChat receives as a subscription message instead of an SMS.
+    wechat_templates: dict[str, WechatTemplate] = {}
 
 
 class DailyReports(_Strict):

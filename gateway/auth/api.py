@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from cordon.auth import Principal, require
 from cordon.clock import NowDep
 from cordon.db import SessionDep
+from cordon.errors import DomainError
 from cordon.paging import Cursor, Limit
 from cordon.pii import VaultDep
-from cordon.errors import DomainError
 from gateway.auth import service, tokens
 
 router = APIRouter(prefix="/auth", tags=["auth"])

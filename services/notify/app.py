@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import FastAPI
 from pydantic import Field, model_validator
 
@@ -10,13 +12,29 @@ from cordon.settings import Settings
 from services.notify import clockwork, handlers
 from services.notify.api import ROUTERS
 from services.notify.service.delivery import Retry
+from services.notify.service.providers import aliyun, tencent, wechat
 
 
 class NotifySettings(Settings):
     service = "notify"
 
-    # Providers. Unset: sms and wechat go to <home>/outbox/<channel>.jsonl (the embedded default).
+    # SMS: Alibaba Cloud or Tencent Cloud (signed requests, the policy's templates), or a generic HTTP
+    # gateway (sms_provider_url). Unset: <home>/outbox/sms.jsonl, the embedded default (dev only).
+    sms_provider: Literal["aliyun", "tencent"] | None = None
     sms_provider_url: str | None = None
+    sms_sign_name: str = ""
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = Field(default="", repr=False)
+    aliyun_sms_endpoint: str = aliyun.ENDPOINT
+    tencent_secret_id: str = ""
+    tencent_secret_key: str = Field(default="", repr=False)
+    tencent_sms_sdk_app_id: str = ""
+    tencent_sms_endpoint: str = tencent.ENDPOINT
+    tencent_sms_region: str = "ap-guangzhou"
+    # WeChat subscription messages (the mini-program's app), or a generic gateway; unset: the sink.
+    wechat_app_id: str | None = None
+    wechat_app_secret: str = Field(default="", repr=False)
+    wechat_api_url: str = wechat.API
     wechat_provider_url: str | None = None
     # The command office's system: urgent alerts are also POSTed here, signed with HMAC-SHA256.
     webhook_url: str | None = None
@@ -38,9 +56,25 @@ class NotifySettings(Settings):
     broadcast_poll_s: float = 1.0
 
     @model_validator(mode="after")
-    def _webhook_signed(self) -> "NotifySettings":
+    def _webhook_signed(self) -> NotifySettings:
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("CORDON_WEBHOOK_SECRET is required with CORDON_WEBHOOK_URL")
+        return self
+
+    @model_validator(mode="after")
+    def _real_providers(self) -> NotifySettings:
+        needs = {
+            "aliyun": ("sms_sign_name", "aliyun_access_key_id", "aliyun_access_key_secret"),
+            "tencent": ("sms_sign_name", "tencent_secret_id", "tencent_secret_key", "tencent_sms_sdk_app_id"),
+        }.get(self.sms_provider or "", ())
+        missing = [f"CORDON_{name.upper()}" for name in needs if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} required with CORDON_SMS_PROVIDER={self.sms_provider}")
+        if self.wechat_app_id and not self.wechat_app_secret:
+            raise ValueError("CORDON_WECHAT_APP_SECRET is required with CORDON_WECHAT_APP_ID")
+        if self.env != "dev" and not (self.sms_provider or self.sms_provider_url):
+            raise ValueError("CORDON_SMS_PROVIDER (aliyun or tencent) or CORDON_SMS_PROVIDER_URL is required outside "
+                             "dev mode: the file sink is for development only")
         return self
 
     def concurrency(self, channel: str) -> int:

@@ -16,8 +16,9 @@ import aiohttp
 from fastapi import FastAPI
 
 from cordon import clockwork
+from cordon.policy import replica
 from services.notify.domain import delivery as rules
-from services.notify.service import alerts, broadcasts, channels, delivery
+from services.notify.service import alerts, broadcasts, channels, delivery, providers
 
 log = logging.getLogger("cordon.notify.clockwork")
 
@@ -30,12 +31,12 @@ async def channel_adapters(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
     connector = aiohttp.TCPConnector(limit=sum(settings.concurrency(c) for c in EXTERNAL), ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector) as http:
-        adapters: dict[str, channels.Channel] = {}
-        for name, url in (("sms", settings.sms_provider_url), ("wechat", settings.wechat_provider_url)):
-            adapters[name] = (
-                channels.ProviderChannel(url, http, settings.provider_timeout_s) if url
-                else channels.SinkChannel(settings.home / "outbox" / f"{name}.jsonl")
-            )
+        async with app.state.sessionmaker() as session:
+            policy = await replica.current(session)  # the templates in force at start
+        adapters: dict[str, channels.Channel] = {
+            "sms": providers.sms_channel(settings, policy, http),
+            "wechat": providers.wechat_channel(settings, policy, http),
+        }
         if settings.webhook_url:
             adapters["webhook"] = channels.WebhookChannel(settings.webhook_url, settings.webhook_secret, http,
                                                           settings.provider_timeout_s)
@@ -47,12 +48,14 @@ async def _send(app: FastAPI, adapter: channels.Channel, job: delivery.Job, limi
     vault = app.state.vault
     async with limit:
         try:
-            body = job.body
+            body, code = job.body, None
             if job.secret_enc:  # a login code: in clear only inside this message
-                body = body.replace("******", vault.decrypt(job.secret_enc), 1)
+                code = vault.decrypt(job.secret_enc)
+                body = body.replace("******", code, 1)
             message = channels.Message(
                 notification_id=str(job.id), kind=job.kind, recipient=job.recipient,
                 to=vault.decrypt(job.to_enc) if job.to_enc else None, title=job.title, body=body, region_code=job.region_code,
+                code=code,
             )
             # The adapters time out themselves; this bounds anything else (a stuck sink, DNS).
             return await asyncio.wait_for(adapter.send(message), app.state.settings.provider_timeout_s * 2)

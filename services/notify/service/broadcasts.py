@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,8 @@ from cordon import regions
 from cordon.auth import Principal
 from cordon.db import dialect_insert, skip_locked
 from cordon.errors import NotFound, RegionForbidden
+from cordon.policy import replica
+from services.notify.domain import pacing
 from services.notify.domain.recipients import PHONE_CHANNELS
 from services.notify.domain.rendering import render
 from services.notify.models import Broadcast, Notification, PersonRef
@@ -45,6 +48,8 @@ async def fan_out_step(*, session: AsyncSession, now: datetime, batch: int) -> b
         people = people.where(tuple_(PersonRef.region_code, PersonRef.person_id) > tuple_(broadcast.last_region_code, broadcast.last_person_id))
     rows = (await session.execute(people.order_by(PersonRef.region_code, PersonRef.person_id).limit(batch))).all()
     texts = {lang: render("broadcast", lang, {"title": broadcast.title, "body": broadcast.body}) for lang in ("zh", "en")}
+    policy = await replica.current(session)
+    held = pacing.not_before(now, quiet=policy.notifications.quiet_hours, tz=ZoneInfo(policy.timezone))  # not at night
     values = []
     source = f"broadcast:{broadcast.id}"
     for person in rows:
@@ -58,7 +63,7 @@ async def fan_out_step(*, session: AsyncSession, now: datetime, batch: int) -> b
                 id=uuid.uuid4(), source=source, recipient=str(person.person_id), recipient_type="person", channel=channel,
                 kind="broadcast", person_id=person.person_id, phone_index=person.phone_index, region_code=person.region_code,
                 language=person.language, title=title, body=body, to_enc=person.phone_enc if phone else None, secret_enc=None,
-                urgent=False, status="sent" if inbox else "queued", attempts=0, next_attempt_at=None if inbox else now,
+                urgent=False, status="sent" if inbox else "queued", attempts=0, next_attempt_at=None if inbox else held,
                 last_error=None, collapsed_count=1, alert_id=None, broadcast_id=broadcast.id, created_at=now,
                 sent_at=now if inbox else None, read_at=None, acknowledged_at=None,
             ))

@@ -29,6 +29,7 @@ class Message:
     title: str
     body: str
     region_code: str | None = None
+    code: str | None = None  # a login code in clear, for providers' templates that take it alone
 
 
 class Channel(Protocol):

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from prometheus_client import Counter
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.db import insert_or_ignore
 from cordon.policy import Policy
-from services.notify.domain import collapse
-from services.notify.domain.recipients import Plan
+from services.notify.domain import collapse, pacing
+from services.notify.domain.recipients import PHONE_CHANNELS, Plan
 from services.notify.domain.rendering import collapsed_body, render
 from services.notify.models import Notification, NotificationFold
+
+CAPPED = Counter("cordon_notify_capped_total", "Phone messages not made: the person's daily cap was reached", ["channel"])
 
 
 async def create(
@@ -23,7 +27,13 @@ async def create(
     """Create (or fold) a notification per plan; the ids of those newly created."""
     created = []
     window = timedelta(minutes=policy.notifications.collapse_window_minutes)
+    quiet, tz = policy.notifications.quiet_hours, ZoneInfo(policy.timezone)
     for plan in plans:
+        paced = plan.channel in PHONE_CHANNELS and not pacing.exempt(
+            kind=plan.kind, recipient_type=plan.recipient_type, urgent=plan.urgent, quiet=quiet)
+        if paced and await _sent_today(session, plan.recipient, now, tz) >= policy.notifications.daily_cap:
+            CAPPED.labels(plan.channel).inc()
+            continue  # the inbox copy still tells them
         title, body = render(plan.kind, plan.language, plan.facts)
         latest = await _latest(session, plan) if collapse.collapsible(plan.kind, plan.urgent) else None
         decision = collapse.decide(
@@ -41,12 +51,23 @@ async def create(
             channel=plan.channel, kind=plan.kind, person_id=plan.person_id, phone_index=plan.phone_index,
             region_code=plan.region_code, language=plan.language, title=title, body=body, to_enc=plan.to_enc,
             secret_enc=plan.secret_enc, urgent=plan.urgent, status="sent" if inbox else "queued", attempts=0,
-            next_attempt_at=None if inbox else decision.not_before, collapsed_count=1, alert_id=alert_id,
+            next_attempt_at=None if inbox else (pacing.not_before(decision.not_before, quiet=quiet, tz=tz) if paced
+                                                else decision.not_before),
+            collapsed_count=1, alert_id=alert_id,
             created_at=now, sent_at=now if inbox else None,
         )
         if await insert_or_ignore(session, Notification.__table__, values, conflict=["source", "recipient", "channel"]):
             created.append(new_id)
     return created
+
+
+async def _sent_today(session: AsyncSession, recipient: str, now: datetime, tz: ZoneInfo) -> int:
+    """SMS and WeChat messages made for ``recipient`` since local midnight (served by recipient, created_at)."""
+    query = select(func.count()).select_from(Notification).where(
+        Notification.recipient == recipient, Notification.created_at >= pacing.day_start(now, tz),
+        Notification.channel.in_(PHONE_CHANNELS),
+    )
+    return (await session.execute(query)).scalar_one()
 
 
 async def _latest(session: AsyncSession, plan: Plan) -> Notification | None:

@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -49,7 +49,7 @@ class PassKey:
 
 def _created(kid: str) -> float | None:
     try:
-        return datetime.strptime(kid.split("-", 1)[0], PASS_KID_TIME).replace(tzinfo=timezone.utc).timestamp()
+        return datetime.strptime(kid.split("-", 1)[0], PASS_KID_TIME).replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
 
@@ -106,7 +106,7 @@ def issue_pass(*, keyring: Keyring, person: Person, issuer: str, now: datetime, 
         version=person.health_version, issuer=issuer, now=now, ttl=ttl, pass_id=uuid.uuid4().hex,
     )
     token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": health_pass.TYPE})
-    return token, datetime.fromtimestamp(claims["exp"], timezone.utc)
+    return token, datetime.fromtimestamp(claims["exp"], UTC)
 
 
 def read_pass(*, keyring: Keyring, token: str, issuer: str) -> health_pass.PassClaims | str:
@@ -128,7 +128,7 @@ def read_pass(*, keyring: Keyring, token: str, issuer: str) -> health_pass.PassC
         )
         return health_pass.PassClaims(
             person_id=uuid.UUID(claims["sub"]), color=str(claims["color"]), name_masked=str(claims["name"]),
-            version=int(claims["ver"]), expires_at=datetime.fromtimestamp(claims["exp"], timezone.utc),
+            version=int(claims["ver"]), expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
     except jwt.ExpiredSignatureError:
         return "expired"

@@ -7,10 +7,9 @@ import contextlib
 import pytest
 from aiohttp import web
 
-from cordon.natsserver import free_port
 from tests.gateway.integration.conftest import ADMIN_PASSWORD
 from tests.gateway.integration.test_auth import _code_from_stream
-from tests.serving import eventually, start_service
+from tests.serving import eventually, serve_aiohttp, start_service
 
 PHONE = "13812345670"
 
@@ -80,25 +79,18 @@ async def fake_wechat():
     fake = FakeWechat()
     app = web.Application()
     app.router.add_get("/sns/jscode2session", fake.code2session)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield fake, f"http://127.0.0.1:{port}/sns/jscode2session"
-    finally:
-        await runner.cleanup()
+    async with serve_aiohttp(app) as url:
+        yield fake, f"{url}/sns/jscode2session"
 
 
 @pytest.fixture
 async def real_gateway(databases, nats_server, registry):
-    async with fake_wechat() as (fake, url):
-        async with start_service(
-            "gateway", databases, nats_server.url, admin_password=ADMIN_PASSWORD,
-            registry_url=str(registry.base_url).rstrip("/"), wechat_app_id=FakeWechat.APP_ID,
-            wechat_app_secret=FakeWechat.SECRET, wechat_code2session_url=url, wechat_failures_per_minute=3,
-        ) as client:
-            yield client, fake
+    async with fake_wechat() as (fake, url), start_service(
+        "gateway", databases, nats_server.url, admin_password=ADMIN_PASSWORD,
+        registry_url=str(registry.base_url).rstrip("/"), wechat_app_id=FakeWechat.APP_ID,
+        wechat_app_secret=FakeWechat.SECRET, wechat_code2session_url=url, wechat_failures_per_minute=3,
+    ) as client:
+        yield client, fake
 
 
 async def test_real_endpoint_codes_are_single_use_and_errors_are_mapped(real_gateway, nats_server):

@@ -32,7 +32,30 @@ async def notify_service(databases, nats_url, home: Path, **settings):
         async def ready():
             return (await client.get("/readyz")).status_code == 200  # its streams and consumers are declared
         await eventually(ready)
+        # Quiet hours would hold the tests' messages by the time of day the suite runs: off, unless a test sets them.
+        await set_policy(client, nats_url, quiet_hours={"start": "00:00", "end": "00:00"})
         yield client
+
+
+_policy_versions = iter(range(1, 1_000_000))
+
+
+async def set_policy(client, nats_url: str, **notifications) -> None:
+    """The default policy with these ``notifications`` settings, announced as the registry would; waits until it holds."""
+    from cordon import policy
+    from cordon.contracts.registry import PolicyChanged
+    from cordon.policy import replica
+
+    document = policy.default().model_dump(mode="json")
+    document["notifications"].update(notifications)
+    version = next(_policy_versions)
+    await publish(nats_url, PolicyChanged(policy_version=version, document=document, changed_by="test"))
+
+    async def holds():
+        async with client.app.state.sessionmaker() as session:
+            current = await replica.current(session)
+        return current.notifications.model_dump(mode="json") == policy.Policy.model_validate(document).notifications.model_dump(mode="json")
+    await eventually(holds)
 
 
 @pytest.fixture

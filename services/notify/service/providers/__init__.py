@@ -8,7 +8,6 @@ number (never retried either), counted in ``cordon_notify_provider_errors_total`
 
 from __future__ import annotations
 
-import asyncio
 
 import aiohttp
 from prometheus_client import Counter
@@ -57,7 +56,58 @@ async def request(provider: str, session: aiohttp.ClientSession, method: str, ur
                     return retry_later(provider, f"http {response.status}")
                 return never_retry(provider, f"http {response.status}: not JSON")
             return response.status, answer
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         return retry_later(provider, f"timeout after {timeout_s}s")
     except (aiohttp.ClientError, OSError) as exc:
         return retry_later(provider, type(exc).__name__)
+
+
+def required_sms_kinds() -> set[str]:
+    """Every kind that may go out by SMS: each needs an approved template."""
+    from services.notify.domain.recipients import CHANNELS
+
+    return {kind for kind, channels in CHANNELS.items() if "sms" in channels} | {"broadcast"}
+
+
+def sms_channel(settings, policy, http: aiohttp.ClientSession):
+    """The SMS adapter the settings name; a kind without a template is a start-up error, not a silent drop."""
+    from services.notify.service.providers import aliyun, tencent
+
+    provider = settings.sms_provider
+    if provider in ("aliyun", "tencent"):
+        templates = policy.notifications.sms_templates.get(provider, {})
+        missing = sorted(required_sms_kinds() - set(templates))
+        if missing:
+            raise RuntimeError(f"no {provider} SMS template in the policy for: {', '.join(missing)}")
+    if provider == "aliyun":
+        return aliyun.AliyunSms(settings.aliyun_access_key_id, settings.aliyun_access_key_secret, settings.sms_sign_name,
+                                templates, http, settings.provider_timeout_s, settings.aliyun_sms_endpoint)
+    if provider == "tencent":
+        return tencent.TencentSms(settings.tencent_secret_id, settings.tencent_secret_key, settings.tencent_sms_sdk_app_id,
+                                  settings.sms_sign_name, templates, http, settings.provider_timeout_s,
+                                  settings.tencent_sms_endpoint, settings.tencent_sms_region)
+    return _generic_or_sink(settings, "sms", settings.sms_provider_url, http)
+
+
+def wechat_channel(settings, policy, http: aiohttp.ClientSession):
+    """WeChat subscription messages when an app is configured; else the development sink (or a generic gateway)."""
+    from services.notify.service.providers import wechat
+
+    if settings.wechat_app_id:
+        templates = {k: t.model_dump() for k, t in policy.notifications.wechat_templates.items()}
+        return wechat.WechatSubscribe(settings.wechat_app_id, settings.wechat_app_secret, templates, http,
+                                      settings.provider_timeout_s, settings.wechat_api_url)
+    return _generic_or_sink(settings, "wechat", settings.wechat_provider_url, http)
+
+
+def _generic_or_sink(settings, channel: str, url: str | None, http: aiohttp.ClientSession):
+    """A generic HTTP gateway, or the development sink file (settings refuse the sink outside dev mode)."""
+    import logging
+
+    from services.notify.service import channels
+
+    if url:
+        return channels.ProviderChannel(url, http, settings.provider_timeout_s)
+    path = settings.home / "outbox" / f"{channel}.jsonl"
+    logging.getLogger("cordon.notify").warning("%s messages go to the development sink %s, not to a provider", channel, path)
+    return channels.SinkChannel(path)

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import aiohttp
@@ -49,7 +49,7 @@ def signed_params(*, access_key_id: str, secret: str, phone: str, sign_name: str
     params = {
         "AccessKeyId": access_key_id, "Action": "SendSms", "Format": fmt, "RegionId": region,
         "SignatureMethod": "HMAC-SHA1", "SignatureNonce": nonce, "SignatureVersion": "1.0",
-        "Timestamp": now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "Version": "2017-05-25",
+        "Timestamp": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "Version": "2017-05-25",
         "PhoneNumbers": phone, "SignName": sign_name, "TemplateCode": template_code,
         "TemplateParam": orjson.dumps(template_param).decode(),
     }
@@ -79,7 +79,7 @@ class AliyunSms:
     session: aiohttp.ClientSession
     timeout_s: float = 5.0
     endpoint: str = ENDPOINT
-    clock: object = field(default=lambda: datetime.now(timezone.utc))
+    clock: object = field(default=lambda: datetime.now(UTC))
 
     async def send(self, message) -> Outcome:
         template = self.templates.get(message.kind)

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -38,7 +38,7 @@ def _hmac(key: bytes, msg: str) -> bytes:
 def authorization(*, secret_id: str, secret_key: str, service: str, host: str, payload: str, timestamp: int,
                   method: str = "POST", query: str = "") -> str:
     """The Authorization header of one request."""
-    date = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
+    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
     canonical = "\n".join([
         method, "/", query, f"content-type:{CONTENT_TYPE}\nhost:{host}\n", "content-type;host",
         hashlib.sha256(payload.encode()).hexdigest(),
