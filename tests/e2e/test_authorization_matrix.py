@@ -55,6 +55,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/regions/{code}"): ALL_STAFF | {RESIDENT, PARTNER},
     ("PUT", "/api/v1/regions/{code}"): {ADMIN, OFFICIAL},
     ("POST", "/api/v1/regions/import"): {ADMIN},
+    ("GET", "/api/v1/me/health-code/pass"): {RESIDENT},
+    ("POST", "/api/v1/health-code/verify"): ALL_STAFF,  # and a partner key with the gate scope
     # testing
     ("POST", "/api/v1/samples"): {LAB},
     ("POST", "/api/v1/samples/batch"): {LAB},
@@ -90,6 +92,9 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/auth/users"): {ADMIN},
     ("GET", "/api/v1/auth/users"): {ADMIN},
     ("POST", "/api/v1/auth/partners"): {ADMIN},
+    ("POST", "/api/v1/auth/wechat-token"): {"anyone"},
+    ("POST", "/api/v1/me/wechat"): {RESIDENT},
+    ("GET", "/.well-known/jwks.json"): {"anyone"},
 }
 
 # Routes on a real resource of region 320413: another region's official gets 404 there.
