@@ -13,16 +13,20 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import Depends, Request
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
 
 from cordon.errors import IdNumberInvalid, PhoneInvalid
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+EARLIEST_BIRTH = date(1880, 1, 1)
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
@@ -35,9 +39,21 @@ def normalize_id_number(value: str) -> str:
     return value.strip().upper()
 
 
+def birth_date(value: str) -> date | None:
+    """The birth date digits 7-14 spell, if they are a real day (python-stdnum ``cn.ric``)."""
+    try:
+        return ric.get_birth_date(value)
+    except (ValidationError, ValueError):
+        return None
+
+
 def is_valid_id_number(value: str) -> bool:
+    """GB 11643: the shape, the check character, and a birth date that is a real day between 1880 and today."""
     value = normalize_id_number(value)
-    return bool(_ID_SHAPE.match(value)) and id_check_character(value[:17]) == value[17]
+    if not (_ID_SHAPE.match(value) and id_check_character(value[:17]) == value[17]):
+        return False
+    born = birth_date(value)
+    return born is not None and EARLIEST_BIRTH <= born <= datetime.now(timezone.utc).date() + timedelta(days=1)
 
 
 def normalize_phone(value: str) -> str:

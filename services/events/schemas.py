@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cordon.bounds import Moment
 from cordon.policy import GATHERING_KINDS
 
 Kind = Literal[GATHERING_KINDS]  # type: ignore[valid-type]
@@ -33,8 +34,8 @@ class GatheringCreate(_In):
     kind: Kind
     organizer: OrganizerIn
     venue: Venue
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     # Sign and the banquet rules are checked by the domain (services.events.domain.thresholds).
     expected_attendees: int = Field(le=1_000_000)
     tables: int | None = Field(default=None, le=10_000)

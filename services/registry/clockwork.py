@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from fastapi import FastAPI
 
 from cordon import clockwork
+from services.registry.models import RiskArea
 from services.registry.service import follow_up_duties, measures, policies, reports, risk_areas
+
+log = logging.getLogger("cordon.registry.clockwork")
 
 
 async def tick(app: FastAPI) -> None:
+    """One round: each step on its own, so one that fails (one bad row) never stops the others."""
     now = app.state.clock()
+    for step in (advance_measures, due_risk_areas, accountability_tick):
+        try:
+            await step(app, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("registry clockwork: %s failed this round; the other steps went on", step.__name__)
+
+
+async def advance_measures(app: FastAPI, now) -> None:
     async with app.state.sessionmaker() as session:
         while await measures.advance(session=session, now=now):
             pass
+
+
+async def due_risk_areas(app: FastAPI, now) -> None:
+    """Each area whose moment has come, in its own transaction: one that fails is logged and tried next round."""
     async with app.state.sessionmaker() as session:
-        for area in await risk_areas.due_areas(session, now):
-            await risk_areas.reevaluate_area(session, area, now)
-        await session.commit()
-    await accountability_tick(app, now)
+        due = [area.region_code for area in await risk_areas.due_areas(session, now)]
+    for region_code in due:
+        try:
+            async with app.state.sessionmaker() as session:
+                area = await session.get(RiskArea, region_code)
+                if area is not None:
+                    await risk_areas.reevaluate_area(session, area, now)
+                await session.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("registry clockwork: risk area %s could not be evaluated; tried again next round", region_code)
 
 
 async def accountability_tick(app: FastAPI, now) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from cordon.bounds import AnyMoment, Count, Day, NotNull
 
 Tag = Literal["inbound", "returnee", "student", "migrant_worker", "high_risk_post", "elderly_care"]
 Kind = Literal["centralized_quarantine", "home_quarantine", "home_health_monitoring", "daily_health_monitoring"]
@@ -23,18 +25,20 @@ class PersonCreate(_In):
     region_code: str = Field(min_length=6, max_length=15)
     address: str | None = Field(default=None, max_length=500)
     tags: list[Tag] = []
-    entry_date: date | None = None
+    entry_date: Day | None = None
     language: Literal["zh", "en"] = "zh"
 
 
 class PersonUpdate(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    """Fields left out stay as they are; ``name``, ``region_code`` and ``language`` cannot be set to null."""
+
+    name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
-    region_code: str | None = Field(default=None, min_length=6, max_length=15)
+    region_code: Annotated[str | None, NotNull] = Field(default=None, min_length=6, max_length=15)
     address: str | None = Field(default=None, max_length=500)
     tags: list[Tag] | None = None
-    entry_date: date | None = None
-    language: Literal["zh", "en"] | None = None
+    entry_date: Day | None = None
+    language: Annotated[Literal["zh", "en"] | None, NotNull] = None
 
 
 class HealthCodeSummary(BaseModel):
@@ -81,7 +85,7 @@ class HealthCodeRead(BaseModel):
 class RiskAreaPut(_In):
     level: Literal["high", "medium", "low"]
     name: str | None = Field(default=None, max_length=100)
-    effective_from: datetime | None = None
+    effective_from: AnyMoment | None = None
 
 
 class RiskAreaRead(BaseModel):
@@ -99,9 +103,11 @@ class RiskAreaPage(BaseModel):
 
 
 class TravelDeclaration(_In):
+    """``last_seen`` within the policy's travel window of today (checked by the service, which knows both)."""
+
     region_code: str = Field(min_length=6, max_length=15)
-    first_seen: date
-    last_seen: date
+    first_seen: Day
+    last_seen: Day
 
 
 class TravelDeclarationRead(BaseModel):
@@ -136,13 +142,13 @@ class MeasurePage(BaseModel):
 
 class CloseContact(_In):
     rule: Literal["close_contact"]
-    exposure_date: date
+    exposure_date: Day
 
 
 class ExplicitMeasure(_In):
     rule: None = None
     kind: Kind
-    starts_on: date
+    starts_on: Day
     days: int = Field(gt=0, le=365)
     reason: str = Field(min_length=1, max_length=500)
 
@@ -227,15 +233,15 @@ class FollowUpSlotPage(BaseModel):
 
 
 class ReportCounts(_In):
-    returnees_screened: int = Field(ge=0)
-    under_control: int = Field(ge=0)
-    fever: int = Field(ge=0)
-    tests_taken: int = Field(ge=0)
+    returnees_screened: Count
+    under_control: Count
+    fever: Count
+    tests_taken: Count
 
 
 class DailyReportCreate(_In):
     region_code: str = Field(min_length=6, max_length=15)
-    date: date
+    date: Day
     zero: bool
     counts: ReportCounts | None = None
     note: str | None = Field(default=None, max_length=2000)

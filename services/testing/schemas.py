@@ -6,7 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+
+from cordon.bounds import Moment
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -15,7 +17,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class SampleCreate(BaseModel):
     barcode: Code
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-    collected_at: AwareDatetime
+    collected_at: Moment
     site: Name
     tube_id: Code | None = None
 
@@ -42,7 +44,7 @@ class ResultCreate(BaseModel):
     tube_id: Code | None = None
     barcode: Code | None = None
     result: Literal["negative", "positive", "invalid"]
-    tested_at: AwareDatetime
+    tested_at: Moment
     lab: Name
     correction: bool = False
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)] | None = None

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from fastapi import APIRouter, Query
 
+from cordon import bounds
 from cordon.clock import CHINA, NowDep
 from cordon.paging import Cursor, Limit
 from cordon.db import SessionDep
@@ -32,11 +33,13 @@ def _bound(value: str | None, field: str, *, end: bool) -> datetime | None:
         return None
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
+            day = bounds.check_day(date.fromisoformat(value)) + timedelta(days=1 if end else 0)
             return datetime.combine(day, time(), CHINA)
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is not None:
-            return moment
+            return bounds.check_moment(moment)
+    except bounds.OutOfBounds as exc:
+        raise Unprocessable(f"{field}: {exc}", errors=[{"field": field, "message": str(exc)}]) from None
     except ValueError:
         pass
     raise Unprocessable(f"{field} must be a date or a time with offset.", errors=[{"field": field, "message": "invalid"}])

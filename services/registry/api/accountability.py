@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query
 
+from cordon.bounds import AnyMoment, Day
 from cordon.clock import NowDep, local_date
 from cordon.db import SessionDep
 from cordon.paging import Cursor, Limit
@@ -92,7 +92,7 @@ async def list_daily_reports(
     principal: Official,
     session: SessionDep,
     now: NowDep,
-    date: date | None = Query(default=None, description="The day reported on; today (China time) when absent."),
+    date: Day | None = Query(default=None, description="The day reported on; today (China time) when absent."),
     status: Literal["missing", "submitted"] | None = None,
     region_code: str | None = Query(default=None, min_length=6, max_length=15),
     limit: Limit = 50,
@@ -104,7 +104,7 @@ async def list_daily_reports(
 
 
 @router.get("/daily-reports/draft", response_model=schemas.DailyReportDraft)
-async def draft_daily_report(principal: Staff, session: SessionDep, region_code: str = Query(min_length=6, max_length=15), date: date = Query()):
+async def draft_daily_report(principal: Staff, session: SessionDep, region_code: str = Query(min_length=6, max_length=15), date: Day = Query()):
     return await reports.draft(session, principal, region_code=region_code, on=date, policy=await policies.current(session))
 
 
@@ -115,8 +115,8 @@ async def read_audit(
     actor: str | None = Query(default=None, max_length=100),
     entity: str | None = Query(default=None, max_length=40),
     entity_id: str | None = Query(default=None, max_length=64),
-    since: datetime | None = Query(default=None, alias="from"),
-    until: datetime | None = Query(default=None, alias="to"),
+    since: AnyMoment | None = Query(default=None, alias="from"),
+    until: AnyMoment | None = Query(default=None, alias="to"),
     limit: Limit = 50,
     cursor: Cursor = None,
 ):

@@ -51,22 +51,34 @@ class Requirement:
     test_days: tuple[date, ...] = ()
 
 
+def plus(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held at the calendar's ends instead of overflowing.
+
+    The schemas keep dates within years of today, so this only matters for a row written
+    before they did: it must not stop the rules (and the clock that runs them) for everyone.
+    """
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 def chain(rule_name: str, rule: Rule, trigger: str, start: date) -> list[Requirement]:
     """The rule's measures laid end to end from ``start``, each with its own test days."""
     spans: dict[str, tuple[date, date]] = {}
     day = start
     for step in rule.measures:
-        spans[step.kind] = (day, day + timedelta(days=step.days - 1))
-        day += timedelta(days=step.days)
+        spans[step.kind] = (day, plus(day, step.days - 1))
+        day = plus(day, step.days)
     last_kind = rule.measures[-1].kind
     chain_end = spans[last_kind][1]
     tests: dict[str, list[date]] = {kind: [] for kind in spans}
     for test in rule.tests:
         if test.after_chain is not None:
-            tests[last_kind].append(chain_end + timedelta(days=test.after_chain))
+            tests[last_kind].append(plus(chain_end, test.after_chain))
         else:
             first, last = spans[test.measure]
-            tests[test.measure].append(last if test.day == "last" else first + timedelta(days=test.day - 1))
+            tests[test.measure].append(last if test.day == "last" else plus(first, test.day - 1))
     return [
         Requirement(rule_name, trigger, kind, first, last, tuple(sorted(set(tests[kind]))))
         for kind, (first, last) in spans.items()
@@ -85,7 +97,7 @@ def _city_has_risk(city_code: str, levels: list[str], risk: dict[str, str]) -> b
 
 def requirements(facts: PersonFacts, risk: dict[str, str], policy: Policy, today: date) -> list[Requirement]:
     """Everything the policy asks of this person now, chains wholly in the past left out."""
-    window_start = today - timedelta(days=policy.travel_window_days)
+    window_start = plus(today, -policy.travel_window_days)
     found: list[Requirement] = []
     for name, rule in policy.rules.items():
         trigger = rule.trigger
@@ -182,4 +194,4 @@ def plan_assignment(
 
 def _touches(episode: dict, req: Requirement) -> bool:
     """Overlapping or end to end: one measure, not two."""
-    return req.starts_on <= episode["ends_on"] + timedelta(days=1) and req.ends_on >= episode["starts_on"] - timedelta(days=1)
+    return req.starts_on <= plus(episode["ends_on"], 1) and req.ends_on >= plus(episode["starts_on"], -1)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cordon import pii, regions
+from cordon import bounds, pii, regions
 from cordon.batches import LineError, json_object
 
 MAX_RECORD_ID = 128
@@ -28,16 +28,26 @@ def _day(value: object, field: str) -> date:
         raise LineError("invalid_date", f"{field} must be a date (YYYY-MM-DD) or a time with offset")
     try:
         if len(value) == 10:
-            return date.fromisoformat(value)
-        moment = datetime.fromisoformat(value)
+            return bounds.check_day(date.fromisoformat(value))
+        # Bounded before it is converted: 0001-01-01T00:00:00+14:00 has no time in China or UTC.
+        moment = bounds.check_moment(datetime.fromisoformat(value))
+    except bounds.OutOfBounds as exc:
+        raise LineError("date_out_of_range", f"{field}: {exc}") from None
     except ValueError:
         raise LineError("invalid_date", f"{field} is not a date: {value[:40]!r}") from None
     # A moment is a day in China time, whatever offset the partner wrote it in.
     return moment.astimezone(CHINA).date() if moment.tzinfo else moment.date()
 
 
-def parse(raw: bytes | dict) -> TravelLine:
-    """A checked record from one NDJSON line (or one element of a JSON array)."""
+def check_window(last_seen: date, today: date, horizon_days: int) -> None:
+    """Travel counts only near today: ``last_seen`` within the policy's horizon (travel_window_days) either side."""
+    low, high = today - timedelta(days=horizon_days), today + timedelta(days=horizon_days)
+    if not low <= last_seen <= high:
+        raise LineError("date_out_of_range", f"last_seen 须在 {low} 至 {high} 之间（within the policy's {horizon_days} days of today）")
+
+
+def parse(raw: bytes | dict, *, today: date, horizon_days: int) -> TravelLine:
+    """A checked record from one NDJSON line (or one element of a JSON array), its travel near ``today``."""
     raw = json_object(raw)
     record_id = raw.get("record_id")
     if not isinstance(record_id, str) or not record_id.strip() or len(record_id) > MAX_RECORD_ID:
@@ -55,4 +65,5 @@ def parse(raw: bytes | dict) -> TravelLine:
     first, last = _day(raw.get("first_seen"), "first_seen"), _day(raw.get("last_seen"), "last_seen")
     if last < first:
         raise LineError("dates_reversed", "last_seen is before first_seen")
+    check_window(last, today, horizon_days)
     return TravelLine(record_id, phone, id_number, region, first, last)

@@ -135,7 +135,7 @@ async def ingest(
     window_start = today - timedelta(days=policy.travel_window_days)
 
     def parse(raw: object) -> tuple:
-        return _row(vault, principal.subject, travel_lines.parse(raw), now)
+        return _row(vault, principal.subject, travel_lines.parse(raw, today=today, horizon_days=policy.travel_window_days), now)
 
     async def write(chunk: list[tuple[int, tuple]]) -> Tally:
         rows = [row for _, row in chunk]
@@ -168,6 +168,11 @@ async def declare(*, session: AsyncSession, principal: Principal, data, now: dat
         raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
     if data.last_seen < data.first_seen:
         raise Unprocessable("last_seen is before first_seen.", code="dates_reversed")
+    policy = await policies.current(session)
+    try:
+        travel_lines.check_window(data.last_seen, local_date(now), policy.travel_window_days)
+    except batches.LineError as exc:
+        raise Unprocessable(str(exc), code=exc.code, errors=[{"field": "last_seen", "message": str(exc)}]) from None
     person = await people.find_own(session, principal)
     record = TravelRecord(
         partner_id=f"self:{principal.subject}"[:64],
@@ -184,7 +189,6 @@ async def declare(*, session: AsyncSession, principal: Principal, data, now: dat
     await session.flush()
     audit.record(session, principal, action="declare", entity="travel_record", entity_id=record.seq)
     if person is not None:
-        policy = await policies.current(session)
         await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
     await session.commit()
     return record

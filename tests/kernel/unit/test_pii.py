@@ -1,4 +1,5 @@
 import string
+from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,18 +13,25 @@ def with_check(first17: str) -> str:
     return first17 + pii.id_check_character(first17)
 
 
+digits = st.text(alphabet=string.digits, min_size=6, max_size=6)
+born = st.dates(min_value=date(1900, 1, 1), max_value=date(2020, 12, 31))
+serial = st.text(alphabet=string.digits, min_size=3, max_size=3)
+# 17 digits of a real person: place, a real birth date, serial.
+first17s = st.builds(lambda place, day, n: place + day.strftime("%Y%m%d") + n, digits, born, serial)
+
+
 def test_known_id_numbers_are_valid():
     for number in VALID:
         assert pii.is_valid_id_number(number), number
     assert pii.is_valid_id_number("11010519491231002x")  # a lowercase x is the same number
 
 
-@given(st.text(alphabet=string.digits, min_size=17, max_size=17))
+@given(first17s)
 def test_every_number_with_its_check_character_is_valid(first17):
     assert pii.is_valid_id_number(with_check(first17))
 
 
-@given(st.text(alphabet=string.digits, min_size=17, max_size=17), st.integers(0, 17), st.sampled_from("0123456789X"))
+@given(first17s, st.integers(0, 17), st.sampled_from("0123456789X"))
 def test_any_single_mutation_is_caught(first17, position, replacement):
     number = with_check(first17)
     mutated = number[:position] + replacement + number[position + 1 :]
@@ -32,7 +40,7 @@ def test_any_single_mutation_is_caught(first17, position, replacement):
         assert not pii.is_valid_id_number(mutated)
 
 
-@given(st.text(alphabet=string.digits, min_size=17, max_size=17), st.integers(0, 16))
+@given(first17s, st.integers(0, 16))
 def test_adjacent_transpositions_are_caught(first17, i):
     number = with_check(first17)
     swapped = number[:i] + number[i + 1] + number[i] + number[i + 2 :]
@@ -43,6 +51,12 @@ def test_adjacent_transpositions_are_caught(first17, i):
 def test_wrong_shapes_are_invalid():
     for bad in ["", "1234", "32041319900101123", "3204131990010112385", "X20413199001011235", "32041319900101123A"]:
         assert not pii.is_valid_id_number(bad)
+
+
+def test_impossible_birth_dates_are_invalid():
+    # Month 13, 30 February, born in 2099, born before 1880: each with a correct check character.
+    for first17 in ["32041319901301123", "32041319900230123", "32041320990101123", "32041318790101123"]:
+        assert not pii.is_valid_id_number(with_check(first17)), first17
 
 
 def test_masks():

@@ -1,0 +1,106 @@
+"""Domain bounds of dates, times and counts, checked once where a request enters (schemas, query parameters).
+
+Anything that happens in Cordon happens between 2019-01-01 and ten years from today;
+travel that counts lies within the policy's horizon of today; a count is below ten
+million. What passes these bounds can be added to, converted to UTC or China time and
+stored without overflowing, so the rules behind them are total.
+
+``Day``, ``Moment`` (a time with offset), ``AnyMoment`` (offset optional: query
+parameters) and ``Count`` are the types schemas use; ``check_day``/``check_moment``
+are the same checks for values parsed by hand (batch lines, query strings), raising
+``OutOfBounds`` (a ``ValueError``) with a message for the field, Chinese first.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic_core import PydanticCustomError
+
+from cordon import regions
+
+EARLIEST = date(2019, 1, 1)
+YEARS_AHEAD = 10
+MAX_COUNT = 10_000_000  # counts are >= 0 and below this
+
+
+class OutOfBounds(ValueError):
+    """A value outside its domain; ``code`` is stable, the message names the bounds (zh, then en)."""
+
+    def __init__(self, message: str, code: str = "date_out_of_range") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def latest(today: date | None = None) -> date:
+    """Ten years from today (28 February for a 29 February)."""
+    today = today or datetime.now(timezone.utc).date()
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def check_day(value: date, *, low: date | None = None, high: date | None = None) -> date:
+    """``value`` if it lies in [low, high] (by default 2019-01-01 to ten years from today)."""
+    low, high = low or EARLIEST, high or latest()
+    if not low <= value <= high:
+        raise OutOfBounds(f"日期须在 {low} 至 {high} 之间（a date from {low} to {high}）")
+    return value
+
+
+def check_moment(value: datetime) -> datetime:
+    """A time whose day (as written, and in UTC) lies in the bounds of ``check_day``.
+
+    The day as written is checked first, so a time near year 1 or 9999 is refused before
+    anything converts it (``0001-01-01T00:00:00+14:00`` has no UTC time at all).
+    """
+    low, high = EARLIEST, latest()
+    if not low <= value.date() <= high or (value.tzinfo is not None and not low <= value.astimezone(timezone.utc).date() <= high):
+        raise OutOfBounds(f"时间须在 {low} 至 {high} 之间（a time from {low} to {high}）")
+    return value
+
+
+def check_region(code: str) -> str:
+    """A region code of the right form (six digits, a known province).
+
+    Hook for the place list: when ``cordon.regions`` can say whether a code names a
+    place, this is where it is asked, so that every schema refuses unknown places.
+    """
+    if not regions.is_region_code(code):
+        raise OutOfBounds("地区代码须为 6 位行政区划代码（a 6-digit administrative region code）", "region_code_invalid")
+    return code
+
+
+def _adapt(check, kind: str):
+    """A pydantic validator from a check: its error is the field's message, without pydantic's prefix."""
+
+    def validate(value):
+        try:
+            return check(value)
+        except OutOfBounds as exc:
+            raise PydanticCustomError(exc.code if kind == "value" else kind, str(exc)) from None
+
+    return validate
+
+
+def _not_null(value):
+    if value is None:
+        raise PydanticCustomError("null_not_allowed", "此项不可为空（this field cannot be null）")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_adapt(check_day, "date_out_of_range"))]
+Moment = Annotated[AwareDatetime, AfterValidator(_adapt(check_moment, "date_out_of_range"))]
+AnyMoment = Annotated[datetime, AfterValidator(_adapt(check_moment, "date_out_of_range"))]
+Count = Annotated[int, Field(ge=0, lt=MAX_COUNT)]
+RegionCode = Annotated[str, AfterValidator(_adapt(check_region, "value"))]
+# A PATCH field that may be left out but not set to null: default None means "not given".
+NotNull = AfterValidator(_not_null)
+
+__all__ = [
+    "AnyMoment", "Count", "Day", "EARLIEST", "MAX_COUNT", "Moment", "NotNull", "OutOfBounds", "RegionCode",
+    "check_day", "check_moment", "check_region", "latest",
+]
