@@ -100,6 +100,7 @@ def create_service_app(
         redoc_url=None,
     )
     errors.install(app)
+    app.add_middleware(errors.UnexpectedErrors)  # inside the next: it answers with the request id
     app.add_middleware(observability.RequestContextMiddleware, service=settings.service)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the line-level half is used by domain code, which stays fre
     from starlette.requests import Request
 
 MAX_JSON_ARRAY_BYTES = 32 * 1024 * 1024  # larger uploads use NDJSON, which is streamed
+MAX_LINE_BYTES = 1024 * 1024  # an NDJSON line longer than this is refused by its number, unread
 MAX_REJECTED_LISTED = 10_000  # the answer names at most this many bad lines; all are counted
 CHUNK = 1000  # lines handed on at once, unless the service says otherwise
 YIELD_EVERY = 250  # lines parsed between two chances for the chunk being written to move on
@@ -93,6 +94,8 @@ class Tally:
 
 def json_object(raw: object) -> dict:
     """One line (bytes) or array item as a JSON object; LineError otherwise."""
+    if isinstance(raw, OverlongLine):
+        raise LineError(raw.code, raw.message)
     if isinstance(raw, (bytes, bytearray, memoryview)):
         try:
             raw = orjson.loads(raw)
@@ -156,18 +159,53 @@ async def ingest(
     return tally
 
 
-async def ndjson_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
-    """(line number, line) from a streamed body; blank lines are skipped but counted."""
-    number, rest = 0, b""
+@dataclass(frozen=True)
+class OverlongLine:
+    """Stands for a line longer than ``MAX_LINE_BYTES``: skipped unread, so a parser refuses it by its number."""
+
+    size: int  # bytes in the line
+
+    code = "line_too_long"
+    message = "行超过 1 MB，未读取（the line is longer than 1 MB and was not read）"
+
+
+async def ndjson_lines(chunks: AsyncIterator[bytes], max_line: int = MAX_LINE_BYTES) -> AsyncIterator[tuple[int, bytes | OverlongLine]]:
+    """(line number, line) from a streamed body; blank lines are skipped but counted.
+
+    At most ``max_line`` bytes of an unfinished line are held: a longer line is skipped as it
+    streams past (each byte looked at once) and yielded as an ``OverlongLine``.
+    """
+    number = 0
+    pending = bytearray()  # the start of a line whose end has not arrived yet
+    overlong = -1  # the size so far of a line being skipped, or -1
     async for chunk in chunks:
-        rest += chunk
-        *complete, rest = rest.split(b"\n")
-        for line in complete:
+        parts = chunk.split(b"\n")
+        for index, part in enumerate(parts):
+            ended = index < len(parts) - 1
+            if overlong >= 0:
+                overlong += len(part)
+            elif len(pending) + len(part) > max_line:
+                overlong = len(pending) + len(part)
+                pending.clear()
+            elif ended and not pending:
+                line = part  # the common case: a whole line inside one chunk, not copied again
+            else:
+                pending += part
+                line = bytes(pending) if ended else b""
+            if not ended:
+                break
             number += 1
+            if overlong >= 0:
+                yield number, OverlongLine(overlong)
+                overlong = -1
+                continue
+            pending.clear()
             if line.strip():
                 yield number, line
-    if rest.strip():
-        yield number + 1, rest
+    if overlong >= 0:
+        yield number + 1, OverlongLine(overlong)
+    elif pending.strip():
+        yield number + 1, bytes(pending)
 
 
 async def array_lines(items: list) -> AsyncIterator[tuple[int, object]]:

@@ -1,6 +1,11 @@
 """The proxy: one pooled aiohttp session per upstream, streamed bodies, timeouts per route,
 one retry of an idempotent read on a failed connect, and a circuit per upstream.
 
+An idempotent request (GET, HEAD, OPTIONS, PUT, DELETE) whose pooled keep-alive connection
+the upstream had closed is sent once more on a new connection by aiohttp itself (3.10+,
+RFC 9112 9.3.1.1); tests/gateway/integration/test_retry.py holds it to that. Other methods
+are not repeated: the caller gets a 502 and decides.
+
 aiohttp, not httpx, carries the hop: measured here, httpx's pool costs about a
 millisecond of CPU per request (encode/httpx#3215) and caps a hop near 600 req/s.
 """
