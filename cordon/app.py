@@ -30,6 +30,22 @@ ReadinessCheck = Callable[[FastAPI], Awaitable[dict]]
 Context = Callable[[FastAPI], AbstractAsyncContextManager]
 
 
+NATS_CHECK_TIMEOUT_S = 1.0
+
+
+async def nats_round_trip(bus: Bus | None) -> str:
+    """"ok" when JetStream answers an account-info request in time: a frozen server (SIGSTOP) keeps the
+    client's connection flag up for minutes, so the flag alone is no evidence."""
+    js = bus.jetstream() if bus is not None else None
+    if js is None:
+        return "unavailable"
+    try:
+        await asyncio.wait_for(js.account_info(), NATS_CHECK_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - any failure of the round trip is "not ready"
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
+
+
 def create_service_app(
     *,
     settings: Settings,
@@ -116,9 +132,7 @@ def create_service_app(
             await asyncio.wait_for(db.ping(request.app.state.engine), 2)
         except Exception as exc:
             checks["database"] = f"unavailable: {type(exc).__name__}"
-        bus = request.app.state.bus
-        if bus is None or not bus.ready:
-            checks["nats"] = "unavailable"
+        checks["nats"] = await nats_round_trip(request.app.state.bus)
         if readiness is not None:
             checks.update(await readiness(request.app))
         ready = all(v == "ok" or (isinstance(v, dict) and v.get("status") == "ok") for v in checks.values())

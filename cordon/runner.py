@@ -2,7 +2,8 @@
 
 Starts a nats-server (unless CORDON_NATS_URL is set), runs every service's
 migrations, starts the four services and the gateway as child processes,
-restarts a child that crashes, and stops everything on Ctrl-C or SIGTERM.
+restarts a child that crashes (and its own nats-server, on the same port and
+store), logging each restart, and stops everything on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from cordon.settings import SERVICES, Settings
 
 DEFAULT_NATS_PORT = 4222
 STOP_GRACE_S = 10.0
+NATS_POLL_S = 0.2  # how often the runner looks whether its nats-server still runs
 
 
 @dataclass
@@ -27,8 +29,6 @@ class Child:
     name: str
     port: int
     process: asyncio.subprocess.Process | None = None
-    started_at: float = 0.0
-    restarts: int = 0
 
     @property
     def url(self) -> str:
@@ -82,21 +82,49 @@ class Runner:
             env=self.env(),
             start_new_session=True,  # signals reach the runner only; it stops the children in order
         )
-        child.started_at = time.monotonic()
 
     async def supervise(self, child: Child) -> None:
-        """Keep ``child`` running: restart with growing pauses when it dies, until we stop."""
+        """Keep ``child`` running until we stop."""
+
+        async def wait() -> int:
+            return await child.process.wait()
+
+        await self.keep(child.name, lambda: self.spawn(child), wait)
+
+    async def supervise_nats(self) -> None:
+        """Keep the runner's own nats-server running (same port, same store): the services reconnect to it."""
+        nats = self.nats
+
+        async def start() -> None:
+            await asyncio.to_thread(nats.start)
+
+        async def wait() -> int | None:
+            while nats.process is not None and nats.process.poll() is None and not self.stopping.is_set():
+                await asyncio.sleep(NATS_POLL_S)
+            return nats.process.returncode if nats.process is not None else None
+
+        await self.keep("nats-server", start, wait, running=True)
+
+    async def keep(self, name: str, start, wait, *, running: bool = False) -> None:
+        """Start a process and restart it when it dies, pausing 1, 2, 4 ... 30 s between tries (the pause
+        starts over once it has run a minute), until we stop. ``running``: it was started already."""
+        restarts = 0
         while not self.stopping.is_set():
-            await self.spawn(child)
-            code = await child.process.wait()
+            started_at = time.monotonic()
+            try:
+                if not running:
+                    await start()
+                code = await wait()
+            except Exception as exc:  # noqa: BLE001 - a start that fails is retried like an exit
+                code = f"a failed start ({type(exc).__name__}: {exc})"
+            running = False
             if self.stopping.is_set():
                 return
-            uptime = time.monotonic() - child.started_at
-            if uptime > 60:
-                child.restarts = 0
-            child.restarts += 1
-            pause = min(2 ** (child.restarts - 1), 30)
-            say(f"{child.name} exited with {code}; restarting in {pause}s")
+            if time.monotonic() - started_at > 60:
+                restarts = 0
+            restarts += 1
+            pause = min(2 ** (restarts - 1), 30)
+            say(f"{name} exited with {code}; restarting in {pause}s")
             try:
                 await asyncio.wait_for(self.stopping.wait(), pause)
             except TimeoutError:
@@ -134,6 +162,8 @@ class Runner:
             say("running migrations")
             await asyncio.to_thread(migrate.upgrade_all, services.database_urls())
             supervisors = [asyncio.create_task(self.supervise(c)) for c in self.children.values()]
+            if self.nats:
+                supervisors.append(asyncio.create_task(self.supervise_nats()))
             self.announce()
             await self.stopping.wait()
             say("stopping")

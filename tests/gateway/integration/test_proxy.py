@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import orjson
 
 from tests.gateway.integration.conftest import admin_headers
@@ -35,7 +37,8 @@ async def test_partner_key_opens_only_the_travel_push(gateway):
     headers = await admin_headers(gateway)
     created = (await gateway.post("/api/v1/auth/partners", json={"name": "运营商大数据"}, headers=headers)).json()
     key = created["api_key"]
-    line = {"record_id": "p1", "phone": "13800000009", "region_code": "420106", "first_seen": "2022-01-01", "last_seen": "2022-01-02"}
+    today = date.today().isoformat()  # travel counts near today (the policy's window)
+    line = {"record_id": "p1", "phone": "13800000009", "region_code": "420106", "first_seen": today, "last_seen": today}
     pushed = await gateway.post(
         "/api/v1/travel-records/batch", content=orjson.dumps(line) + b"\n",
         headers={"X-API-Key": key, "content-type": "application/x-ndjson"},
