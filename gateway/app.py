@@ -172,12 +172,20 @@ async def _proxy(request: Request):
         except DomainError as exc:
             return problem(exc.status, exc.code, exc.detail, headers={"WWW-Authenticate": "Bearer"})
         subject = principal.subject
+        if principal.role == "resident" and principal.person_id is not None and not await _bound(request, principal):
+            return problem(401, "token_revoked", "此登录凭证对应的手机号已变更，请重新登录（the phone number of this login changed; log in again）。",
+                           headers={"WWW-Authenticate": "Bearer"})
     else:
         return problem(401, "unauthenticated", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
     wait = request.app.state.principal_limits.check(subject)
     if wait:
         return problem(429, "rate_limited", "Too many requests; slow down.", headers={"Retry-After": str(int(wait) + 1)})
     return await proxy.forward(request, route, request.app.state.upstreams[route.upstream], authorization)
+
+
+async def _bound(request: Request, principal) -> bool:
+    async with request.app.state.sessionmaker() as session:
+        return await auth.phone_still_bound(session, phone_index=principal.phone_index, person_id=principal.person_id)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

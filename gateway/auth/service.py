@@ -229,6 +229,17 @@ async def ensure_first_admin(*, session: AsyncSession, password: str | None, sec
     return None
 
 
+async def phone_still_bound(session: AsyncSession, *, phone_index: str | None, person_id: uuid.UUID) -> bool:
+    """Whether a resident token's (phone, person) pair is still current.
+
+    A resident token carries the blind index of the phone it was issued to and the person that
+    phone belonged to. When a grid worker changes the person's phone, registry.person.updated
+    moves the mapping here, and every token bound to the old number stops opening anything.
+    """
+    row = await session.get(PersonPhone, phone_index) if phone_index else None
+    return row is not None and row.person_id == person_id
+
+
 async def project_person(*, session: AsyncSession, person: PersonFacts) -> None:
     """Keep phone -> person current (a changed phone moves the mapping)."""
     await session.execute(delete(PersonPhone).where(PersonPhone.person_id == person.person_id))
