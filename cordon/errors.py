@@ -145,6 +145,26 @@ async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (a restart, a failover): the pool reconnects, the caller retries."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    lost = (
+        ConnectionError, OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError,
+    )
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:  # the driver's error, under SQLAlchemy's wrappers
+        if isinstance(exc, lost):
+            return True
+        seen.add(id(exc))
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
+
+
 class UnexpectedErrors:
     """An unexpected error becomes an ordinary 500 problem+json carrying the request id.
 
@@ -172,15 +192,21 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, watch)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error on %s %s", scope.get("method"), getattr(scope.get("route"), "path", "unmatched"))
             if started:  # part of an answer is out: nothing truthful can follow it on this connection
                 raise
             rid = request_id_var.get()
-            response = problem(
-                500, "internal_error", "服务出现意外错误，已记录，请稍后重试（an unexpected error occurred; it has been logged）。",
-                request_id=rid,
-            )
+            if database_unreachable(exc):
+                response = problem(
+                    503, "database_unavailable", "数据库暂时无法连接，请稍后重试（the database cannot be reached; try again shortly）。",
+                    headers={"Retry-After": "1"}, request_id=rid,
+                )
+            else:
+                response = problem(
+                    500, "internal_error", "服务出现意外错误，已记录，请稍后重试（an unexpected error occurred; it has been logged）。",
+                    request_id=rid,
+                )
             await response(scope, receive, send)
 
 
