@@ -8,11 +8,10 @@ mapping, and a token of the old number no longer opens anything: 401 token_revok
 from __future__ import annotations
 
 import jwt
-import nats
-import orjson
 
 from cordon import pii
 from gateway.models import PersonPhone
+from tests.gateway.integration.test_auth import _code_from_stream
 from tests.registry.integration.people import GRID, id_number
 from tests.serving import eventually
 
@@ -24,29 +23,9 @@ def _vault(gateway) -> pii.Vault:
     return pii.Vault.from_hex(s.pii_index_key, s.pii_encryption_key)
 
 
-async def _code_for(url: str, gateway, phone: str) -> str | None:
-    """The code sent to ``phone``, from auth.sms_code.requested (as notify reads it)."""
-    vault = _vault(gateway)
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        try:
-            info = await js.stream_info("AUTH")
-        except Exception:
-            return None
-        for seq in range(1, info.state.last_seq + 1):
-            msg = await js.get_msg("AUTH", seq)
-            data = orjson.loads(msg.data)["data"]
-            if msg.subject == "auth.sms_code.requested" and vault.decrypt(data["phone_enc"]) == phone:
-                return vault.decrypt(data["code_enc"])
-        return None
-    finally:
-        await nc.close()
-
-
 async def _resident_token(gateway, nats_server, phone: str) -> dict:
     assert (await gateway.post("/api/v1/auth/sms-code", json={"phone": phone})).status_code == 202
-    code = await eventually(lambda: _code_for(nats_server.url, gateway, phone))
+    code = await eventually(lambda: _code_from_stream(nats_server.url, gateway, phone))
     token = await gateway.post("/api/v1/auth/resident-token", json={"phone": phone, "code": code})
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
