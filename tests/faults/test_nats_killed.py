@@ -124,9 +124,13 @@ def test_nats_killed_comes_back_and_the_outboxes_drain(tmp_path):
         runner.send_signal(signal.SIGTERM)
         assert runner.wait(30) == 0
     finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
+        if runner.poll() is None:  # a failed assertion: stop it as an operator would, so it stops its children
+            runner.send_signal(signal.SIGTERM)
+            try:
+                runner.wait(30)
+            except subprocess.TimeoutExpired:
+                runner.kill()
+                runner.wait()
         log.close()
     output = log_path.read_text()
     assert re.search(r"nats-server exited with -9; restarting in \d+s", output), output[-2000:]
