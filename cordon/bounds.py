@@ -19,8 +19,6 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 from pydantic_core import PydanticCustomError
 
-from cordon import regions
-
 EARLIEST = date(2019, 1, 1)
 YEARS_AHEAD = 10
 MAX_COUNT = 10_000_000  # counts are >= 0 and below this
@@ -63,25 +61,14 @@ def check_moment(value: datetime) -> datetime:
     return value
 
 
-def check_region(code: str) -> str:
-    """A region code of the right form (six digits, a known province).
-
-    Hook for the place list: when ``cordon.regions`` can say whether a code names a
-    place, this is where it is asked, so that every schema refuses unknown places.
-    """
-    if not regions.is_region_code(code):
-        raise OutOfBounds("地区代码须为 6 位行政区划代码（a 6-digit administrative region code）", "region_code_invalid")
-    return code
-
-
-def _adapt(check, kind: str):
+def _adapt(check):
     """A pydantic validator from a check: its error is the field's message, without pydantic's prefix."""
 
     def validate(value):
         try:
             return check(value)
         except OutOfBounds as exc:
-            raise PydanticCustomError(exc.code if kind == "value" else kind, str(exc)) from None
+            raise PydanticCustomError(exc.code, str(exc)) from None
 
     return validate
 
@@ -92,15 +79,14 @@ def _not_null(value):
     return value
 
 
-Day = Annotated[date, AfterValidator(_adapt(check_day, "date_out_of_range"))]
-Moment = Annotated[AwareDatetime, AfterValidator(_adapt(check_moment, "date_out_of_range"))]
-AnyMoment = Annotated[datetime, AfterValidator(_adapt(check_moment, "date_out_of_range"))]
+Day = Annotated[date, AfterValidator(_adapt(check_day))]
+Moment = Annotated[AwareDatetime, AfterValidator(_adapt(check_moment))]
+AnyMoment = Annotated[datetime, AfterValidator(_adapt(check_moment))]
 Count = Annotated[int, Field(ge=0, lt=MAX_COUNT)]
-RegionCode = Annotated[str, AfterValidator(_adapt(check_region, "value"))]
 # A PATCH field that may be left out but not set to null: default None means "not given".
 NotNull = AfterValidator(_not_null)
 
 __all__ = [
-    "AnyMoment", "Count", "Day", "EARLIEST", "MAX_COUNT", "Moment", "NotNull", "OutOfBounds", "RegionCode",
-    "check_day", "check_moment", "check_region", "latest",
+    "AnyMoment", "Count", "Day", "EARLIEST", "MAX_COUNT", "Moment", "NotNull", "OutOfBounds",
+    "check_day", "check_moment", "latest",
 ]

@@ -79,7 +79,7 @@ def checked_phone(value: str, *, field: str = "phone") -> str:
 def checked_id_number(value: str, *, field: str = "id_number") -> str:
     """``value`` normalized; 422 ``id_number_invalid`` naming ``field`` unless it passes the GB 11643 check."""
     if not isinstance(value, str) or not is_valid_id_number(value):
-        raise IdNumberInvalid("The ID number fails the GB 11643 check.", errors=[{"field": field, "message": "bad check character"}])
+        raise IdNumberInvalid("The ID number fails the GB 11643 check.", errors=[{"field": field, "message": "身份证号校验位或出生日期有误（bad check character or birth date）"}])
     return normalize_id_number(value)
 
 

@@ -34,7 +34,8 @@ PROVINCES = frozenset(
 
 def is_region_code(code: object) -> bool:
     """Whether ``code`` is well formed (6, 9, 12 or 15 digits) in a province that exists: a form check, not
-    whether the place itself exists."""
+    whether the place itself exists. Every service asks this one function, so the place list's
+    check (a code that names a known place) belongs here when the list is imported."""
     return isinstance(code, str) and bool(_CODE.match(code)) and code[:2] in PROVINCES
 
 
