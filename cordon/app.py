@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import logging
+import os
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Awaitable, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cordon import db, errors, observability
 from cordon.auth import VerifiedTokens
@@ -44,6 +45,71 @@ async def nats_round_trip(bus: Bus | None) -> str:
     except Exception as exc:  # noqa: BLE001 - any failure of the round trip is "not ready"
         return f"unavailable: {type(exc).__name__}"
     return "ok"
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (a restart, a failover): the pool reconnects, the caller retries."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    lost = (
+        ConnectionError, OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError,
+    )
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:  # the driver's error, under SQLAlchemy's wrappers
+        if isinstance(exc, lost):
+            return True
+        seen.add(id(exc))
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
+
+
+class UnexpectedErrors:
+    """An unexpected error becomes an ordinary 500 problem+json carrying the request id.
+
+    Starlette's ServerErrorMiddleware answers such an error and then re-raises it, and
+    uvicorn closes the connection of a request whose app raised: a proxy's pooled
+    connection died with it, and the next caller on it got a 502. Here the error is
+    logged and answered, and the request ends normally, so the connection stays usable.
+    Installed inside the request-id middleware, so the id is known.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            log.exception("unhandled error on %s %s", scope.get("method"), getattr(scope.get("route"), "path", "unmatched"))
+            if started:  # part of an answer is out: nothing truthful can follow it on this connection
+                raise
+            rid = observability.request_id_var.get()
+            if database_unreachable(exc):
+                response = errors.problem(
+                    503, "database_unavailable", "数据库暂时无法连接，请稍后重试（the database cannot be reached; try again shortly）。",
+                    headers={"Retry-After": "1"}, request_id=rid,
+                )
+            else:
+                response = errors.problem(
+                    500, "internal_error", "服务出现意外错误，已记录，请稍后重试（an unexpected error occurred; it has been logged）。",
+                    request_id=rid,
+                )
+            await response(scope, receive, send)
 
 
 def create_service_app(
@@ -116,7 +182,7 @@ def create_service_app(
         redoc_url=None,
     )
     errors.install(app)
-    app.add_middleware(errors.UnexpectedErrors)  # inside the next: it answers with the request id
+    app.add_middleware(UnexpectedErrors)  # inside the next: it answers with the request id
     app.add_middleware(observability.RequestContextMiddleware, service=settings.service)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

@@ -13,7 +13,7 @@ are the same checks for values parsed by hand (batch lines, query strings), rais
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
@@ -34,7 +34,7 @@ class OutOfBounds(ValueError):
 
 def latest(today: date | None = None) -> date:
     """Ten years from today (28 February for a 29 February)."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     try:
         return today.replace(year=today.year + YEARS_AHEAD)
     except ValueError:
@@ -56,7 +56,7 @@ def check_moment(value: datetime) -> datetime:
     anything converts it (``0001-01-01T00:00:00+14:00`` has no UTC time at all).
     """
     low, high = EARLIEST, latest()
-    if not low <= value.date() <= high or (value.tzinfo is not None and not low <= value.astimezone(timezone.utc).date() <= high):
+    if not low <= value.date() <= high or (value.tzinfo is not None and not low <= value.astimezone(UTC).date() <= high):
         raise OutOfBounds(f"时间须在 {low} 至 {high} 之间（a time from {low} to {high}）")
     return value
 

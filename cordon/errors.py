@@ -10,9 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from cordon.observability import request_id_var
 
 log = logging.getLogger("cordon.errors")
 
@@ -145,74 +142,9 @@ async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
 
-def database_unreachable(exc: BaseException) -> bool:
-    """A lost or refused database connection (a restart, a failover): the pool reconnects, the caller retries."""
-    import asyncpg
-    from sqlalchemy.exc import DBAPIError
-
-    lost = (
-        ConnectionError, OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError,
-        asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError,
-    )
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:  # the driver's error, under SQLAlchemy's wrappers
-        if isinstance(exc, lost):
-            return True
-        seen.add(id(exc))
-        exc = getattr(exc, "orig", None) or exc.__cause__
-    return False
-
-
-class UnexpectedErrors:
-    """An unexpected error becomes an ordinary 500 problem+json carrying the request id.
-
-    Starlette's ServerErrorMiddleware answers such an error and then re-raises it, and
-    uvicorn closes the connection of a request whose app raised: a proxy's pooled
-    connection died with it, and the next caller on it got a 502. Here the error is
-    logged and answered, and the request ends normally, so the connection stays usable.
-    Installed inside the request-id middleware (``cordon.app``), so the id is known.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception as exc:
-            log.exception("unhandled error on %s %s", scope.get("method"), getattr(scope.get("route"), "path", "unmatched"))
-            if started:  # part of an answer is out: nothing truthful can follow it on this connection
-                raise
-            rid = request_id_var.get()
-            if database_unreachable(exc):
-                response = problem(
-                    503, "database_unavailable", "数据库暂时无法连接，请稍后重试（the database cannot be reached; try again shortly）。",
-                    headers={"Retry-After": "1"}, request_id=rid,
-                )
-            else:
-                response = problem(
-                    500, "internal_error", "服务出现意外错误，已记录，请稍后重试（an unexpected error occurred; it has been logged）。",
-                    request_id=rid,
-                )
-            await response(scope, receive, send)
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    # Unexpected errors: UnexpectedErrors, a middleware (cordon.app), not an exception handler,
+    # Unexpected errors: cordon.app.UnexpectedErrors, a middleware, not an exception handler,
     # which Starlette would run in ServerErrorMiddleware and then re-raise.

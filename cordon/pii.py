@@ -13,7 +13,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -53,7 +53,7 @@ def is_valid_id_number(value: str) -> bool:
     if not (_ID_SHAPE.match(value) and id_check_character(value[:17]) == value[17]):
         return False
     born = birth_date(value)
-    return born is not None and EARLIEST_BIRTH <= born <= datetime.now(timezone.utc).date() + timedelta(days=1)
+    return born is not None and EARLIEST_BIRTH <= born <= datetime.now(UTC).date() + timedelta(days=1)
 
 
 def normalize_phone(value: str) -> str:

@@ -27,9 +27,10 @@ MAX_LENGTH = 15
 # Below a province only: a township hangs from a county, or from a city without counties (东莞 441900).
 _CODE = re.compile(r"^[1-9][0-9]{5}$|^[1-9][0-9](?!0000)[0-9]{4}(?:(?!000)[0-9]{3}){1,3}$")
 # The provinces of GB/T 2260 (the first two digits of every code).
-PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
-)
+PROVINCES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
+    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+})
 
 
 def is_region_code(code: object) -> bool:

@@ -17,7 +17,6 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-
 from schemathesis.core.errors import NoLinksFound
 
 from cordon import bounds

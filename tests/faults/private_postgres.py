@@ -50,7 +50,7 @@ class PrivatePostgres:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self.run("pg_ctl", action, "-D", str(self.data), "-w", "-t", "60", "-l", str(self.root / "log"), "-o", options, *extra)
 
-    def start(self) -> "PrivatePostgres":
+    def start(self) -> PrivatePostgres:
         self.run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
         self.pg_ctl("start")
         return self

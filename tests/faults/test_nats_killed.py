@@ -91,7 +91,7 @@ def test_nats_killed_comes_back_and_the_outboxes_drain(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
     env["CORDON_LOG_LEVEL"] = "WARNING"
     log_path = tmp_path / "up.log"
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in the finally below
     runner = subprocess.Popen([sys.executable, "-m", "cordon", "up", "--port", str(gateway_port)],
                               cwd=tmp_path, env=env, stdout=log, stderr=log)
     try:

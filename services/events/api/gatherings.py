@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 
 from cordon import bounds
 from cordon.clock import CHINA, NowDep
-from cordon.paging import Cursor, Limit
 from cordon.db import SessionDep
 from cordon.errors import Unprocessable
+from cordon.paging import Cursor, Limit
 from cordon.pii import VaultDep
 from services.events import schemas
 from services.events.api import views

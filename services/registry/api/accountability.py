@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from cordon.bounds import AnyMoment, Day
 from cordon.clock import NowDep, local_date
 from cordon.db import SessionDep
-from cordon.paging import Cursor, Limit
 from cordon.errors import NotFound, RegionNotFound
+from cordon.paging import Cursor, Limit
 from services.registry import schemas
 from services.registry.api.deps import Admin, Official, Staff
 from services.registry.domain.accountability import missing_duties

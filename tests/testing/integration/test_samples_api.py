@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 from tests.testing.integration.helpers import GRID, LAB, bad_id_number, id_number, post_sample, sample_body
 
@@ -45,7 +45,7 @@ async def test_bad_input_and_wrong_callers(testing):
     assert naive.status_code == 422
     impossible = await testing.post("/api/v1/samples", json={**sample_body(), "collected_at": "2999-01-01T00:00:00+08:00"}, headers=LAB)
     assert impossible.status_code == 422 and impossible.json()["errors"][0]["field"] == "collected_at"
-    next_year = f"{datetime.now(timezone.utc).year + 1}-01-01T00:00:00+08:00"
+    next_year = f"{datetime.now(UTC).year + 1}-01-01T00:00:00+08:00"
     future = await testing.post("/api/v1/samples", json={**sample_body(), "collected_at": next_year}, headers=LAB)
     assert future.status_code == 422 and future.json()["code"] == "collected_at_in_future"
     assert (await testing.post("/api/v1/samples", json=sample_body(), headers=GRID)).status_code == 403
