@@ -16,7 +16,7 @@ DUTIES = ("township_cadre", "village_cadre", "doctor", "police", "grid_worker")
 
 
 def resolve_roster(region_code: str, rosters: dict[str, dict[str, str | None]]) -> tuple[str, dict[str, str | None]] | None:
-    """The roster of the most specific region holding ``region_code`` (its own, then its city's, then its province's)."""
+    """The roster of the nearest place holding ``region_code``: its own, then each place above it in turn."""
     code: str | None = region_code
     while code is not None:
         if code in rosters:

@@ -15,8 +15,8 @@ from cordon.clock import local_date
 from cordon.contracts import registry
 from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
-from services.registry.models import Exposure, Person, PersonTag, TravelRecord
-from services.registry.service import audit, evaluation, policies
+from services.registry.models import Exposure, Person, PersonMove, PersonTag, TravelRecord
+from services.registry.service import audit, evaluation, places, policies, rosters
 
 
 class PersonExists(Conflict):
@@ -80,6 +80,7 @@ async def _claim_pending(session: AsyncSession, person: Person) -> None:
 async def register_person(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> Person:
     id_number = pii.checked_id_number(data.id_number)
     _check_region(principal, data.region_code)
+    await places.require_place(session, data.region_code)
     index = vault.index("id_number", id_number)
     existing = (await session.execute(select(Person.id).where(Person.id_number_index == index))).scalar_one_or_none()
     if existing is not None:
@@ -117,8 +118,13 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
 
 
 async def update_person(*, session: AsyncSession, vault: Vault, principal: Principal, person: Person, changes: dict, now: datetime) -> Person:
-    if "region_code" in changes:
+    moved_from = None
+    if "region_code" in changes and changes["region_code"] != person.region_code:
         _check_region(principal, changes["region_code"])
+        await places.require_place(session, changes["region_code"])
+        if changes["region_code"][:6] != person.region_code[:6] and principal.role not in OFFICIALS:
+            raise Forbidden("Moving a person to another county (转出/转入) is for an official who sees both.", code="move_forbidden")
+        moved_from = person.region_code
     if "phone" in changes:
         for key, value in _phone_fields(vault, changes.pop("phone")).items():
             setattr(person, key, value)
@@ -130,6 +136,12 @@ async def update_person(*, session: AsyncSession, vault: Vault, principal: Princ
     person.updated_at = now
     await _claim_pending(session, person)
     audit.record(session, principal, action="update", entity="person", entity_id=person.id)
+    if moved_from is not None:
+        # The person keeps their id, and with it their measures, records, tests and audit trail.
+        session.add(PersonMove(person_id=person.id, from_region=moved_from, to_region=person.region_code, moved_at=now,
+                               moved_by=principal.username or principal.subject))
+        audit.record(session, principal, action="move", entity="person", entity_id=person.id)
+        await rosters.reroute(session, person, now)
     await outbox.add(session, facts_event(registry.PersonUpdated, person), key=person.id)
     policy = await policies.current(session)
     await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)

@@ -12,10 +12,11 @@ from cordon import regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.contracts import registry
+from cordon.db import slices
 from cordon.errors import NotFound, RegionInvalid, RegionNotFound, Unprocessable
 from services.registry.domain.accountability import DUTIES, missing_duties, resolve_roster
 from services.registry.models import Person, ResponsibleStaff, Roster
-from services.registry.service import audit
+from services.registry.service import audit, places
 
 
 def _clean(staff: dict[str, str | None]) -> dict[str, str | None]:
@@ -30,6 +31,7 @@ async def put_roster(*, session: AsyncSession, principal: Principal, region_code
         raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
     if not principal.sees_region(region_code):
         raise RegionNotFound("No such region.")
+    await places.require_place(session, region_code)
     roster = await session.get(Roster, region_code)
     if roster is None:
         roster = Roster(region_code=region_code)
@@ -47,8 +49,19 @@ async def get_roster(session: AsyncSession, principal: Principal, region_code: s
     return roster
 
 
-async def all_rosters(session: AsyncSession) -> dict[str, dict]:
-    return {r.region_code: r.staff for r in (await session.execute(select(Roster))).scalars()}
+async def rosters_above(session: AsyncSession, codes: set[str]) -> dict[str, dict]:
+    """The rosters of these places and of every place above them (one query, by key)."""
+    wanted = {up for code in codes for up in regions.ancestors(code)}
+    found: dict[str, dict] = {}
+    for part in slices(sorted(wanted)):
+        found.update((r.region_code, r.staff) for r in (await session.execute(select(Roster).where(Roster.region_code.in_(part)))).scalars())
+    return found
+
+
+def _from_roster(region_code: str, rosters: dict[str, dict]) -> tuple[str | None, dict[str, str | None]]:
+    """The nearest roster above a place: grid, else village, else township, else county (then city, province)."""
+    found = resolve_roster(region_code, rosters)
+    return found if found else (None, {duty: None for duty in DUTIES})
 
 
 async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], now: datetime) -> None:
@@ -59,10 +72,10 @@ async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], 
     todo = person_ids - have
     if not todo:
         return
-    rosters = await all_rosters(session)
-    for person in (await session.execute(select(Person).where(Person.id.in_(todo)))).scalars():
-        found = resolve_roster(person.region_code, rosters)
-        region, staff = found if found else (None, {duty: None for duty in DUTIES})
+    people = list((await session.execute(select(Person).where(Person.id.in_(todo)))).scalars())
+    rosters = await rosters_above(session, {p.region_code for p in people})
+    for person in people:
+        region, staff = _from_roster(person.region_code, rosters)
         session.add(ResponsibleStaff(person_id=person.id, staff=staff, roster_region=region, assigned_at=now, assigned_by="roster"))
         await outbox.add(
             session,
@@ -72,6 +85,21 @@ async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], 
             ),
             key=person.id,
         )
+
+
+async def reroute(session: AsyncSession, person: Person, now: datetime) -> None:
+    """A controlled person moved: their responsible staff become those of the roster above their new place."""
+    row = await session.get(ResponsibleStaff, person.id)
+    if row is None:
+        return
+    region, staff = _from_roster(person.region_code, await rosters_above(session, {person.region_code}))
+    row.staff, row.roster_region, row.assigned_at, row.assigned_by = staff, region, now, "roster"
+    await outbox.add(
+        session,
+        registry.StaffAssigned(person_id=person.id, region_code=person.region_code, roster_region=region, staff=staff,
+                             missing=missing_duties(staff)),
+        key=person.id,
+    )
 
 
 async def get_responsible(session: AsyncSession, person: Person) -> ResponsibleStaff | None:

@@ -173,6 +173,8 @@ async def test_every_change_and_reveal_leaves_an_audit_record(registry):
         ("PUT", "/api/v1/regions/{region_code}/roster"): lambda: registry.put("/api/v1/regions/320413/roster", json=ROSTER, headers=OFFICIAL),
         ("PUT", "/api/v1/persons/{person_id}/responsible-staff"): lambda: registry.put(f"/api/v1/persons/{person['id']}/responsible-staff", json=ROSTER, headers=OFFICIAL),
         ("POST", "/api/v1/daily-reports"): lambda: registry.post("/api/v1/daily-reports", json={"region_code": "320413", "date": today, "zero": True}, headers=GRID),
+        ("PUT", "/api/v1/regions/{code}"): lambda: registry.put("/api/v1/regions/320413100", json={"name": "金城镇"}, headers=OFFICIAL),
+        ("POST", "/api/v1/regions/import"): lambda: registry.post("/api/v1/regions/import", content="code,name\n320413100201,东门村\n".encode(), headers={**ADMIN, "content-type": "text/csv"}),
         ("GET", "/api/v1/persons/{person_id}?reveal=true"): lambda: registry.get(f"/api/v1/persons/{person['id']}", params={"reveal": "true"}, headers=OFFICIAL),
     }
     changing = {

@@ -123,3 +123,35 @@ async def test_ndjson_import_and_refusals(registry):
     assert (await registry.post("/api/v1/regions/import", content=body, headers={**OFFICIAL, "Content-Type": "application/x-ndjson"})).status_code == 403
     city_official = bearer("official", regions=["320400"], username="official-cz")
     assert (await registry.post("/api/v1/regions/import", content=body, headers=city_official)).status_code == 403
+
+
+async def test_roster_fall_back_and_a_move_reroutes_the_responsible_staff(registry, nats_server):
+    from tests.registry.integration.people import register
+
+    csv = f"code,name\n{TOWNSHIP},金城镇\n{VILLAGE},东门村\n{GRID_CODE},第一网格\n320413100202,西门村\n".encode()
+    assert (await registry.post("/api/v1/regions/import", content=csv, headers={**ADMIN, **CSV})).json()["accepted"] == 4
+    town_roster = {"township_cadre": "zhen-1", "village_cadre": None, "doctor": "doc-z", "police": "jing-z", "grid_worker": None}
+    village_roster = {"township_cadre": "zhen-1", "village_cadre": "cun-dm", "doctor": "doc-dm", "police": "jing-z", "grid_worker": "grid-dm"}
+    assert (await registry.put(f"/api/v1/regions/{TOWNSHIP}/roster", json=town_roster, headers=OFFICIAL)).status_code == 200
+    assert (await registry.put(f"/api/v1/regions/{VILLAGE}/roster", json=village_roster, headers=OFFICIAL)).status_code == 200
+    unnamed = await registry.put("/api/v1/regions/320413100299/roster", json=village_roster, headers=OFFICIAL)
+    assert unnamed.status_code == 422 and unnamed.json()["code"] == "region_unknown"
+
+    in_grid = await register(registry, region=GRID_CODE, headers=OFFICIAL)
+    next_village = await register(registry, region="320413100202", headers=OFFICIAL)
+    quarantine = {"kind": "home_quarantine", "starts_on": "2030-01-01", "days": 7, "reason": "排查"}
+    for person in (in_grid, next_village):
+        assert (await registry.post(f"/api/v1/persons/{person['id']}/measures", json=quarantine, headers=OFFICIAL)).status_code == 201
+    staff = lambda p: registry.get(f"/api/v1/persons/{p['id']}/responsible-staff", headers=OFFICIAL)  # noqa: E731
+    grid_staff = (await staff(in_grid)).json()
+    assert grid_staff["roster_region"] == VILLAGE and grid_staff["staff"]["grid_worker"] == "grid-dm"  # no grid roster: the village's
+    town_staff = (await staff(next_village)).json()
+    assert town_staff["roster_region"] == TOWNSHIP and town_staff["missing"] == ["village_cadre", "grid_worker"]
+
+    moved = await registry.patch(f"/api/v1/persons/{next_village['id']}", json={"region_code": VILLAGE}, headers=OFFICIAL)
+    assert moved.status_code == 200 and moved.json()["region_code"] == VILLAGE
+    rerouted = (await staff(next_village)).json()
+    assert rerouted["roster_region"] == VILLAGE and rerouted["missing"] == []
+    nowhere = await registry.patch(f"/api/v1/persons/{in_grid['id']}", json={"region_code": "320413100299"}, headers=OFFICIAL)
+    assert nowhere.status_code == 422 and nowhere.json()["code"] == "region_unknown"
+    assert (await registry.get("/api/v1/persons", params={"region_code": VILLAGE}, headers=OFFICIAL)).json()["items"]
