@@ -74,6 +74,20 @@ def parent(code: str) -> str | None:
     return code[:4] + "00"
 
 
+def city(code: str) -> str | None:
+    """The city (地级市) holding a place, or a city itself: 320413100201 -> 320400, 441900003 -> 441900;
+    None for a province."""
+    head = code[:6]
+    return None if head.endswith("0000") else head[:4] + "00"
+
+
+def county(code: str) -> str | None:
+    """The county holding a place below the county, or the county itself (a town of a city without counties
+    answers the city: 441900003 -> 441900); None for a province or a city."""
+    head = code[:6]
+    return head if len(code) > 6 or level(head) == "county" else None
+
+
 def ancestors(code: str) -> list[str]:
     """``code`` and every place above it, nearest first: 320413100201 -> [.., 320413100, 320413, 320400, 320000]."""
     chain = [code]

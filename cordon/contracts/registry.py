@@ -98,6 +98,7 @@ class RiskAreaChanged(Event):
     previous_level: Literal["high", "medium", "low"] | None = None
     name: str | None = None
     effective_from: datetime
+    local_cases: bool = False  # the place (a county or province) reported local cases, whatever its level
 
 
 class Place(BaseModel):

@@ -29,7 +29,7 @@ class Title(_Strict):
 
 
 class Trigger(_Strict):
-    type: Literal["travel", "city_travel", "tag", "manual", "gathering_exposure"]
+    type: Literal["travel", "county_travel", "city_travel", "tag", "manual", "gathering_exposure"]
     level: Literal["high", "medium"] | None = None
     levels: list[Literal["high", "medium"]] = []
     tag: str | None = None
@@ -39,8 +39,8 @@ class Trigger(_Strict):
     def _complete(self) -> "Trigger":
         if self.type == "travel" and self.level is None:
             raise ValueError("a travel trigger needs a level")
-        if self.type == "city_travel" and not self.levels:
-            raise ValueError("a city_travel trigger needs levels")
+        if self.type in ("county_travel", "city_travel") and not self.levels:
+            raise ValueError(f"a {self.type} trigger needs levels")
         if self.type == "tag" and not (self.tag and self.date):
             raise ValueError("a tag trigger needs a tag and a date field")
         return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cordon.db import JSONType, UTCDateTime, new_id, new_metadata
@@ -97,6 +97,8 @@ class RiskArea(Base):
 
     region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
     level: Mapped[str] = mapped_column(String(6))
+    # A county or province that reported local cases (本土病例), whatever its level: the county rules read it.
+    local_cases: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     name: Mapped[str | None] = mapped_column(String(100))
     effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -86,11 +86,13 @@ class RiskAreaPut(_In):
     level: Literal["high", "medium", "low"]
     name: str | None = Field(default=None, max_length=100)
     effective_from: AnyMoment | None = None
+    local_cases: bool = Field(default=False, description="A county or province that reported local cases (本土病例), whatever its level.")
 
 
 class RiskAreaRead(BaseModel):
     region_code: str
     level: str
+    local_cases: bool = False
     name: str | None
     effective_from: datetime
     updated_at: datetime

@@ -16,7 +16,7 @@ router = APIRouter(tags=["risk areas"])
 
 def _read(area, affected: int | None = None) -> schemas.RiskAreaRead:
     return schemas.RiskAreaRead(
-        region_code=area.region_code, level=area.level, name=area.name, effective_from=area.effective_from,
+        region_code=area.region_code, level=area.level, local_cases=area.local_cases, name=area.name, effective_from=area.effective_from,
         updated_at=area.updated_at, affected_people=affected,
     )
 

@@ -85,14 +85,37 @@ def chain(rule_name: str, rule: Rule, trigger: str, start: date) -> list[Require
     ]
 
 
+LOCAL_CASES = "local"  # in the risk list: a place that reported local cases (本土病例) without being high or medium
+
+
 def _risk_level(region_code: str, risk: dict[str, str]) -> str | None:
     """The highest level of any risk area containing ``region_code``."""
     levels = [level for area, level in risk.items() if regions.contains(area, region_code)]
     return "high" if "high" in levels else "medium" if "medium" in levels else None
 
 
-def _city_has_risk(city_code: str, levels: list[str], risk: dict[str, str]) -> bool:
-    return any(level in levels and regions.contains(city_code, area) for area, level in risk.items())
+def _has_cases(place: str | None, levels: list[str], risk: dict[str, str]) -> bool:
+    """Whether ``place`` holds a risk area of one of ``levels`` (a community, a street, or itself), or reported
+    local cases itself or somewhere inside it."""
+    return place is not None and any(
+        (level in levels or level == LOCAL_CASES) and regions.contains(place, area) for area, level in risk.items()
+    )
+
+
+def _county_rule(region_code: str, levels: list[str], risk: dict[str, str]) -> bool:
+    """A record inside a county with local cases (one that reported them, or holds a high- or medium-risk
+    community or street), outside the risk areas themselves (their own rules apply there). A record at county
+    level for such a county matches: it cannot tell whether the person was in the community."""
+    return _risk_level(region_code, risk) not in levels and _has_cases(regions.county(region_code), levels, risk)
+
+
+def _city_rule(region_code: str, levels: list[str], risk: dict[str, str]) -> bool:
+    """A record at city level for a city with a risk area or local cases, or in another county of that city
+    (outside the risk areas, and outside the counties the county rule takes)."""
+    if _risk_level(region_code, risk) in levels or not _has_cases(regions.city(region_code), levels, risk):
+        return False
+    at_city = len(region_code) == 6 and regions.level(region_code) == "city"
+    return at_city or not _has_cases(regions.county(region_code), levels, risk)
 
 
 def requirements(facts: PersonFacts, risk: dict[str, str], policy: Policy, today: date) -> list[Requirement]:
@@ -106,10 +129,10 @@ def requirements(facts: PersonFacts, risk: dict[str, str], policy: Policy, today
             for t in facts.travel:
                 if t.last_seen >= window_start and _risk_level(t.region_code, risk) == trigger.level:
                     starts.append((f"{name}:{t.region_code}:{t.last_seen}", t.last_seen))
-        elif trigger.type == "city_travel":
+        elif trigger.type in ("county_travel", "city_travel"):
+            applies = _county_rule if trigger.type == "county_travel" else _city_rule
             for t in facts.travel:
-                is_city = t.region_code.endswith("00") and not t.region_code.endswith("0000")
-                if is_city and t.last_seen >= window_start and _city_has_risk(t.region_code, trigger.levels, risk):
+                if t.last_seen >= window_start and applies(t.region_code, trigger.levels, risk):
                     starts.append((f"{name}:{t.region_code}:{t.last_seen}", t.last_seen))
         elif trigger.type == "tag":
             if trigger.tag in facts.tags and (on := facts.dates.get(trigger.date)):

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
@@ -33,12 +33,13 @@ def _chunks(ids: Iterable[uuid.UUID], size: int = CHUNK):
 
 
 async def risk_list(session: AsyncSession, now: datetime) -> dict[str, str]:
+    """Areas in force: code -> "high" | "medium", or "local" for a place with local cases and no higher level."""
     rows = await session.execute(
-        select(RiskArea.region_code, RiskArea.level).where(
-            RiskArea.level.in_(("high", "medium")), RiskArea.effective_from <= now
+        select(RiskArea.region_code, RiskArea.level, RiskArea.local_cases).where(
+            or_(RiskArea.level.in_(("high", "medium")), RiskArea.local_cases), RiskArea.effective_from <= now
         )
     )
-    return dict(rows.all())
+    return {code: level if level in ("high", "medium") else engine.LOCAL_CASES for code, level, _ in rows}
 
 
 def measure_event(cls, m: Measure, region_code: str, **extra):

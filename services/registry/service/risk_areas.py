@@ -13,20 +13,18 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry
-from cordon.errors import RegionInvalid
 from services.registry.models import RiskArea, TravelRecord
-from services.registry.service import audit, evaluation, policies
+from services.registry.service import audit, evaluation, places, policies
 
 
 async def travellers(session: AsyncSession, region_code: str, since) -> set[uuid.UUID]:
-    """People with travel since ``since`` inside the area, or at city level in the city holding it (one query)."""
-    inside = regions.within(TravelRecord.region_code, region_code)
-    city = region_code[:4] + "00"
+    """People with travel since ``since`` anywhere in the city holding the area (the area itself, its county
+    and the city's other counties, which the county and city rules read): one indexed range."""
     rows = await session.execute(
         select(TravelRecord.person_id).distinct().where(
             TravelRecord.person_id.is_not(None),
             TravelRecord.last_seen >= since,
-            or_(inside, TravelRecord.region_code == city),
+            regions.within(TravelRecord.region_code, regions.city(region_code) or region_code),
         )
     )
     return set(rows.scalars())
@@ -42,24 +40,24 @@ async def reevaluate_area(session: AsyncSession, area: RiskArea, now: datetime) 
 
 
 async def set_risk_area(*, session: AsyncSession, principal: Principal, region_code: str, data, now: datetime) -> tuple[RiskArea, int]:
-    if not regions.is_region_code(region_code):
-        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
+    await places.require_place(session, region_code)
+    place_name = (await places.names(session, [region_code])).get(region_code)
     effective_from = data.effective_from or now
     area = await session.get(RiskArea, region_code)
     previous = area.level if area else None
     if area is None:
         area = RiskArea(region_code=region_code)
         session.add(area)
-    area.level, area.effective_from = data.level, effective_from
-    if data.name:
-        area.name = data.name
+    area.level, area.effective_from, area.local_cases = data.level, effective_from, data.local_cases
+    area.name = data.name or area.name or place_name
     area.updated_at, area.updated_by = now, principal.username or principal.subject
     area.evaluated_at = None
     audit.record(session, principal, action="set", entity="risk_area", entity_id=region_code)
     await outbox.add(
         session,
         registry.RiskAreaChanged(
-            region_code=region_code, level=data.level, previous_level=previous, name=area.name, effective_from=effective_from
+            region_code=region_code, level=data.level, previous_level=previous, name=area.name, effective_from=effective_from,
+            local_cases=area.local_cases,
         ),
         key=region_code,
     )
@@ -75,7 +73,7 @@ async def list_risk_areas(
 ) -> paging.Page[RiskArea]:
     query = select(RiskArea)
     if not include_low:
-        query = query.where(RiskArea.level != "low")
+        query = query.where(or_(RiskArea.level != "low", RiskArea.local_cases))
     return await paging.keyset(session, query, order=(RiskArea.region_code,), limit=limit, cursor=cursor)
 
 

@@ -115,7 +115,9 @@ async def _affected(session: AsyncSession, since_seq: int, window_start: date, r
 
 
 def touches_risk(region: str, risk: dict[str, str]) -> bool:
-    return any(regions.contains(area, region) or regions.contains(region, area) for area in risk)
+    """Whether a record may fall under a travel rule: inside an area, holding one, or in the same city (the
+    county and city rules); the engine decides which."""
+    return any(regions.contains(regions.city(area) or area, region) or regions.contains(region, area) for area in risk)
 
 
 async def ingest(

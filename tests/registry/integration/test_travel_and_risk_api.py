@@ -157,3 +157,41 @@ async def test_the_ticker_runs_by_itself(databases, nats_server):
             return (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "red"
 
         assert await eventually(red, timeout=15)
+
+
+async def test_a_community_risk_area_and_the_county_and_city_rules(registry):
+    """A high-risk community: a record inside it matches it; a county-level record of its county follows the
+    county rule; a record in another county of its city, the city rule; re-evaluated at once, set-based."""
+    for code, name in (("420106001", "积玉桥街道"), ("420106001002", "和平社区")):
+        assert (await registry.put(f"/api/v1/regions/{code}", json={"name": name}, headers=ADMIN)).status_code == 200
+    people = {}
+    for key, region in (("community", "420106001002"), ("county", "420106"), ("other_county", "420111"), ("far", "110101")):
+        people[key] = await register(registry)
+        pushed = await registry.post("/api/v1/travel-records/batch", content=ndjson(record(f"c-{key}", phone=people[key]["_phone"], region_code=region)), headers=NDJSON)
+        assert pushed.json()["accepted"] == 1
+    area = await registry.put("/api/v1/risk-areas/420106001002", json={"level": "high"}, headers=OFFICIAL)
+    assert area.status_code == 200 and area.json()["name"] == "和平社区" and area.json()["affected_people"] == 3
+
+    async def rules(key):
+        items = (await registry.get(f"/api/v1/persons/{people[key]['id']}/measures", headers=GRID)).json()["items"]
+        return sorted((m["rule"], m["kind"]) for m in items)
+
+    assert await rules("community") == [("high_risk_travel", "centralized_quarantine"), ("high_risk_travel", "home_health_monitoring")]
+    assert await rules("county") == [("local_case_county_travel", "centralized_quarantine"), ("local_case_county_travel", "home_health_monitoring")]
+    assert await rules("other_county") == [("risk_city_travel", "home_health_monitoring")]
+    assert await rules("far") == []
+    unnamed = await registry.put("/api/v1/risk-areas/420106001009", json={"level": "high"}, headers=OFFICIAL)
+    assert unnamed.status_code == 422 and unnamed.json()["code"] == "region_unknown"
+
+
+async def test_a_county_that_reported_local_cases(registry):
+    near, next_county = await register(registry), await register(registry)
+    for person, region in ((near, "320413"), (next_county, "320412")):
+        await registry.post("/api/v1/travel-records/batch", content=ndjson(record(f"l-{region}", phone=person["_phone"], region_code=region)), headers=NDJSON)
+    put = await registry.put("/api/v1/risk-areas/320413", json={"level": "low", "local_cases": True}, headers=OFFICIAL)
+    assert put.status_code == 200 and put.json()["local_cases"] is True and put.json()["affected_people"] == 2
+    measures = lambda p: registry.get(f"/api/v1/persons/{p['id']}/measures", headers=GRID)  # noqa: E731
+    assert {m["rule"] for m in (await measures(near)).json()["items"]} == {"local_case_county_travel"}
+    assert {m["rule"] for m in (await measures(next_county)).json()["items"]} == {"risk_city_travel"}
+    listed = (await registry.get("/api/v1/risk-areas", headers=GRID)).json()["items"]
+    assert [(a["region_code"], a["level"], a["local_cases"]) for a in listed] == [("320413", "low", True)]

@@ -195,3 +195,38 @@ def test_chain_lays_measures_end_to_end():
     parts = engine.chain("inbound", rule, "t", TODAY)
     for a, b in zip(parts, parts[1:]):
         assert b.starts_on == a.ends_on + D(1)
+
+
+COMMUNITY = "420106001002"  # a community of 武昌区 (420106), in 武汉市 (420100)
+
+
+def rules_for(region: str, risk: dict[str, str]) -> set[str]:
+    travel = (Travel(region, TODAY - D(5), TODAY - D(4)),)
+    return {r.rule for r in requirements(PersonFacts(travel=travel), risk, POLICY, TODAY)}
+
+
+def test_a_record_inside_a_risk_community_matches_the_community():
+    assert rules_for(COMMUNITY, {COMMUNITY: "high"}) == {"high_risk_travel"}
+    assert rules_for(COMMUNITY + "003", {COMMUNITY: "medium"}) == {"medium_risk_travel"}  # a grid of it
+    assert rules_for("420106001003", {COMMUNITY: "high"}) == {"local_case_county_travel"}  # the next community
+
+
+def test_a_county_record_where_the_county_holds_a_risk_community_follows_the_county_rules():
+    assert rules_for("420106", {COMMUNITY: "high"}) == {"local_case_county_travel"}
+    assert rules_for("420106", {COMMUNITY: "medium"}) == {"local_case_county_travel"}
+    assert rules_for("420106001", {COMMUNITY: "medium"}) == {"local_case_county_travel"}  # its street
+    assert rules_for("420111", {COMMUNITY: "high"}) == {"risk_city_travel"}  # another county of the city
+    assert rules_for("420100", {COMMUNITY: "medium"}) == {"risk_city_travel"}  # the city itself
+    assert rules_for("420106", {COMMUNITY: "high"}) == rules_for("420106", {COMMUNITY: "high", "420106": "local"})
+    assert rules_for("320413", {COMMUNITY: "high"}) == set()
+    county = requirements(PersonFacts(travel=(Travel("420106", TODAY - D(5), TODAY - D(4)),)), {COMMUNITY: "high"}, POLICY, TODAY)
+    assert [r.kind for r in county] == ["centralized_quarantine", "home_health_monitoring"]  # as high_risk_travel
+
+
+def test_local_cases_reported_by_a_county_whatever_its_level():
+    assert rules_for("420106", {"420106": "local"}) == {"local_case_county_travel"}
+    assert rules_for("420106001003", {"420106": "local"}) == {"local_case_county_travel"}
+    assert rules_for("420111", {"420106": "local"}) == {"risk_city_travel"}
+    assert rules_for("420100", {"420106": "local"}) == {"risk_city_travel"}
+    assert rules_for("110101", {"420106": "local"}) == set()
+    assert rules_for("441900003", {"441900003001": "high"}) == {"local_case_county_travel"}  # a town of 东莞 (no counties)
