@@ -7,7 +7,7 @@ problem+json with a code, and the request after it, on the same gateway, is serv
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -34,6 +34,7 @@ async def test_each_impossible_input_is_a_4xx_problem_and_the_next_request_is_se
         gw = cordon.gateway
         grid, official, admin = auth(home, "grid_worker"), auth(home, "official"), auth(home, "admin")
         lab, partner = auth(home, "lab"), auth(home, "partner", sub="partner-bad")
+        resident = auth(home, "resident", phone_index="0" * 64)
         person = await gw.post("/api/v1/persons", headers=grid, json={
             "id_number": id_number("32041319900101001"), "name": "张三", "phone": "13800000001", "region_code": REGION})
         assert person.status_code == 201, person.text
@@ -69,6 +70,12 @@ async def test_each_impossible_input_is_a_4xx_problem_and_the_next_request_is_se
                                                        "tested_at": "9999-12-31T23:59:59-14:00"}}),
             ("POST", "/api/v1/travel-records/batch", partner, {
                 "content": (__import__("orjson").dumps(travel_line) + b"\n"), "headers": {"content-type": "application/x-ndjson"}}),
+            # Travel outside the policy's window of today (14 days by default), and in the year 9999.
+            ("POST", "/api/v1/me/travel-declarations", resident, {"json": {
+                "region_code": "420106", "first_seen": (date.today() - timedelta(days=40)).isoformat(),
+                "last_seen": (date.today() - timedelta(days=30)).isoformat()}}),
+            ("POST", "/api/v1/me/travel-declarations", resident, {"json": {
+                "region_code": "420106", "first_seen": today, "last_seen": "9999-12-31"}}),
             # Accepted though impossible.
             ("POST", "/api/v1/persons", grid, {"json": {"id_number": id_number("32041319901301004"), "name": "月份", "region_code": REGION}}),
             ("POST", "/api/v1/persons", grid, {"json": {"id_number": id_number("32041320990101005"), "name": "未来", "region_code": REGION}}),
