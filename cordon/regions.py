@@ -88,6 +88,12 @@ def county(code: str) -> str | None:
     return head if len(code) > 6 or level(head) == "county" else None
 
 
+def child_toward(outer: str, inner: str) -> str | None:
+    """The place directly inside ``outer`` on the way down to ``inner`` (``inner`` itself when it is one);
+    None when ``inner`` is ``outer`` or lies outside it. 320400, 320413100201 -> 320413."""
+    return next((up for up in ancestors(inner) if up != outer and parent(up) == outer), None) if contains(outer, inner) else None
+
+
 def ancestors(code: str) -> list[str]:
     """``code`` and every place above it, nearest first: 320413100201 -> [.., 320413100, 320413, 320400, 320000]."""
     chain = [code]

@@ -266,6 +266,23 @@ class DailyReportPage(BaseModel):
     next_cursor: str | None
 
 
+class ReportTally(BaseModel):
+    region_code: str
+    name: str | None = None
+    expected: int
+    submitted: int
+    late: int
+    missing: int
+    counts: dict[str, int]
+
+
+class DailyReportSummary(ReportTally):
+    """The place's reporting units on one day, and the same one level down (each child place holding units)."""
+
+    date: date
+    children: list[ReportTally]
+
+
 class DailyReportDraft(BaseModel):
     region_code: str
     date: date

@@ -50,6 +50,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/daily-reports"): STAFF,
     ("GET", "/api/v1/daily-reports"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/daily-reports/draft"): STAFF,
+    ("GET", "/api/v1/daily-reports/summary"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/audit"): {ADMIN},
     ("GET", "/api/v1/regions"): ALL_STAFF | {RESIDENT, PARTNER},
     ("GET", "/api/v1/regions/{code}"): ALL_STAFF | {RESIDENT, PARTNER},

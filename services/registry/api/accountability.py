@@ -103,6 +103,14 @@ async def list_daily_reports(
     return schemas.DailyReportPage(items=page.items, next_cursor=page.next_cursor)
 
 
+@router.get("/daily-reports/summary", response_model=schemas.DailyReportSummary)
+async def summarize_daily_reports(
+    principal: Official, session: SessionDep, now: NowDep, region_code: str = Query(min_length=6, max_length=15),
+    date: Day | None = Query(default=None, description="The day reported on; today (China time) when absent."),
+):
+    return await reports.summary(session=session, principal=principal, region_code=region_code, on=date or local_date(now))
+
+
 @router.get("/daily-reports/draft", response_model=schemas.DailyReportDraft)
 async def draft_daily_report(principal: Staff, session: SessionDep, region_code: str = Query(min_length=6, max_length=15), date: Day = Query()):
     return await reports.draft(session, principal, region_code=region_code, on=date, policy=await policies.current(session))

@@ -18,7 +18,7 @@ from cordon.errors import Conflict, NotFound, RegionNotFound, Unprocessable
 from cordon.policy import Policy
 from services.registry.domain.accountability import is_late, report_deadline, reminder_due
 from services.registry.models import DailyCount, DailyReport, FollowUp, Measure, Person, PersonTag, ReportNotice, Roster
-from services.registry.service import audit
+from services.registry.service import audit, places
 
 COUNT_KEYS = ("returnees_screened", "under_control", "fever", "tests_taken")
 
@@ -85,6 +85,37 @@ def _listed(region_code: str, on: date, report: DailyReport | None) -> dict:
         item |= {"late": report.late, "zero": report.zero, "counts": report.counts, "note": report.note,
                  "submitted_at": report.submitted_at, "submitted_by": report.submitted_by}
     return item
+
+
+async def summary(*, session: AsyncSession, principal: Principal, region_code: str, on: date) -> dict:
+    """Reports of the units inside a place on one day, rolled up: the place's totals, and one line per place
+    directly inside it that holds units (a county's townships, a township's villages); one query."""
+    if not principal.sees_region(region_code):
+        raise RegionNotFound("No such region.")
+    await places.get_region(session, region_code)
+    rows = (await session.execute(
+        select(Roster.region_code, DailyReport).outerjoin(
+            DailyReport, and_(DailyReport.region_code == Roster.region_code, DailyReport.report_on == on)
+        ).where(regions.within(Roster.region_code, region_code))
+    )).all()
+    groups: dict[str | None, list[DailyReport | None]] = {}
+    for code, report in rows:
+        groups.setdefault(regions.child_toward(region_code, code), []).append(report)
+    children = sorted(code for code in groups if code is not None)
+    names = await places.names(session, [region_code, *children])
+    return {
+        **rollup([report for code, report in rows]), "region_code": region_code, "name": names.get(region_code), "date": on,
+        "children": [{**rollup(groups[code]), "region_code": code, "name": names.get(code)} for code in children],
+    }
+
+
+def rollup(reports: list[DailyReport | None]) -> dict:
+    """Units expected, submitted (late among them), missing, and the sum of the submitted counts."""
+    done = [r for r in reports if r is not None]
+    return {
+        "expected": len(reports), "submitted": len(done), "late": sum(r.late for r in done), "missing": len(reports) - len(done),
+        "counts": {key: sum(int((r.counts or {}).get(key, 0)) for r in done) for key in COUNT_KEYS},
+    }
 
 
 async def draft(session: AsyncSession, principal: Principal, *, region_code: str, on: date, policy: Policy) -> dict:

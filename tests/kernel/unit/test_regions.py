@@ -111,3 +111,13 @@ async def test_within_is_a_prefix_range_in_sql():
         assert both == {VILLAGE, GRID, "320500"}
         assert not (await conn.execute(select(table.c.code).where(regions.within_any(table.c.code, [])))).all()
     await engine.dispose()
+
+
+def test_child_toward_is_one_level_down():
+    assert regions.child_toward("320400", VILLAGE) == "320413"
+    assert regions.child_toward("320413", GRID) == TOWNSHIP
+    assert regions.child_toward(TOWNSHIP, GRID) == VILLAGE
+    assert regions.child_toward(TOWNSHIP, VILLAGE) == VILLAGE
+    assert regions.child_toward("320000", "320413") == "320400"
+    assert regions.child_toward(TOWNSHIP, TOWNSHIP) is None and regions.child_toward(TOWNSHIP, "320413101201") is None
+    assert regions.city(GRID) == "320400" and regions.county(GRID) == "320413" and regions.county("320400") is None

@@ -155,3 +155,38 @@ async def test_roster_fall_back_and_a_move_reroutes_the_responsible_staff(regist
     nowhere = await registry.patch(f"/api/v1/persons/{in_grid['id']}", json={"region_code": "320413100299"}, headers=OFFICIAL)
     assert nowhere.status_code == 422 and nowhere.json()["code"] == "region_unknown"
     assert (await registry.get("/api/v1/persons", params={"region_code": VILLAGE}, headers=OFFICIAL)).json()["items"]
+
+
+async def test_daily_reports_per_village_and_the_summary_one_level_at_a_time(registry):
+    from datetime import date
+
+    csv = (f"code,name\n{TOWNSHIP},金城镇\n{VILLAGE},东门村\n{GRID_CODE},第一网格\n320413100202,西门村\n"
+           "320413101,薛埠镇\n320413101201,上阮村\n").encode()
+    assert (await registry.post("/api/v1/regions/import", content=csv, headers={**ADMIN, **CSV})).json()["accepted"] == 6
+    for unit in ("320413100202", GRID_CODE, "320413101201"):  # two villages; in 东门村 its grid reports
+        assert (await registry.put(f"/api/v1/regions/{unit}/roster", json={"grid_worker": "g"}, headers=OFFICIAL)).status_code == 200
+    day = "2030-01-02"
+    counts = {"returnees_screened": 3, "under_control": 1, "fever": 0, "tests_taken": 5}
+    village_worker = bearer("grid_worker", regions=["320413100202"], username="cun-xm")
+    sent = await registry.post("/api/v1/daily-reports", json={"region_code": "320413100202", "date": day, "zero": False, "counts": counts}, headers=village_worker)
+    assert sent.status_code == 201, sent.text
+    sent = await registry.post("/api/v1/daily-reports", json={"region_code": GRID_CODE, "date": day, "zero": True}, headers=OFFICIAL)
+    assert sent.status_code == 201
+    not_theirs = await registry.post("/api/v1/daily-reports", json={"region_code": "320413101201", "date": day, "zero": True}, headers=village_worker)
+    assert not_theirs.status_code == 404
+
+    missing = (await registry.get("/api/v1/daily-reports", params={"date": day, "status": "missing", "region_code": "320413"}, headers=OFFICIAL)).json()
+    assert [m["region_code"] for m in missing["items"]] == ["320413101201"]
+    county = (await registry.get("/api/v1/daily-reports/summary", params={"region_code": "320413", "date": day}, headers=OFFICIAL)).json()
+    assert (county["name"], county["expected"], county["submitted"], county["missing"]) == ("金坛区", 3, 2, 1)
+    assert county["counts"] == counts
+    assert [(c["region_code"], c["name"], c["expected"], c["submitted"]) for c in county["children"]] == [
+        (TOWNSHIP, "金城镇", 2, 2), ("320413101", "薛埠镇", 1, 0)]
+    township = (await registry.get("/api/v1/daily-reports/summary", params={"region_code": TOWNSHIP, "date": day}, headers=OFFICIAL)).json()
+    assert [(c["region_code"], c["submitted"], c["counts"]["tests_taken"]) for c in township["children"]] == [
+        (VILLAGE, 1, 0), ("320413100202", 1, 5)]
+    city = (await registry.get("/api/v1/daily-reports/summary", params={"region_code": "320400", "date": day}, headers=OFFICIAL))
+    assert city.status_code == 404  # outside the county official's places
+    city = (await registry.get("/api/v1/daily-reports/summary", params={"region_code": "320400", "date": day}, headers=ADMIN)).json()
+    assert [c["region_code"] for c in city["children"]] == ["320413"] and city["expected"] == 3
+    assert date.fromisoformat(city["date"]) == date(2030, 1, 2)
