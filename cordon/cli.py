@@ -41,6 +41,17 @@ def _up(args: argparse.Namespace) -> int:
     return runner.up(host=args.host, gateway_port=args.port)
 
 
+def _pass_key(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cordon import keys
+
+    kid = keys.new_pass_key(Path(args.directory))
+    print(f"new health-code pass key {kid} in {args.directory}: it signs from now on; older keys stay published "
+          "until their passes have expired")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cordon", description="Cordon epidemic prevention and control platform")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, required=True)
     serve.set_defaults(func=_serve)
+
+    rotate = commands.add_parser("pass-key", help="add a health-code pass key (rotation): the newest key signs")
+    rotate.add_argument("directory", nargs="?", default=os.environ.get("CORDON_PASS_KEYS_DIR", ".cordon/keys/pass"),
+                        help="the registry's pass key directory (CORDON_PASS_KEYS_DIR)")
+    rotate.set_defaults(func=_pass_key)
 
     return parser
 

@@ -56,3 +56,4 @@ class WechatBound(Event):
     phone_index: str
     openid: str
     person_id: uuid.UUID | None = None
+    openid_enc: str | None = None  # the same, encrypted under the shared key: how notify keeps it

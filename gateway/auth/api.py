@@ -150,12 +150,14 @@ async def wechat_token(body: WechatCode, request: Request, session: SessionDep, 
 
 
 @me_router.post("/me/wechat", status_code=200)
-async def bind_wechat(body: WechatCode, principal: Resident, request: Request, session: SessionDep, now: NowDep) -> dict:
+async def bind_wechat(
+    body: WechatCode, principal: Resident, request: Request, session: SessionDep, vault: VaultDep, now: NowDep
+) -> dict:
     """Bind the signed-in resident's mini-program openid (once; 409 wechat_bound if bound elsewhere)."""
     await _wechat_attempt(
         request,
         lambda: service.bind_wechat(
-            session=session, client=request.app.state.wechat, principal=principal, code=body.code, now=now
+            session=session, vault=vault, client=request.app.state.wechat, principal=principal, code=body.code, now=now
         ),
     )
     return {"status": "bound"}

@@ -181,7 +181,9 @@ async def sign_in_wechat(*, session: AsyncSession, client: wechat.Code2Session, 
     return binding.phone_index, await _person_of(session, binding.phone_index)
 
 
-async def bind_wechat(*, session: AsyncSession, client: wechat.Code2Session, principal: Principal, code: str, now: datetime) -> None:
+async def bind_wechat(
+    *, session: AsyncSession, vault: Vault, client: wechat.Code2Session, principal: Principal, code: str, now: datetime
+) -> None:
     """Bind the caller's mini-program openid to them, once; 409 wechat_bound if either side is bound elsewhere."""
     if not principal.phone_index:
         raise Conflict("该账号无法绑定微信。", code="wechat_bound")
@@ -198,8 +200,9 @@ async def bind_wechat(*, session: AsyncSession, client: wechat.Code2Session, pri
         raise taken
     session.add(WechatBinding(openid=openid, phone_index=principal.phone_index, bound_at=now))
     person_id = await _person_of(session, principal.phone_index)
-    await outbox.add(session, auth.WechatBound(phone_index=principal.phone_index, openid=openid, person_id=person_id),
-                     key=principal.phone_index)
+    bound = auth.WechatBound(phone_index=principal.phone_index, openid=openid, person_id=person_id,
+                             openid_enc=vault.encrypt(openid))
+    await outbox.add(session, bound, key=principal.phone_index)
     try:
         await session.commit()
     except IntegrityError:  # a concurrent binding won

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import clock
 from cordon.bus import ConsumerSpec
 from cordon.bus.envelope import Envelope
-from cordon.contracts import auth
-from cordon.contracts import events
-from cordon.contracts import registry, testing
-from cordon import clock
+from cordon.contracts import auth, events, registry, testing
 from cordon.policy import replica
 from services.notify.service import projections, triggers
 
@@ -30,6 +28,10 @@ async def on_person(session: AsyncSession, event: registry.PersonFacts, envelope
 
 async def on_user(session: AsyncSession, event: auth.UserFacts, envelope: Envelope) -> None:
     await projections.upsert_staff(session=session, event=event, at=envelope.time)
+
+
+async def on_wechat_bound(session: AsyncSession, event: auth.WechatBound, envelope: Envelope) -> None:
+    await projections.upsert_wechat(session=session, event=event, at=envelope.time)
 
 
 def consumers(*, webhook: bool = False) -> list[ConsumerSpec]:
@@ -77,6 +79,7 @@ def consumers(*, webhook: bool = False) -> list[ConsumerSpec]:
                 auth.SmsCodeRequested.subject: _now(triggers.sms_code_requested),
                 auth.UserCreated.subject: on_user,
                 auth.UserUpdated.subject: on_user,
+                auth.WechatBound.subject: on_wechat_bound,
             },
         ),
     ]

@@ -33,6 +33,16 @@ class PersonRef(Base):
     __table_args__ = (Index("ix_person_ref_region_code_person_id", "region_code", "person_id"),)
 
 
+class WechatRef(Base):
+    """From auth.wechat.bound: a resident's mini-program openid (encrypted), by their phone's blind index."""
+
+    __tablename__ = "wechat_ref"
+
+    phone_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    openid_enc: Mapped[str] = mapped_column(Text)
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class StaffRef(Base):
     """A staff user as the gateway announces them (auth.user.*)."""
 

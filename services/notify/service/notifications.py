@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from cordon.policy import Policy
 from services.notify.domain import collapse, pacing
 from services.notify.domain.recipients import PHONE_CHANNELS, Plan
 from services.notify.domain.rendering import collapsed_body, render
-from services.notify.models import Notification, NotificationFold
+from services.notify.models import Notification, NotificationFold, WechatRef
 
 CAPPED = Counter("cordon_notify_capped_total", "Phone messages not made: the person's daily cap was reached", ["channel"])
 
@@ -29,6 +30,7 @@ async def create(
     window = timedelta(minutes=policy.notifications.collapse_window_minutes)
     quiet, tz = policy.notifications.quiet_hours, ZoneInfo(policy.timezone)
     for plan in plans:
+        plan = await _by_wechat(session, plan, policy)
         paced = plan.channel in PHONE_CHANNELS and not pacing.exempt(
             kind=plan.kind, recipient_type=plan.recipient_type, urgent=plan.urgent, quiet=quiet)
         if paced and await _sent_today(session, plan.recipient, now, tz) >= policy.notifications.daily_cap:
@@ -59,6 +61,17 @@ async def create(
         if await insert_or_ignore(session, Notification.__table__, values, conflict=["source", "recipient", "channel"]):
             created.append(new_id)
     return created
+
+
+async def _by_wechat(session: AsyncSession, plan: Plan, policy: Policy) -> Plan:
+    """A resident's SMS goes as a WeChat subscription message when they bound WeChat and the kind has a
+    template; without an openid it stays an SMS."""
+    if plan.channel != "sms" or plan.recipient_type == "staff" or not plan.phone_index:
+        return plan
+    if plan.kind not in policy.notifications.wechat_templates:
+        return plan
+    ref = await session.get(WechatRef, plan.phone_index)
+    return replace(plan, channel="wechat", to_enc=ref.openid_enc) if ref else plan
 
 
 async def _sent_today(session: AsyncSession, recipient: str, now: datetime, tz: ZoneInfo) -> int:

@@ -9,14 +9,21 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import projections
-from cordon.contracts.auth import UserFacts
+from cordon.contracts.auth import UserFacts, WechatBound
 from cordon.contracts.registry import PersonFacts
 from services.notify.domain import recipients
-from services.notify.models import PersonRef, StaffRef, StaffRegion
+from services.notify.models import PersonRef, StaffRef, StaffRegion, WechatRef
 
 
 async def upsert_person(*, session: AsyncSession, event: PersonFacts, at: datetime) -> None:
     await projections.project_person(session, PersonRef, event, at=at)
+
+
+async def upsert_wechat(*, session: AsyncSession, event: WechatBound, at: datetime) -> None:
+    """A resident's openid: their SMS of kinds with a WeChat template become subscription messages."""
+    if event.openid_enc:
+        await session.execute(delete(WechatRef).where(WechatRef.phone_index == event.phone_index))
+        session.add(WechatRef(phone_index=event.phone_index, openid_enc=event.openid_enc, bound_at=at))
 
 
 async def upsert_staff(*, session: AsyncSession, event: UserFacts, at: datetime) -> None:

@@ -18,7 +18,7 @@ from cordon.contracts import auth, testing
 from cordon.db import utcnow
 from cordon.policy import QuietHours
 from services.notify.domain import pacing
-from services.notify.models import Notification
+from services.notify.models import Notification, WechatRef
 from services.notify.service.channels import Message
 from services.notify.service.providers import aliyun, tencent, wechat
 from tests.notify.integration.conftest import notify_service, projected, publish, set_policy, vault
@@ -199,3 +199,28 @@ async def test_quiet_hours_hold_a_residents_sms_and_the_daily_cap_holds(database
             return items if sum(i["channel"] == "inbox" for i in items) == 2 else None
         items = await eventually(both)
         assert sum(i["channel"] == "sms" for i in items) == 1
+
+
+async def test_a_resident_who_bound_wechat_gets_subscription_messages_others_sms(notify, nats_server):
+    v = vault(notify)
+    bound, plain = person_registered(v, "13912340004"), person_registered(v, "13912340005")
+    await publish(nats_server.url, bound, plain)
+    await projected(notify, bound, plain)
+    await publish(nats_server.url, auth.WechatBound(phone_index=bound.phone_index, openid="o-dev-bound", person_id=bound.person_id,
+                                                    openid_enc=v.encrypt("o-dev-bound")))
+
+    async def learned():
+        async with notify.app.state.sessionmaker() as session:
+            return await session.get(WechatRef, bound.phone_index)
+    await eventually(learned)
+    for person in (bound, plain):
+        await publish(nats_server.url, testing.ScheduleDue(schedule_id=uuid.uuid4(), person_id=person.person_id, region_code=REGION,
+                                                           measure_id=uuid.uuid4(), due_on=utcnow().date()))
+
+    async def delivered():
+        items = [i for i in await listed(notify, kind="test_due") if i["channel"] != "inbox"]
+        return items if len(items) == 2 and all(i["status"] == "sent" for i in items) else None
+    items = {i["recipient"]: i["channel"] for i in await eventually(delivered)}
+    assert items == {str(bound.person_id): "wechat", str(plain.person_id): "sms"}
+    wechat_sink = [orjson.loads(line) for line in (notify.app_settings.home / "outbox" / "wechat.jsonl").read_text().splitlines()]
+    assert [line["to"] for line in wechat_sink] == ["o-dev-bound"]

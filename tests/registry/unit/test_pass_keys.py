@@ -48,3 +48,13 @@ def test_a_colour_change_supersedes_older_passes():
     assert health_pass.judge(2, seen) is None
     assert health_pass.judge(3, seen) == "superseded"
     assert health_pass.judge(None, seen) == "unknown_person"
+
+
+def test_the_cli_adds_a_key_that_signs_next(tmp_path):
+    from cordon import cli
+
+    first = keys.new_pass_key(tmp_path, T0)
+    assert cli.main(["pass-key", str(tmp_path)]) == 0
+    ring = Keyring(tmp_path, ttl_s=TTL)
+    newest = ring.signing(datetime.now(UTC).timestamp()).kid
+    assert newest != first and {first, newest} == {p.stem for p in tmp_path.glob("*.pem")}

@@ -8,7 +8,6 @@ number (never retried either), counted in ``cordon_notify_provider_errors_total`
 
 from __future__ import annotations
 
-
 import aiohttp
 from prometheus_client import Counter
 
