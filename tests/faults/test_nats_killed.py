@@ -54,11 +54,15 @@ def until(condition, timeout: float, what: str):
         time.sleep(0.1)
 
 
-def unsent(data: Path) -> dict[str, int]:
+def unsent(data: Path) -> dict[str, int] | None:
+    """Unsent outbox rows per service; None while a database is busy (the services write as we read)."""
     counts = {}
     for db in sorted(data.glob("*.db")):
-        with sqlite3.connect(db) as conn:
-            counts[db.stem] = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        try:
+            with sqlite3.connect(db, timeout=30) as conn:
+                counts[db.stem] = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        except sqlite3.OperationalError:
+            return None
     return counts
 
 
