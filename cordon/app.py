@@ -101,12 +101,12 @@ class UnexpectedErrors:
             rid = observability.request_id_var.get()
             if database_unreachable(exc):
                 response = errors.problem(
-                    503, "database_unavailable", "数据库暂时无法连接，请稍后重试（the database cannot be reached; try again shortly）。",
+                    503, "database_unavailable", "The database cannot be reached; try again shortly.",
                     headers={"Retry-After": "1"}, request_id=rid,
                 )
             else:
                 response = errors.problem(
-                    500, "internal_error", "服务出现意外错误，已记录，请稍后重试（an unexpected error occurred; it has been logged）。",
+                    500, "internal_error", "An unexpected error occurred; it has been logged.",
                     request_id=rid,
                 )
             await response(scope, receive, send)

@@ -1,4 +1,8 @@
-"""Errors as RFC 9457 problem+json with a stable ``code`` a client can switch on."""
+"""Errors as RFC 9457 problem+json with a stable ``code`` a client can switch on.
+
+``title``, ``detail`` and the field messages follow ``Accept-Language``: Chinese by default,
+English on request (``cordon.messages``). ``code`` and ``field`` never change with the language.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cordon import messages
 
 log = logging.getLogger("cordon.errors")
 
@@ -105,13 +111,24 @@ class PersonNotFound(NotFound):
 
 
 def problem(
-    status: int, code: str, detail: str, *, errors: list[dict[str, str]] | None = None, headers=None, **extra: Any
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers=None,
+    lang: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
+    """A problem answer; ``detail`` is the English, put into Chinese unless the caller asked for English."""
+    lang = lang or messages.language_var.get()
+    if lang == messages.ZH and errors:
+        errors = [{**e, "message": messages.translate(e.get("message", "")) or e.get("message", "")} for e in errors]
     body = {
         "type": f"https://cordon.dev/problems/{code}",
-        "title": HTTPStatus(status).phrase,
+        "title": messages.title(status, lang),
         "status": status,
-        "detail": detail,
+        "detail": messages.detail(code, detail, lang),
         "code": code,
         "errors": errors or [],
         **extra,
@@ -124,22 +141,33 @@ def _field(loc: tuple | list) -> str:
     return ".".join(parts) or str(loc[0] if loc else "")
 
 
-async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-    return problem(exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra)
+def language(request: Request) -> str:
+    return messages.language(request.headers.get("accept-language"))
 
 
-async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+def field_errors(errs: list[dict], lang: str) -> list[dict[str, str]]:
+    """pydantic's errors as ``[{field, message}]``, the message in ``lang``."""
+    return [{"field": _field(e.get("loc", ())), "message": messages.field_message(e, lang)} for e in errs]
+
+
+async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    return problem(
+        exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers, lang=language(request), **exc.extra
+    )
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errs = exc.errors()
+    lang = language(request)
     if any(e.get("type") == "json_invalid" for e in errs):
-        return problem(400, "invalid_json", "The request body is not valid JSON.")
-    errors = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in errs]
-    return problem(422, "validation_error", "The request has invalid fields.", errors=errors)
+        return problem(400, "invalid_json", "The request body is not valid JSON.", lang=lang)
+    return problem(422, "validation_error", "The request has invalid fields.", errors=field_errors(errs, lang), lang=lang)
 
 
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+    return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None), lang=language(request))
 
 
 def install(app: FastAPI) -> None:

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cordon import messages
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -87,9 +89,12 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Request(scope).headers.get(REQUEST_ID_HEADER, "")
+        headers = Request(scope).headers
+        given = headers.get(REQUEST_ID_HEADER, "")
         rid = given if _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        # The caller's language, for problems built outside an exception handler (cordon.errors.problem).
+        lang = messages.language_var.set(messages.language(headers.get("accept-language")))
         started = time.perf_counter()
         status = 500
 
@@ -113,3 +118,4 @@ class RequestContextMiddleware:
                 # The route template, never the raw path or query: those can hold personal data.
                 self.log.info("%s %s %d %.1fms", scope["method"], template, status, elapsed * 1000)
             request_id_var.reset(token)
+            messages.language_var.reset(lang)
