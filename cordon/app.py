@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cordon import db, errors, observability
+from cordon import apidoc, db, errors, observability
 from cordon.auth import VerifiedTokens
 from cordon.bus import Bus, ConsumerSpec
 from cordon.bus.outbox import SOURCE
@@ -178,9 +178,13 @@ def create_service_app(
         lifespan=lifespan,
         # The gateway serves one merged document instead of its own.
         openapi_url="/openapi.json" if own_docs else None,
-        docs_url="/docs" if own_docs else None,
+        docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=apidoc.operation_id,
     )
+    app.openapi = lambda: apidoc.document(app)
+    if own_docs:
+        apidoc.serve_docs(app)
     errors.install(app)
     app.add_middleware(UnexpectedErrors)  # inside the next: it answers with the request id
     app.add_middleware(observability.RequestContextMiddleware, service=settings.service)

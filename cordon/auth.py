@@ -119,6 +119,7 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
             raise Forbidden(f"This action is for: {', '.join(roles)}.")
         return principal
 
+    dependency.roles = roles  # read by the OpenAPI frame (cordon.apidoc): 401/403 answers, tags
     return dependency
 
 

@@ -28,18 +28,6 @@ CHUNK = 1000  # lines handed on at once, unless the service says otherwise
 YIELD_EVERY = 250  # lines parsed between two chances for the chunk being written to move on
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "text/plain", "")
 
-# For the route's OpenAPI: the two bodies a batch route takes.
-BATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-ndjson": {"schema": {"type": "string", "description": "one JSON object per line"}},
-            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-        },
-    }
-}
-
-
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 

@@ -13,11 +13,11 @@ import aiohttp
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route as StarletteRoute
 
+from cordon import apidoc
 from cordon.app import API_PREFIX, create_service_app
 from cordon.errors import DomainError, problem
 from cordon.settings import Settings
@@ -222,22 +222,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
             allow_headers=["authorization", "content-type", "x-request-id", "x-api-key"], expose_headers=["x-request-id"],
         )
-    def own_openapi() -> dict:
-        from fastapi.openapi.utils import get_openapi
-
-        if app.openapi_schema is None:
-            app.openapi_schema = get_openapi(title="Cordon API", version=app.version, description=app.description, routes=app.routes)
-        return app.openapi_schema
-
     @app.get("/openapi.json", include_in_schema=False)
     async def merged_openapi(request: Request) -> JSONResponse:
-        return JSONResponse(await request.app.state.schema.get(own_openapi()))
+        return JSONResponse(await request.app.state.schema.get(apidoc.document(app, title="Cordon API")))
 
-    app.add_api_route("/.well-known/jwks.json", jwks.jwks, methods=["GET"], tags=["health-code"],
-                      summary="Public keys of health-code passes (JWKS), for scanners that verify offline")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Cordon API")
+    app.add_api_route(
+        "/.well-known/jwks.json", jwks.jwks, methods=["GET"], tags=["health-code", apidoc.GRID, apidoc.PARTNER],
+        **apidoc.operation("健康码通行证公钥（JWKS）", "Public keys of health-code passes (JWKS), for scanners that verify offline"),
+    )
+    apidoc.serve_docs(app, title="Cordon API")
 
     return app

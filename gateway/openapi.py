@@ -7,38 +7,65 @@ import copy
 import time
 
 import httpx
-import orjson
+
+from cordon import apidoc
+from cordon.app import API_PREFIX
+from gateway import routes
 
 CACHE_S = 30.0
 
 
+class MergeConflict(ValueError):
+    """Two documents disagree: a schema name with two shapes, or one operation id or route twice."""
+
+
 def merge(own: dict, upstream_docs: dict[str, dict]) -> dict:
-    """Paths side by side; a schema name two services use for different shapes is prefixed with the service."""
+    """Paths side by side, one set of schemas. A name two documents give different shapes fails the
+    merge (a generated client would get one of them wrong), as does an operation id or route twice."""
     merged = copy.deepcopy(own)
     paths = merged.setdefault("paths", {})
     schemas = merged.setdefault("components", {}).setdefault("schemas", {})
+    owners = {name: "gateway" for name in schemas}
+    operation_ids = {op["operationId"]: "gateway" for item in paths.values() for op in item.values() if isinstance(op, dict) and "operationId" in op}
     for service, doc in upstream_docs.items():
-        doc_schemas = doc.get("components", {}).get("schemas", {})
-        renames = {n: f"{service}_{n}" for n, s in doc_schemas.items() if n in schemas and schemas[n] != s}
-        if renames:
-            raw = orjson.dumps(doc).decode()
-            for old, new in renames.items():
-                raw = raw.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
-            doc = orjson.loads(raw)
-            doc_schemas = {renames.get(n, n): s for n, s in doc.get("components", {}).get("schemas", {}).items()}
-        for name, schema in doc_schemas.items():
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            if name in schemas and schemas[name] != schema:
+                raise MergeConflict(f"schema {name!r} has different shapes in {owners[name]} and {service}")
             schemas.setdefault(name, schema)
+            owners.setdefault(name, service)
         for path, item in doc.get("paths", {}).items():
-            paths[path] = {**item, **{m: {**op, "tags": op.get("tags") or [service]} for m, op in item.items() if isinstance(op, dict)}}
-        for name, scheme in doc.get("components", {}).get("securitySchemes", {}).items():
-            merged["components"].setdefault("securitySchemes", {})[name] = scheme
-    merged["components"].setdefault("securitySchemes", {}).update(
-        {
-            "HTTPBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-            "PartnerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-        }
-    )
+            target = paths.setdefault(path, {})
+            for method, op in item.items():
+                if method in target:
+                    raise MergeConflict(f"{method.upper()} {path} is in two documents ({service} and another)")
+                target[method] = op
+                if isinstance(op, dict) and "operationId" in op:
+                    if op["operationId"] in operation_ids:
+                        raise MergeConflict(f"operation id {op['operationId']!r} is in {operation_ids[op['operationId']]} and {service}")
+                    operation_ids[op["operationId"]] = service
+                    _through_gateway(path, op)
+    merged["components"]["securitySchemes"] = {
+        "HTTPBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                       "description": "访问令牌 / access token: POST /api/v1/auth/token, /auth/resident-token"},
+        "PartnerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                       "description": "合作方密钥 / a partner's API key (POST /api/v1/auth/partners)"},
+    }
     return merged
+
+
+def _through_gateway(path: str, op: dict) -> None:
+    """What the gateway adds to every proxied operation: its limits, and X-API-Key where it takes one."""
+    route = routes.resolve(path.removeprefix(API_PREFIX + "/"))
+    roles = op.get("x-roles")
+    if route is not None and route.api_key and roles:
+        partner_only = set(roles) == {"partner"}
+        op["security"] = [{"PartnerKey": []}] if partner_only else [{"HTTPBearer": []}, {"PartnerKey": []}]
+        apidoc.add_problems(op, 401, ["invalid_api_key"])
+        apidoc.add_problems(op, 403, ["scope_missing"])
+    apidoc.add_problems(op, 429, ["rate_limited"])
+    if "requestBody" in op:
+        apidoc.add_problems(op, 413, ["payload_too_large"])
+    op["responses"] = dict(sorted(op["responses"].items()))
 
 
 class MergedSchema:

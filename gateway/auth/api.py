@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from cordon.auth import Principal, require
+from cordon import apidoc
+from cordon.auth import Principal, Role, require
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.errors import DomainError
@@ -27,17 +28,21 @@ class TokenRead(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
-    role: str
+    role: Role
     regions: list[str]
 
 
 class SmsCodeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"phone": "13800138000"}]})
     phone: str = Field(min_length=1, max_length=32)
 
 
+class SmsCodeSent(BaseModel):
+    status: Literal["sent"] = "sent"
+
+
 class ResidentTokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"phone": "13800138000", "code": "123456"}]})
     phone: str = Field(min_length=1, max_length=32)
     code: str = Field(min_length=4, max_length=10)
 
@@ -59,7 +64,7 @@ class UserCreate(BaseModel):
 class UserRead(BaseModel):
     id: uuid.UUID
     username: str
-    role: str
+    role: Literal["admin", "official", "grid_worker", "lab"]
     regions: list[str]
     phone_masked: str | None
     active: bool
@@ -93,9 +98,19 @@ def _issue(request: Request, **claims) -> str:
     return tokens.issue(key_file=s.jwt_private_key_file, issuer=s.jwt_issuer, audience=s.jwt_audience, **claims)
 
 
-@router.post("/token", response_model=TokenRead)
+@router.post(
+    "/token",
+    response_model=TokenRead,
+    **apidoc.operation(
+        "工作人员登录", "Staff sign-in (OAuth2 password form)", "invalid_credentials",
+        tags=[apidoc.GRID, apidoc.COMMAND, apidoc.LAB],
+    ),
+)
 async def staff_token(
-    request: Request, session: SessionDep, username: Annotated[str, Form()], password: Annotated[str, Form()]
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(examples=["wang.grid"])],
+    password: Annotated[str, Form(examples=["correct horse battery"])],
 ):
     user = await service.authenticate(session, username, password)
     ttl = request.app.state.settings.staff_token_ttl_s
@@ -103,13 +118,23 @@ async def staff_token(
     return TokenRead(access_token=token, expires_in=ttl, role=user.role, regions=user.regions)
 
 
-@router.post("/sms-code", status_code=202)
-async def sms_code(body: SmsCodeRequest, request: Request, session: SessionDep, vault: VaultDep, now: NowDep) -> dict:
+@router.post(
+    "/sms-code",
+    status_code=202,
+    **apidoc.operation("获取登录验证码", "Send a login code by SMS", "phone_invalid", "rate_limited", tags=[apidoc.RESIDENT]),
+)
+async def sms_code(body: SmsCodeRequest, request: Request, session: SessionDep, vault: VaultDep, now: NowDep) -> SmsCodeSent:
     await service.request_sms_code(session=session, vault=vault, phone=body.phone, now=now, policy=request.app.state.settings.sms)
-    return {"status": "sent"}
+    return SmsCodeSent()
 
 
-@router.post("/resident-token", response_model=TokenRead)
+@router.post(
+    "/resident-token",
+    response_model=TokenRead,
+    **apidoc.operation(
+        "居民验证码登录", "Resident sign-in with the SMS code", "invalid_code", "too_many_attempts", tags=[apidoc.RESIDENT],
+    ),
+)
 async def resident_token(body: ResidentTokenRequest, request: Request, session: SessionDep, vault: VaultDep, now: NowDep):
     settings = request.app.state.settings
     index, person_id = await service.redeem_sms_code(
@@ -140,7 +165,15 @@ async def _wechat_attempt(request: Request, attempt):
         raise
 
 
-@router.post("/wechat-token", response_model=TokenRead)
+@router.post(
+    "/wechat-token",
+    response_model=TokenRead,
+    **apidoc.operation(
+        "微信小程序登录", "Resident sign-in from the mini-program (a wx.login code)", "wechat_unbound",
+        "wechat_code_invalid", "wechat_rate_limited", "wechat_user_blocked", "too_many_attempts",
+        "wechat_unavailable", tags=[apidoc.RESIDENT],
+    ),
+)
 async def wechat_token(body: WechatCode, request: Request, session: SessionDep, now: NowDep):
     """Sign a resident in with a wx.login code, once their openid is bound (else 409 wechat_unbound)."""
     index, person_id = await _wechat_attempt(
@@ -149,7 +182,14 @@ async def wechat_token(body: WechatCode, request: Request, session: SessionDep, 
     return _resident_token(request, index, person_id)
 
 
-@me_router.post("/me/wechat", status_code=200)
+@me_router.post(
+    "/me/wechat",
+    status_code=200,
+    **apidoc.operation(
+        "绑定微信", "Bind my mini-program WeChat account to me (once)", "wechat_bound", "wechat_code_invalid",
+        "wechat_rate_limited", "wechat_user_blocked", "too_many_attempts", "wechat_unavailable",
+    ),
+)
 async def bind_wechat(
     body: WechatCode, principal: Resident, request: Request, session: SessionDep, vault: VaultDep, now: NowDep
 ) -> dict:
@@ -168,18 +208,31 @@ def _user(user) -> UserRead:
                     phone_masked=user.phone_masked, active=user.active)
 
 
-@router.post("/users", status_code=201, response_model=UserRead)
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserRead,
+    **apidoc.operation(
+        "创建工作人员账号", "Create a staff account", "role_invalid", "region_code_invalid", "regions_required",
+        "phone_invalid", "user_exists",
+    ),
+)
 async def create_user(body: UserCreate, principal: Admin, session: SessionDep, vault: VaultDep, now: NowDep):
     return _user(await service.create_user(session=session, vault=vault, principal=principal, data=body, now=now))
 
 
-@router.get("/users", response_model=UserPage)
+@router.get("/users", response_model=UserPage, **apidoc.operation("查询工作人员账号", "List staff accounts"))
 async def list_users(principal: Admin, session: SessionDep, limit: Limit = 50, cursor: Cursor = None):
     page = await service.list_users(session=session, limit=limit, cursor=cursor)
     return UserPage(items=[_user(u) for u in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/partners", status_code=201, response_model=PartnerCreated)
+@router.post(
+    "/partners",
+    status_code=201,
+    response_model=PartnerCreated,
+    **apidoc.operation("创建合作方及其 API 密钥", "Create a partner and its API key (shown once)"),
+)
 async def create_partner(body: PartnerCreate, principal: Admin, session: SessionDep, now: NowDep):
     partner, key = await service.create_partner(session=session, data=body, now=now)
     return PartnerCreated(partner_id=partner.id, name=partner.name, api_key=key, scopes=partner.scopes, regions=partner.regions)

@@ -30,6 +30,13 @@ class Venue(_In):
 
 
 class GatheringCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "王家婚宴", "kind": "wedding", "organizer": {"name": "王建国", "phone": "13900139000"},
+        "venue": {"address": "金坛区东城街道华城路 1 号", "region_code": "320413"},
+        "starts_at": "2022-01-08T11:00:00+08:00", "ends_at": "2022-01-08T14:00:00+08:00",
+        "expected_attendees": 80, "tables": 8, "prevention_plan": "入场测温、查验健康码……", "emergency_plan": "发现发热人员……",
+    }]})
+
     title: str = Field(min_length=1, max_length=200)
     kind: Kind
     organizer: OrganizerIn
@@ -78,7 +85,7 @@ class WarningRead(BaseModel):
 class GatheringRead(BaseModel):
     id: uuid.UUID
     title: str
-    kind: str
+    kind: Kind
     organizer: OrganizerRead
     venue: Venue
     starts_at: datetime

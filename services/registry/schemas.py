@@ -12,6 +12,9 @@ from cordon.bounds import AnyMoment, Count, Day, NotNull
 
 Tag = Literal["inbound", "returnee", "student", "migrant_worker", "high_risk_post", "elderly_care"]
 Kind = Literal["centralized_quarantine", "home_quarantine", "home_health_monitoring", "daily_health_monitoring"]
+Color = Literal["green", "yellow", "red"]
+Level = Literal["high", "medium", "low"]
+Language = Literal["zh", "en"]
 
 
 class _In(BaseModel):
@@ -19,6 +22,11 @@ class _In(BaseModel):
 
 
 class PersonCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id_number": "11010519491231002X", "name": "张三", "phone": "13800138000", "region_code": "320413",
+        "address": "金坛区东城街道华城路 1 号", "tags": ["returnee"],
+    }]})
+
     id_number: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
@@ -42,7 +50,7 @@ class PersonUpdate(_In):
 
 
 class HealthCodeSummary(BaseModel):
-    color: str
+    color: Color
     updated_at: datetime
 
 
@@ -53,9 +61,9 @@ class PersonRead(BaseModel):
     phone_masked: str | None
     region_code: str
     address: str | None
-    tags: list[str]
+    tags: list[Tag]
     entry_date: date | None
-    language: str
+    language: Language
     health_code: HealthCodeSummary
     created_at: datetime
     updated_at: datetime
@@ -77,13 +85,13 @@ class ReasonRead(BaseModel):
 
 class HealthCodeRead(BaseModel):
     person_id: uuid.UUID
-    color: Literal["green", "yellow", "red"]
+    color: Color
     reasons: list[ReasonRead]
     updated_at: datetime
 
 
 class RiskAreaPut(_In):
-    level: Literal["high", "medium", "low"]
+    level: Level
     name: str | None = Field(default=None, max_length=100)
     effective_from: AnyMoment | None = None
     local_cases: bool = Field(default=False, description="A county or province that reported local cases (本土病例), whatever its level.")
@@ -91,7 +99,7 @@ class RiskAreaPut(_In):
 
 class RiskAreaRead(BaseModel):
     region_code: str
-    level: str
+    level: Level
     local_cases: bool = False
     name: str | None
     effective_from: datetime
@@ -102,6 +110,38 @@ class RiskAreaRead(BaseModel):
 class RiskAreaPage(BaseModel):
     items: list[RiskAreaRead]
     next_cursor: str | None
+
+
+class TravelRecordLine(BaseModel):
+    """One record of a partner's travel push (one NDJSON line, or one item of a JSON array).
+
+    Documentation of the line: the push checks each line itself (``domain/travel_lines.py``) and
+    answers a bad one in ``rejected`` with its code, never refusing the good ones.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"record_id": "p-20220101-0001", "phone": "13800138000", "region_code": "420106",
+                 "first_seen": "2022-01-01", "last_seen": "2022-01-03"},
+            ]
+        }
+    )
+
+    record_id: str = Field(min_length=1, max_length=128, description="the partner's own id: a repeat is a duplicate")
+    phone: str | None = Field(default=None, description="a mainland mobile number; a phone or an id_number is required")
+    id_number: str | None = Field(default=None, description="an 18-character resident ID number (GB 11643)")
+    region_code: str = Field(pattern=r"^[0-9]{6}$", description="the 6-digit code of the place visited")
+    first_seen: date | datetime = Field(description="a date (YYYY-MM-DD) or a time with offset, taken in China time")
+    last_seen: date | datetime = Field(description="the day of leaving: not before first_seen")
+
+
+TRAVEL_PUSH_EXAMPLE = [
+    {"record_id": "p-20220101-0001", "phone": "13800138000", "region_code": "420106",
+     "first_seen": "2022-01-01", "last_seen": "2022-01-03"},
+    {"record_id": "p-20220101-0002", "id_number": "11010519491231002X", "region_code": "310101",
+     "first_seen": "2022-01-02T08:00:00+08:00", "last_seen": "2022-01-02T20:00:00+08:00"},
+]
 
 
 class TravelDeclaration(_In):
@@ -123,7 +163,7 @@ class TravelDeclarationRead(BaseModel):
 class MeasureRead(BaseModel):
     id: uuid.UUID
     person_id: uuid.UUID
-    kind: str
+    kind: Kind
     rule: str
     starts_on: date
     ends_on: date
@@ -303,6 +343,15 @@ class AuditRead(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditRead]
     next_cursor: str | None
+
+
+class RegionLine(BaseModel):
+    """One place of an import (one NDJSON line, one item of a JSON array, or one CSV row ``code,name``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "320413101", "name": "东城街道"}]})
+
+    code: str = Field(pattern=r"^[0-9]{6}([0-9]{3}){0,3}$", description="6, 9, 12 or 15 digits; its parent must be known")
+    name: str = Field(min_length=1)
 
 
 class RegionPut(_In):

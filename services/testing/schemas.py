@@ -14,7 +14,15 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+SAMPLE_EXAMPLE = {"barcode": "S2022010100001", "id_number": "11010519491231002X", "collected_at": "2022-01-01T08:30:00+08:00",
+                  "site": "金坛区人民医院采样点", "tube_id": "T2022010100001"}
+RESULT_EXAMPLE = {"tube_id": "T2022010100001", "result": "negative", "tested_at": "2022-01-01T20:00:00+08:00",
+                  "lab": "常州市疾控中心实验室"}
+
+
 class SampleCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SAMPLE_EXAMPLE]})
+
     barcode: Code
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     collected_at: Moment
@@ -41,6 +49,8 @@ class SampleRead(BaseModel):
 
 
 class ResultCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [RESULT_EXAMPLE]})
+
     tube_id: Code | None = None
     barcode: Code | None = None
     result: Literal["negative", "positive", "invalid"]

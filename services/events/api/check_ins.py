@@ -6,23 +6,28 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from cordon import apidoc
 from cordon.clock import NowDep
-from cordon.paging import Cursor, Limit
 from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
 from cordon.pii import VaultDep
 from services.events import schemas
 from services.events.api import views
 from services.events.api.deps import Participant
 from services.events.service import check_ins
 
-router = APIRouter(tags=["check-ins"])
+router = APIRouter(tags=["check_ins"])
 
 
 @router.post(
     "/gatherings/{gathering_id}/check-ins",
     status_code=201,
     response_model=schemas.CheckInRead,
-    responses={200: {"model": schemas.CheckInRead, "description": "Already checked in: the first check-in, with repeat=true"}},
+    **apidoc.operation(
+        "登记参加人员", "Check an attendee in (ID number or phone)", "gathering_not_found", "forbidden", "gathering_closed",
+        "id_number_invalid", "phone_invalid",
+        responses={200: {"model": schemas.CheckInRead, "description": "Already checked in: the first check-in, with repeat=true"}},
+    ),
 )
 async def check_in(
     gathering_id: uuid.UUID, body: schemas.CheckInCreate, principal: Participant, session: SessionDep, vault: VaultDep,
@@ -37,7 +42,11 @@ async def check_in(
     return views.check_in(found, repeat=not new)
 
 
-@router.get("/gatherings/{gathering_id}/attendees", response_model=schemas.AttendeePage)
+@router.get(
+    "/gatherings/{gathering_id}/attendees",
+    response_model=schemas.AttendeePage,
+    **apidoc.operation("查看参加人员", "List a gathering's attendees (masked)", "gathering_not_found"),
+)
 async def list_attendees(
     gathering_id: uuid.UUID,
     principal: Participant,

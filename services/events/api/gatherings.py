@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from fastapi import APIRouter, Query
 
-from cordon import bounds
+from cordon import apidoc, bounds
 from cordon.clock import CHINA, NowDep
 from cordon.db import SessionDep
 from cordon.errors import Unprocessable
@@ -21,7 +21,15 @@ from services.events.service import gatherings
 router = APIRouter(tags=["gatherings"])
 
 
-@router.post("/gatherings", status_code=201, response_model=schemas.GatheringRead)
+@router.post(
+    "/gatherings",
+    status_code=201,
+    response_model=schemas.GatheringRead,
+    **apidoc.operation(
+        "报备聚集性活动", "File a gathering", "region_forbidden", "phone_invalid", "region_code_invalid", "validation_error",
+        "gathering_prohibited", "prevention_plan_required", "gathering_ended",
+    ),
+)
 async def file_gathering(body: schemas.GatheringCreate, principal: Participant, session: SessionDep, vault: VaultDep, now: NowDep):
     gathering = await gatherings.file_gathering(session=session, vault=vault, principal=principal, data=body, now=now)
     return views.gathering(gathering)
@@ -45,7 +53,11 @@ def _bound(value: str | None, field: str, *, end: bool) -> datetime | None:
     raise Unprocessable(f"{field} must be a date or a time with offset.", errors=[{"field": field, "message": "invalid"}])
 
 
-@router.get("/gatherings", response_model=schemas.GatheringPage)
+@router.get(
+    "/gatherings",
+    response_model=schemas.GatheringPage,
+    **apidoc.operation("查询聚集性活动", "List gatherings", "region_forbidden", "validation_error"),
+)
 async def list_gatherings(
     principal: Participant,
     session: SessionDep,
@@ -64,12 +76,20 @@ async def list_gatherings(
     return schemas.GatheringPage(items=[views.gathering(g) for g in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/gatherings/{gathering_id}", response_model=schemas.GatheringRead)
+@router.get(
+    "/gatherings/{gathering_id}",
+    response_model=schemas.GatheringRead,
+    **apidoc.operation("查看聚集性活动", "Read a gathering", "gathering_not_found"),
+)
 async def read_gathering(gathering_id: uuid.UUID, principal: Participant, session: SessionDep):
     return views.gathering(await gatherings.visible_gathering(session, principal, gathering_id))
 
 
-@router.post("/gatherings/{gathering_id}/approve", response_model=schemas.GatheringRead)
+@router.post(
+    "/gatherings/{gathering_id}/approve",
+    response_model=schemas.GatheringRead,
+    **apidoc.operation("批准活动", "Approve a gathering", "gathering_not_found", "forbidden", "invalid_transition"),
+)
 async def approve_gathering(
     gathering_id: uuid.UUID, principal: Official, session: SessionDep, now: NowDep, body: schemas.Decision | None = None
 ):
@@ -79,7 +99,13 @@ async def approve_gathering(
     return views.gathering(gathering)
 
 
-@router.post("/gatherings/{gathering_id}/reject", response_model=schemas.GatheringRead)
+@router.post(
+    "/gatherings/{gathering_id}/reject",
+    response_model=schemas.GatheringRead,
+    **apidoc.operation(
+        "不予批准活动", "Reject a gathering, with the reason", "gathering_not_found", "forbidden", "invalid_transition",
+    ),
+)
 async def reject_gathering(gathering_id: uuid.UUID, body: schemas.Rejection, principal: Official, session: SessionDep, now: NowDep):
     gathering = await gatherings.decide_gathering(
         session=session, principal=principal, gathering_id=gathering_id, action="reject", reason=body.reason, now=now
@@ -87,7 +113,11 @@ async def reject_gathering(gathering_id: uuid.UUID, body: schemas.Rejection, pri
     return views.gathering(gathering)
 
 
-@router.post("/gatherings/{gathering_id}/cancel", response_model=schemas.GatheringRead)
+@router.post(
+    "/gatherings/{gathering_id}/cancel",
+    response_model=schemas.GatheringRead,
+    **apidoc.operation("取消活动", "Cancel a gathering", "gathering_not_found", "forbidden", "invalid_transition"),
+)
 async def cancel_gathering(
     gathering_id: uuid.UUID, principal: Participant, session: SessionDep, now: NowDep, body: schemas.Decision | None = None
 ):

@@ -6,18 +6,23 @@ import uuid
 
 from fastapi import APIRouter
 
+from cordon import apidoc
 from cordon.clock import NowDep
 from cordon.db import SessionDep
+from cordon.paging import Cursor, Limit
 from services.notify import schemas
 from services.notify.api import views
-from cordon.paging import Cursor, Limit
 from services.notify.api.deps import Official, Staff
 from services.notify.service import alerts, queries
 
 router = APIRouter(tags=["notifications"])
 
 
-@router.get("/notifications", response_model=schemas.NotificationPage)
+@router.get(
+    "/notifications",
+    response_model=schemas.NotificationPage,
+    **apidoc.operation("查询通知记录", "List notifications"),
+)
 async def list_notifications(
     principal: Official, session: SessionDep, recipient: str | None = None, status: schemas.Status | None = None,
     channel: schemas.Channel | None = None, kind: str | None = None, limit: Limit = 50, cursor: Cursor = None,
@@ -29,12 +34,20 @@ async def list_notifications(
     return schemas.NotificationPage(items=[views.notification(n) for n in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/notifications/{notification_id}", response_model=schemas.NotificationRead)
+@router.get(
+    "/notifications/{notification_id}",
+    response_model=schemas.NotificationRead,
+    **apidoc.operation("查看通知", "Read a notification", "not_found"),
+)
 async def get_notification(notification_id: uuid.UUID, principal: Staff, session: SessionDep):
     return views.notification(await queries.get_notification(session=session, principal=principal, notification_id=notification_id))
 
 
-@router.post("/notifications/{notification_id}/ack", response_model=schemas.NotificationRead)
+@router.post(
+    "/notifications/{notification_id}/ack",
+    response_model=schemas.NotificationRead,
+    **apidoc.operation("确认紧急预警", "Acknowledge an urgent alert (stops its escalation)", "not_found", "not_an_alert"),
+)
 async def acknowledge(notification_id: uuid.UUID, principal: Staff, session: SessionDep, now: NowDep):
     row = await alerts.acknowledge(session=session, principal=principal, notification_id=notification_id, now=now)
     return views.notification(row)

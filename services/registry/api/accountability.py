@@ -7,6 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
+from cordon import apidoc
 from cordon.bounds import AnyMoment, Day
 from cordon.clock import NowDep, local_date
 from cordon.db import SessionDep
@@ -17,7 +18,7 @@ from services.registry.api.deps import Admin, Official, Staff
 from services.registry.domain.accountability import missing_duties
 from services.registry.service import audit, follow_up_duties, people, policies, reports, rosters
 
-router = APIRouter(tags=["grid accountability"])
+router = APIRouter(tags=["accountability"])
 
 
 def _roster(r) -> schemas.RosterRead:
@@ -25,14 +26,25 @@ def _roster(r) -> schemas.RosterRead:
                               updated_at=r.updated_at, updated_by=r.updated_by)
 
 
-@router.put("/regions/{region_code}/roster", response_model=schemas.RosterRead)
+@router.put(
+    "/regions/{region_code}/roster",
+    response_model=schemas.RosterRead,
+    **apidoc.operation(
+        "设置包保责任名单", "Set a region's roster of responsible staff", "region_code_invalid", "region_not_found",
+        "duty_unknown",
+    ),
+)
 async def put_roster(region_code: str, body: schemas.StaffSet, principal: Official, session: SessionDep, now: NowDep):
     roster = await rosters.put_roster(session=session, principal=principal, region_code=region_code,
                                       staff=body.model_dump(), now=now)
     return _roster(roster)
 
 
-@router.get("/regions/{region_code}/roster", response_model=schemas.RosterRead)
+@router.get(
+    "/regions/{region_code}/roster",
+    response_model=schemas.RosterRead,
+    **apidoc.operation("查看包保责任名单", "Read a region's roster", "roster_not_found"),
+)
 async def get_roster(region_code: str, principal: Official, session: SessionDep):
     return _roster(await rosters.get_roster(session, principal, region_code))
 
@@ -42,7 +54,14 @@ def _responsible(person_id, row) -> schemas.ResponsibleStaffRead:
                                         roster_region=row.roster_region, assigned_at=row.assigned_at, assigned_by=row.assigned_by)
 
 
-@router.get("/persons/{person_id}/responsible-staff", response_model=schemas.ResponsibleStaffRead)
+@router.get(
+    "/persons/{person_id}/responsible-staff",
+    response_model=schemas.ResponsibleStaffRead,
+    **apidoc.operation(
+        "查看人员的包保责任人", "Read a controlled person's five responsible staff", "person_not_found",
+        "responsible_staff_not_found",
+    ),
+)
 async def get_responsible_staff(person_id: uuid.UUID, principal: Staff, session: SessionDep):
     person = await people.visible_person(session, principal, person_id)
     row = await rosters.get_responsible(session, person)
@@ -51,14 +70,22 @@ async def get_responsible_staff(person_id: uuid.UUID, principal: Staff, session:
     return _responsible(person.id, row)
 
 
-@router.put("/persons/{person_id}/responsible-staff", response_model=schemas.ResponsibleStaffRead)
+@router.put(
+    "/persons/{person_id}/responsible-staff",
+    response_model=schemas.ResponsibleStaffRead,
+    **apidoc.operation("设置人员的包保责任人", "Set a person's responsible staff", "person_not_found", "duty_unknown"),
+)
 async def put_responsible_staff(person_id: uuid.UUID, body: schemas.StaffSet, principal: Official, session: SessionDep, now: NowDep):
     person = await people.visible_person(session, principal, person_id)
     row = await rosters.put_responsible(session=session, principal=principal, person=person, staff=body.model_dump(), now=now)
     return _responsible(person.id, row)
 
 
-@router.get("/follow-ups", response_model=schemas.FollowUpSlotPage)
+@router.get(
+    "/follow-ups",
+    response_model=schemas.FollowUpSlotPage,
+    **apidoc.operation("查询健康随访任务", "List follow-up slots (due or missed)", "region_not_found"),
+)
 async def list_follow_ups(
     principal: Staff,
     session: SessionDep,
@@ -79,7 +106,14 @@ async def list_follow_ups(
     return schemas.FollowUpSlotPage(items=items, next_cursor=page.next_cursor)
 
 
-@router.post("/daily-reports", status_code=201, response_model=schemas.DailyReportRead)
+@router.post(
+    "/daily-reports",
+    status_code=201,
+    response_model=schemas.DailyReportRead,
+    **apidoc.operation(
+        "提交日报告", "Submit a daily report (or a zero report)", "unit_not_found", "counts_required", "report_exists",
+    ),
+)
 async def submit_daily_report(body: schemas.DailyReportCreate, principal: Staff, session: SessionDep, now: NowDep):
     report = await reports.submit(session=session, principal=principal, data=body, now=now, policy=await policies.current(session))
     return schemas.DailyReportRead(region_code=report.region_code, date=report.report_on, status="submitted", late=report.late,
@@ -87,7 +121,11 @@ async def submit_daily_report(body: schemas.DailyReportCreate, principal: Staff,
                                    submitted_by=report.submitted_by)
 
 
-@router.get("/daily-reports", response_model=schemas.DailyReportPage)
+@router.get(
+    "/daily-reports",
+    response_model=schemas.DailyReportPage,
+    **apidoc.operation("查询日报告提交情况", "See which units have and have not reported", "region_not_found"),
+)
 async def list_daily_reports(
     principal: Official,
     session: SessionDep,
@@ -103,7 +141,11 @@ async def list_daily_reports(
     return schemas.DailyReportPage(items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/daily-reports/summary", response_model=schemas.DailyReportSummary)
+@router.get(
+    "/daily-reports/summary",
+    response_model=schemas.DailyReportSummary,
+    **apidoc.operation("日报告汇总", "Roll the daily reports up one level at a time", "region_not_found", "region_unknown"),
+)
 async def summarize_daily_reports(
     principal: Official, session: SessionDep, now: NowDep, region_code: str = Query(min_length=6, max_length=15),
     date: Day | None = Query(default=None, description="The day reported on; today (China time) when absent."),
@@ -111,12 +153,16 @@ async def summarize_daily_reports(
     return await reports.summary(session=session, principal=principal, region_code=region_code, on=date or local_date(now))
 
 
-@router.get("/daily-reports/draft", response_model=schemas.DailyReportDraft)
+@router.get(
+    "/daily-reports/draft",
+    response_model=schemas.DailyReportDraft,
+    **apidoc.operation("生成日报告草稿", "Draft a daily report from Cordon's own data", "unit_not_found"),
+)
 async def draft_daily_report(principal: Staff, session: SessionDep, region_code: str = Query(min_length=6, max_length=15), date: Day = Query()):
     return await reports.draft(session, principal, region_code=region_code, on=date, policy=await policies.current(session))
 
 
-@router.get("/audit", response_model=schemas.AuditPage)
+@router.get("/audit", response_model=schemas.AuditPage, **apidoc.operation("查询审计记录", "Search the audit trail"))
 async def read_audit(
     principal: Admin,
     session: SessionDep,

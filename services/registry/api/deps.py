@@ -26,4 +26,7 @@ async def _gate(principal: CurrentPrincipal) -> Principal:
     raise Forbidden("Only staff and gate devices verify passes.")
 
 
+_gate.roles = (*STAFF, "partner")  # for the OpenAPI (cordon.apidoc); a partner needs the gate scope
+
+
 Gate = Annotated[Principal, Depends(_gate)]

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
+from cordon import apidoc
 from cordon.clock import NowDep, local_date
 from cordon.db import SessionDep
 from cordon.paging import Cursor, Limit
@@ -17,7 +18,11 @@ from services.registry.service import measures, people
 router = APIRouter(tags=["measures"])
 
 
-@router.get("/persons/{person_id}/measures", response_model=schemas.MeasurePage)
+@router.get(
+    "/persons/{person_id}/measures",
+    response_model=schemas.MeasurePage,
+    **apidoc.operation("查询人员的管控措施", "List a person's control measures", "person_not_found"),
+)
 async def list_measures(
     person_id: uuid.UUID, principal: Staff, session: SessionDep, now: NowDep, limit: Limit = 50, cursor: Cursor = None
 ):
@@ -27,7 +32,14 @@ async def list_measures(
     return schemas.MeasurePage(items=[views.measure(m, today) for m in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/persons/{person_id}/measures", status_code=201, response_model=schemas.MeasureList)
+@router.post(
+    "/persons/{person_id}/measures",
+    status_code=201,
+    response_model=schemas.MeasureList,
+    **apidoc.operation(
+        "人工指派管控措施", "Assign a control measure by hand", "person_not_found", "rule_unknown", "chain_in_past",
+    ),
+)
 async def assign_measure(
     person_id: uuid.UUID, body: schemas.CloseContact | schemas.ExplicitMeasure, principal: Official, session: SessionDep, now: NowDep
 ):
@@ -37,14 +49,23 @@ async def assign_measure(
     return schemas.MeasureList(items=[views.measure(m, today) for m in touched])
 
 
-@router.post("/measures/{measure_id}/release", response_model=schemas.MeasureRead)
+@router.post(
+    "/measures/{measure_id}/release",
+    response_model=schemas.MeasureRead,
+    **apidoc.operation("提前解除管控措施", "Release a control measure early", "measure_not_found", "invalid_transition"),
+)
 async def release_measure(measure_id: uuid.UUID, body: schemas.Release, principal: Official, session: SessionDep, now: NowDep):
     measure, person = await measures.visible_measure(session, principal, measure_id)
     released = await measures.release(session=session, principal=principal, measure=measure, person=person, reason=body.reason, now=now)
     return views.measure(released, local_date(now))
 
 
-@router.post("/measures/{measure_id}/follow-ups", status_code=201, response_model=schemas.FollowUpRead)
+@router.post(
+    "/measures/{measure_id}/follow-ups",
+    status_code=201,
+    response_model=schemas.FollowUpRead,
+    **apidoc.operation("登记健康随访", "Record a health follow-up", "measure_not_found", "measure_not_active"),
+)
 async def record_follow_up(
     measure_id: uuid.UUID, body: schemas.FollowUpCreate, principal: GridWorker, session: SessionDep, now: NowDep
 ):

@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from cordon import apidoc
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from services.registry.api.deps import Gate, Resident
@@ -37,7 +38,11 @@ class PassVerdict(BaseModel):
     ] | None = None
 
 
-@router.get("/me/health-code/pass", response_model=PassRead)
+@router.get(
+    "/me/health-code/pass",
+    response_model=PassRead,
+    **apidoc.operation("出示健康码通行证", "My health-code pass: a signed token to show as a QR code", "person_not_registered"),
+)
 async def my_pass(principal: Resident, session: SessionDep, request: Request, now: NowDep):
     """A pass for the caller's colour as it stands, valid for a few minutes."""
     settings = request.app.state.settings
@@ -49,7 +54,12 @@ async def my_pass(principal: Resident, session: SessionDep, request: Request, no
     return PassRead(token=token, color=person.health_color, expires_at=expires_at)
 
 
-@router.post("/health-code/verify", response_model=PassVerdict, response_model_exclude_none=True)
+@router.post(
+    "/health-code/verify",
+    response_model=PassVerdict,
+    response_model_exclude_none=True,
+    **apidoc.operation("核验健康码通行证", "Verify a health-code pass: signature, expiry, colour unchanged"),
+)
 async def verify(body: PassCheck, principal: Gate, request: Request):
     """Whether a pass stands: signature, expiry, and that the person's colour has not changed since."""
     return await passes.verify_pass(

@@ -7,6 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
+from cordon import apidoc
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.paging import Cursor, Limit
@@ -19,13 +20,25 @@ from services.registry.service import people
 router = APIRouter(tags=["persons"])
 
 
-@router.post("/persons", status_code=201, response_model=schemas.PersonRead)
+@router.post(
+    "/persons",
+    status_code=201,
+    response_model=schemas.PersonRead,
+    **apidoc.operation(
+        "登记人员", "Register a person", "person_exists", "id_number_invalid", "phone_invalid", "region_code_invalid",
+        "region_forbidden",
+    ),
+)
 async def register_person(body: schemas.PersonCreate, principal: Staff, session: SessionDep, vault: VaultDep, now: NowDep):
     person = await people.register_person(session=session, vault=vault, principal=principal, data=body, now=now)
     return views.person(person)
 
 
-@router.get("/persons", response_model=schemas.PersonPage)
+@router.get(
+    "/persons",
+    response_model=schemas.PersonPage,
+    **apidoc.operation("查询人员列表", "List the people in your regions", "region_forbidden"),
+)
 async def list_persons(
     principal: Staff,
     session: SessionDep,
@@ -42,21 +55,35 @@ async def list_persons(
     return schemas.PersonPage(items=[views.person(p) for p in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/persons/lookup", response_model=schemas.PersonRead)
+@router.get(
+    "/persons/lookup",
+    response_model=schemas.PersonRead,
+    **apidoc.operation("按身份证号码查找人员", "Find a person by ID number", "id_number_invalid", "person_not_found"),
+)
 async def lookup_person(
     principal: Staff, session: SessionDep, vault: VaultDep, id_number: str = Query(min_length=1, max_length=32)
 ):
     return views.person(await people.lookup(session, vault, principal, id_number))
 
 
-@router.get("/persons/{person_id}", response_model=schemas.PersonRead)
+@router.get(
+    "/persons/{person_id}",
+    response_model=schemas.PersonRead,
+    **apidoc.operation("查看人员信息", "Read a person (masked unless reveal=true)", "person_not_found", "reveal_forbidden"),
+)
 async def read_person(person_id: uuid.UUID, principal: Staff, session: SessionDep, vault: VaultDep, reveal: bool = False):
     person = await people.visible_person(session, principal, person_id)
     revealed = await people.reveal(session, vault, principal, person) if reveal else None
     return views.person(person, revealed)
 
 
-@router.patch("/persons/{person_id}", response_model=schemas.PersonRead)
+@router.patch(
+    "/persons/{person_id}",
+    response_model=schemas.PersonRead,
+    **apidoc.operation(
+        "修改人员信息", "Update a person", "person_not_found", "phone_invalid", "region_code_invalid", "region_forbidden",
+    ),
+)
 async def update_person(
     person_id: uuid.UUID, body: schemas.PersonUpdate, principal: Staff, session: SessionDep, vault: VaultDep, now: NowDep
 ):
@@ -66,6 +93,10 @@ async def update_person(
     return views.person(person)
 
 
-@router.get("/persons/{person_id}/health-code", response_model=schemas.HealthCodeRead)
+@router.get(
+    "/persons/{person_id}/health-code",
+    response_model=schemas.HealthCodeRead,
+    **apidoc.operation("查询人员健康码", "Read a person's health code, with its reasons", "person_not_found"),
+)
 async def read_health_code(person_id: uuid.UUID, principal: Staff, session: SessionDep):
     return views.health_code(await people.visible_person(session, principal, person_id))

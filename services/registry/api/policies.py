@@ -7,16 +7,16 @@ import yaml
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from cordon import policy
+from cordon import apidoc, messages, policy
 from cordon.clock import NowDep
 from cordon.db import SessionDep
+from cordon.errors import Unprocessable, field_errors
 from cordon.paging import Cursor, Limit
-from cordon.errors import Unprocessable
 from services.registry import schemas
 from services.registry.api.deps import Admin, AnyStaff
 from services.registry.service import policies
 
-router = APIRouter(tags=["policy"])
+router = APIRouter(tags=["policies"])
 
 MAX_POLICY_BYTES = 1024 * 1024
 
@@ -31,7 +31,11 @@ def _read(active: policies.Active) -> schemas.PolicyRead:
     )
 
 
-@router.get("/policies/active", response_model=schemas.PolicyRead)
+@router.get(
+    "/policies/active",
+    response_model=schemas.PolicyRead,
+    **apidoc.operation("查看现行防控政策", "Read the active policy"),
+)
 async def read_policy(principal: AnyStaff, session: SessionDep):
     return _read(await policies.active(session))
 
@@ -48,6 +52,7 @@ async def read_policy(principal: AnyStaff, session: SessionDep):
             },
         }
     },
+    **apidoc.operation("发布防控政策", "Publish a new version of the policy (YAML or JSON)", "policy_invalid"),
 )
 async def put_policy(request: Request, principal: Admin, session: SessionDep, now: NowDep):
     raw = await request.body()
@@ -62,7 +67,7 @@ async def put_policy(request: Request, principal: Admin, session: SessionDep, no
             source = raw.decode("utf-8")
             document = policy.parse_yaml(source)
     except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        errors = field_errors(exc.errors(), messages.language_var.get())
         raise Unprocessable("The policy document is not valid.", code="policy_invalid", errors=errors) from None
     except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise Unprocessable(f"The policy document is not valid: {str(exc)[:300]}", code="policy_invalid") from None
@@ -70,7 +75,11 @@ async def put_policy(request: Request, principal: Admin, session: SessionDep, no
     return _read(active)
 
 
-@router.get("/policies", response_model=schemas.PolicyVersionPage)
+@router.get(
+    "/policies",
+    response_model=schemas.PolicyVersionPage,
+    **apidoc.operation("查看防控政策版本记录", "List the policy's versions"),
+)
 async def policy_history(principal: AnyStaff, session: SessionDep, limit: Limit = 50, cursor: Cursor = None):
     page = await policies.history(session=session, limit=limit, cursor=cursor)
     items = [schemas.PolicyVersionRead(version=v.version, changed_by=v.changed_by, changed_at=v.changed_at) for v in page.items]

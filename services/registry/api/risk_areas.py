@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cordon import apidoc
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.paging import Cursor, Limit
@@ -11,7 +12,7 @@ from services.registry import schemas
 from services.registry.api.deps import Official, SignedIn
 from services.registry.service import risk_areas
 
-router = APIRouter(tags=["risk areas"])
+router = APIRouter(tags=["risk_areas"])
 
 
 def _read(area, affected: int | None = None) -> schemas.RiskAreaRead:
@@ -21,7 +22,11 @@ def _read(area, affected: int | None = None) -> schemas.RiskAreaRead:
     )
 
 
-@router.put("/risk-areas/{region_code}", response_model=schemas.RiskAreaRead)
+@router.put(
+    "/risk-areas/{region_code}",
+    response_model=schemas.RiskAreaRead,
+    **apidoc.operation("设定风险地区", "Set a risk area's level", "region_code_invalid"),
+)
 async def set_risk_area(region_code: str, body: schemas.RiskAreaPut, principal: Official, session: SessionDep, now: NowDep):
     area, affected = await risk_areas.set_risk_area(
         session=session, principal=principal, region_code=region_code, data=body, now=now
@@ -29,7 +34,7 @@ async def set_risk_area(region_code: str, body: schemas.RiskAreaPut, principal: 
     return _read(area, affected)
 
 
-@router.get("/risk-areas", response_model=schemas.RiskAreaPage)
+@router.get("/risk-areas", response_model=schemas.RiskAreaPage, **apidoc.operation("查询中高风险地区", "List the risk areas"))
 async def list_risk_areas(
     principal: SignedIn, session: SessionDep, include_low: bool = False, limit: Limit = 50, cursor: Cursor = None
 ):

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from cordon.batches import BATCH_BODY, BatchResult, batch_lines
+from cordon import apidoc
+from cordon.batches import BatchResult, batch_lines
 from cordon.clock import NowDep
 from cordon.pii import VaultDep
+from services.registry import schemas
 from services.registry.api.deps import Partner
 from services.registry.service import travel
 
-router = APIRouter(tags=["travel records"])
+router = APIRouter(tags=["travel"])
 
 
 @router.post(
     "/travel-records/batch",
     response_model=BatchResult,
-    openapi_extra=BATCH_BODY,
+    **apidoc.batch_operation("批量推送行程记录", "Push travel records in bulk", schemas.TravelRecordLine, schemas.TRAVEL_PUSH_EXAMPLE),
 )
 async def push_travel_records(request: Request, principal: Partner, vault: VaultDep, now: NowDep):
     lines = await batch_lines(request)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from cordon import batches
-from cordon.batches import BATCH_BODY, BatchResult, batch_lines
+from cordon import apidoc, batches
+from cordon.batches import BatchResult, batch_lines
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from services.testing import schemas
@@ -19,7 +19,11 @@ router = APIRouter(tags=["results"])
     "/results",
     status_code=201,
     response_model=schemas.ResultRead,
-    responses={200: {"description": "the same result was posted before: nothing changed", "model": schemas.ResultRead}},
+    **apidoc.operation(
+        "登记检测结果", "Record a result (of a tube or a single sample)", "sample_not_found", "tested_before_collected",
+        "result_conflict",
+        responses={200: {"description": "the same result was posted before: nothing changed", "model": schemas.ResultRead}},
+    ),
 )
 async def post_result(data: schemas.ResultCreate, session: SessionDep, principal: Lab, now: NowDep, response: Response):
     answer, changed = await results.record_result(session=session, principal=principal, data=data, now=now)
@@ -28,7 +32,11 @@ async def post_result(data: schemas.ResultCreate, session: SessionDep, principal
     return answer
 
 
-@router.post("/results/batch", response_model=BatchResult, openapi_extra=BATCH_BODY)
+@router.post(
+    "/results/batch",
+    response_model=BatchResult,
+    **apidoc.batch_operation("批量上传检测结果", "Upload results in bulk", schemas.ResultCreate, [schemas.RESULT_EXAMPLE]),
+)
 async def post_results_batch(request: Request, principal: Lab, now: NowDep):
     sessionmaker = request.app.state.sessionmaker
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from cordon import batches
-from cordon.batches import BATCH_BODY, BatchResult, batch_lines
+from cordon import apidoc, batches
+from cordon.batches import BatchResult, batch_lines
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.pii import VaultDep
@@ -20,7 +20,11 @@ router = APIRouter(tags=["samples"])
     "/samples",
     status_code=201,
     response_model=schemas.SampleRead,
-    responses={200: {"description": "the same sample was posted before: nothing changed", "model": schemas.SampleRead}},
+    **apidoc.operation(
+        "登记采样", "Record a sample", "id_number_invalid", "collected_at_in_future", "pool_too_large",
+        "barcode_conflict", "tube_already_tested",
+        responses={200: {"description": "the same sample was posted before: nothing changed", "model": schemas.SampleRead}},
+    ),
 )
 async def post_sample(data: schemas.SampleCreate, session: SessionDep, principal: Lab, vault: VaultDep, now: NowDep, response: Response):
     sample, created = await samples.record_sample(session=session, vault=vault, principal=principal, data=data, now=now)
@@ -29,7 +33,11 @@ async def post_sample(data: schemas.SampleCreate, session: SessionDep, principal
     return sample
 
 
-@router.post("/samples/batch", response_model=BatchResult, openapi_extra=BATCH_BODY)
+@router.post(
+    "/samples/batch",
+    response_model=BatchResult,
+    **apidoc.batch_operation("批量登记采样", "Record samples in bulk", schemas.SampleCreate, [schemas.SAMPLE_EXAMPLE]),
+)
 async def post_samples_batch(request: Request, principal: Lab, vault: VaultDep, now: NowDep):
     sessionmaker = request.app.state.sessionmaker
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 
+from cordon import apidoc
 from cordon.clock import NowDep
 from cordon.db import SessionDep
 from cordon.paging import Cursor, Limit
@@ -13,10 +14,14 @@ from services.testing import schemas
 from services.testing.api.deps import Scheduler, Supervisor
 from services.testing.service import schedules
 
-router = APIRouter(tags=["test schedules"])
+router = APIRouter(tags=["schedules"])
 
 
-@router.get("/test-schedules", response_model=schemas.SchedulePage)
+@router.get(
+    "/test-schedules",
+    response_model=schemas.SchedulePage,
+    **apidoc.operation("查询待检测任务", "List scheduled tests (due or overdue)", "region_not_found"),
+)
 async def list_schedules(
     session: SessionDep,
     principal: Supervisor,
@@ -32,7 +37,11 @@ async def list_schedules(
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("/test-schedules/run", response_model=schemas.ScheduleRun)
+@router.post(
+    "/test-schedules/run",
+    response_model=schemas.ScheduleRun,
+    **apidoc.operation("立即执行检测排期", "Run the test scheduler now"),
+)
 async def run_schedules(session: SessionDep, principal: Scheduler, now: NowDep):
     """Announce what is due and overdue now, as the daily run would (once each: a repeat finds nothing)."""
     return await schedules.announce(session=session, now=now)

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
+from cordon import apidoc
 from cordon.auth import Principal
 from cordon.clock import NowDep
 from cordon.db import SessionDep
@@ -19,14 +20,22 @@ from services.testing.service import history, persons, proofs
 router = APIRouter(tags=["tests"])
 
 
-@router.get("/persons/{person_id}/tests", response_model=schemas.SamplePage)
+@router.get(
+    "/persons/{person_id}/tests",
+    response_model=schemas.SamplePage,
+    **apidoc.operation("查询人员核酸检测记录", "A person's test history, newest first", "person_not_found"),
+)
 async def person_tests(person_id: uuid.UUID, session: SessionDep, principal: StaffOrResident, limit: Limit = 50, cursor: Cursor = None):
     await visible_person(session, principal, person_id)
     page = await history.list_tests(session=session, person_id=person_id, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/persons/{person_id}/negative-proof", response_model=schemas.NegativeProofRead)
+@router.get(
+    "/persons/{person_id}/negative-proof",
+    response_model=schemas.NegativeProofRead,
+    **apidoc.operation("查询人员核酸阴性证明", "Whether a person has a recent negative test", "person_not_found"),
+)
 async def person_negative_proof(
     person_id: uuid.UUID, session: SessionDep, principal: StaffOrResident, now: NowDep, within_hours: WithinHours = 48
 ):
@@ -37,7 +46,11 @@ async def person_negative_proof(
     return _answer(found[3], now, within_hours)
 
 
-@router.get("/me/tests", response_model=schemas.SamplePage)
+@router.get(
+    "/me/tests",
+    response_model=schemas.SamplePage,
+    **apidoc.operation("查询本人核酸检测记录", "My own test history, newest first"),
+)
 async def my_tests(session: SessionDep, principal: Resident, limit: Limit = 50, cursor: Cursor = None):
     person = await persons.find_own(session, principal)
     if person is None:  # not registered yet: no sample can be linked to them
@@ -46,7 +59,11 @@ async def my_tests(session: SessionDep, principal: Resident, limit: Limit = 50, 
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/me/negative-proof", response_model=schemas.NegativeProofRead)
+@router.get(
+    "/me/negative-proof",
+    response_model=schemas.NegativeProofRead,
+    **apidoc.operation("查询本人核酸阴性证明", "Whether I have a recent negative test"),
+)
 async def my_negative_proof(session: SessionDep, principal: Resident, now: NowDep, within_hours: WithinHours = 48):
     if principal.person_id is not None:
         found = await proofs.summary_of_person(session, principal.person_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import orjson
@@ -80,4 +81,19 @@ async def test_one_openapi_document(gateway):
     assert "/api/v1/persons" in doc["paths"] and "/api/v1/auth/token" in doc["paths"]
     assert "/api/v1/travel-records/batch" in doc["paths"]
     assert set(doc["info"]["x-missing-services"]) == {"testing", "events", "notify"}
-    assert (await gateway.get("/docs")).status_code == 200
+    assert doc["paths"]["/api/v1/persons"]["get"]["operationId"] == "persons_list_persons"
+    for page in ("/docs", "/redoc"):  # served with their assets from here: no CDN, no internet needed
+        html = (await gateway.get(page)).text
+        assert "/openapi.json" in html and "//cdn" not in html and "https://" not in html
+        for asset in re.findall(r"(?:src|href)=[\"']([^\"']+)[\"']", html):
+            assert (await gateway.get(asset)).status_code == 200, asset
+
+
+async def test_the_gateways_own_problems_follow_accept_language(gateway):
+    zh = (await gateway.get("/api/v1/persons")).json()
+    en = (await gateway.get("/api/v1/persons", headers={"Accept-Language": "en"})).json()
+    assert zh["code"] == en["code"] == "unauthenticated"
+    assert (zh["title"], zh["detail"]) == ("未通过身份认证", "请先登录：需要有效的访问令牌。")
+    assert (en["title"], en["detail"]) == ("Unauthorized", "A bearer token is required.")
+    nowhere = (await gateway.get("/api/v1/nowhere", headers=OFFICIAL)).json()
+    assert (nowhere["code"], nowhere["detail"]) == ("not_found", "请求的接口不存在。")

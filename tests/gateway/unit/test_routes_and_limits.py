@@ -64,15 +64,23 @@ def test_breaker_opens_after_failures_and_half_opens_after_cooldown():
     assert breaker.retry_after(11) == 0
 
 
-def test_openapi_merge_keeps_paths_and_prefixes_clashing_schemas():
-    own = {"openapi": "3.1.0", "paths": {"/api/v1/auth/token": {"post": {}}}, "components": {"schemas": {"A": {"type": "string"}}}}
-    registry = {"paths": {"/api/v1/persons": {"get": {"responses": {"200": {"$ref": "#/components/schemas/A"}}}}},
-                "components": {"schemas": {"A": {"type": "integer"}, "B": {"type": "object"}}}}
+def test_openapi_merge_keeps_paths_and_fails_on_clashing_schemas():
+    own = {"openapi": "3.1.0", "paths": {"/api/v1/auth/token": {"post": {"operationId": "auth_token", "responses": {}}}},
+           "components": {"schemas": {"A": {"type": "string"}}}}
+    registry = {"paths": {"/api/v1/persons": {"get": {"operationId": "persons_list", "responses": {}}}},
+                "components": {"schemas": {"A": {"type": "string"}, "B": {"type": "object"}}}}
     merged = openapi.merge(own, {"registry": registry})
     assert set(merged["paths"]) == {"/api/v1/auth/token", "/api/v1/persons"}
-    assert merged["components"]["schemas"]["registry_A"] == {"type": "integer"}
-    assert merged["paths"]["/api/v1/persons"]["get"]["responses"]["200"]["$ref"] == "#/components/schemas/registry_A"
+    assert merged["components"]["schemas"]["B"] == {"type": "object"}
     assert {"HTTPBearer", "PartnerKey"} <= set(merged["components"]["securitySchemes"])
+
+    # One name, two shapes: a generated client would get one of them wrong.
+    clash = {**registry, "components": {"schemas": {"A": {"type": "integer"}}}}
+    with pytest.raises(openapi.MergeConflict, match="'A'"):
+        openapi.merge(own, {"registry": clash})
+    twice = {"paths": {"/api/v1/persons/x": {"get": {"operationId": "persons_list", "responses": {}}}}}
+    with pytest.raises(openapi.MergeConflict, match="persons_list"):
+        openapi.merge(own, {"registry": registry, "testing": twice})
 
 
 def test_every_service_route_has_a_home_in_the_table():
