@@ -122,8 +122,8 @@ def problem(
 ) -> JSONResponse:
     """A problem answer; ``detail`` is the English, put into Chinese unless the caller asked for English."""
     lang = lang or messages.language_var.get()
-    if lang == messages.ZH and errors:
-        errors = [{**e, "message": messages.translate(e.get("message", "")) or e.get("message", "")} for e in errors]
+    if errors:
+        errors = [{**e, "message": messages.localize(e.get("message", ""), lang) or e.get("message", "")} for e in errors]
     body = {
         "type": f"https://cordon.dev/problems/{code}",
         "title": messages.title(status, lang),

@@ -80,6 +80,7 @@ CODES: dict[str, Code] = {
     "unauthenticated": Code(401, "请先登录：需要有效的访问令牌。", "A bearer token is required."),
     "token_invalid": Code(401, "访问令牌无效，请重新登录。", "The token is not valid."),
     "token_expired": Code(401, "访问令牌已过期，请重新登录。", "The token has expired."),
+    "token_revoked": Code(401, "此登录凭证对应的手机号已变更，请重新登录。", "The phone number of this login changed; log in again."),
     "invalid_credentials": Code(401, "用户名或密码错误。", "Wrong username or password."),
     "invalid_code": Code(401, "验证码错误、已使用或已过期。", "The code is wrong, used or expired."),
     "wechat_code_invalid": Code(401, "微信登录凭证无效、已使用或已过期，请重新登录。", "The wx.login code is not valid, used or expired."),
@@ -251,11 +252,26 @@ def translate(english: str) -> str | None:
     return None
 
 
+_BILINGUAL = re.compile(r"^(.*[\u4e00-\u9fff][^（]*)（([^（）]*[A-Za-z][^（）]*)）。?$", re.S)
+
+
+def localize(text: str, lang: str) -> str | None:
+    """A message raised as "中文（english）" in one language; a Chinese one as is in Chinese;
+    an English one as is in English, or its known Chinese. None when no text in ``lang`` is known."""
+    both = _BILINGUAL.match(text)
+    if both:
+        zh, en = both.group(1).rstrip("。 "), both.group(2).strip()
+        return zh + "。" if lang == ZH else en[:1].upper() + en[1:].rstrip(".") + "."
+    if _CJK.search(text):
+        return text if lang == ZH else None
+    return text if lang == EN else translate(text)
+
+
 def detail(code: str, english: str, lang: str) -> str:
     """The detail of a problem in ``lang``: the raised English as is, or its Chinese."""
     known = CODES.get(code)
-    if _CJK.search(english):  # raised in Chinese already: English from the catalogue
-        return known.en if lang == EN and known else english
+    if _CJK.search(english):  # raised in Chinese (or both): the other language from the catalogue
+        return localize(english, lang) or (known.en if known else english)
     if lang == EN:
         return english
     translated = translate(english)
@@ -350,8 +366,11 @@ def _number(value):
 
 def field_message(error: dict, lang: str) -> str:
     """One pydantic error's message in ``lang`` (the Chinese of its type, with its limits)."""
+    msg = str(error.get("msg", "invalid"))
+    if _CJK.search(msg):  # a validator of ours wrote it, in Chinese or in both languages
+        return localize(msg, lang) or msg
     if lang == EN:
-        return str(error.get("msg", "invalid"))
+        return msg
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind in ("value_error", "assertion_error"):

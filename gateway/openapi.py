@@ -62,6 +62,8 @@ def _through_gateway(path: str, op: dict) -> None:
         op["security"] = [{"PartnerKey": []}] if partner_only else [{"HTTPBearer": []}, {"PartnerKey": []}]
         apidoc.add_problems(op, 401, ["invalid_api_key"])
         apidoc.add_problems(op, 403, ["scope_missing"])
+    if "resident" in (roles or ()):
+        apidoc.add_problems(op, 401, ["token_revoked"])  # a resident's token after their phone changed
     apidoc.add_problems(op, 429, ["rate_limited"])
     if "requestBody" in op:
         apidoc.add_problems(op, 413, ["payload_too_large"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 METHODS = ("get", "post", "put", "patch", "delete")
 # Codes the frame and the gateway add to operations (not raised by a use case).
 FRAMEWORK = {"validation_error", "invalid_json", "unauthenticated", "token_invalid", "token_expired", "forbidden",
-             "rate_limited", "payload_too_large", "invalid_api_key"}
+             "rate_limited", "payload_too_large", "invalid_api_key", "token_revoked", "scope_missing", "invalid_cursor"}
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +151,7 @@ def test_partner_push_documents_its_records_and_api_key(doc):
     lines = content["application/x-ndjson"]["example"].splitlines()
     assert len(lines) == len(content["application/json"]["example"]) == 2
     for raw in lines:
-        parsed = travel_lines.parse(raw.encode())
+        parsed = travel_lines.parse(raw.encode(), today=date(2022, 1, 10), horizon_days=30)
         assert parsed.record_id and parsed.region_code
 
 

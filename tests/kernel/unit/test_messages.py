@@ -90,6 +90,12 @@ def test_details_keep_their_values_in_chinese():
     assert messages.detail("person_not_found", "No such person.", EN) == "No such person."
     assert messages.detail("forbidden", "This action is for: admin, official.", ZH) == "此项操作仅限以下角色办理：admin, official。"
     assert messages.detail("some_new_code", "Something new.", ZH) == "Something new."
+    # Raised in both languages: each gets its own.
+    both = "日期须在 2020-01-01 至 2030-01-01 之间（a date from 2020-01-01 to 2030-01-01）"
+    assert messages.localize(both, ZH) == "日期须在 2020-01-01 至 2030-01-01 之间。"
+    assert messages.localize(both, EN) == "A date from 2020-01-01 to 2030-01-01."
+    assert field_message({"type": "date_out_of_range", "msg": both}, ZH) == "日期须在 2020-01-01 至 2030-01-01 之间。"
+    assert messages.detail("token_revoked", "此登录凭证已失效，请重新登录（log in again）。", EN) == "Log in again."
     # A detail raised in Chinese stays; English comes from the catalogue.
     assert messages.detail("wechat_bound", "该账号无法绑定微信。", ZH) == "该账号无法绑定微信。"
     assert messages.detail("wechat_bound", "该账号无法绑定微信。", EN) == CODES["wechat_bound"].en
