@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -75,7 +76,7 @@ def operation_id(route: APIRoute) -> str:
 
 def problem_response(status: int, codes: Iterable[str]) -> dict:
     codes = sorted(set(codes))
-    en = CODES[codes[0]].en if len(codes) == 1 else "; ".join(f"`{c}`" for c in codes)
+    en = CODES[codes[0]].en if len(codes) == 1 and CODES[codes[0]].status == status else "; ".join(f"`{c}`" for c in codes)
     return {
         "description": en,
         "content": {
@@ -98,10 +99,13 @@ def operation(zh: str, en: str, *codes: str, tags: Iterable[str] = (), responses
     e.g. ``"person_not_found", "region_forbidden"``. ``tags`` overrides the front ends the roles imply.
     """
     by_status: dict[int, list[str]] = {}
-    for code in codes:
+    for declared in codes:
+        code, _, status = declared.partition("@")
         if code not in CODES:
             raise KeyError(f"{code!r} is not in cordon.messages.CODES: add it with its Chinese and English")
-        by_status.setdefault(CODES[code].status, []).append(code)
+        if status and int(status) not in CODES[code].also:
+            raise ValueError(f"{code!r} does not come with {status}: see its Code in cordon.messages")
+        by_status.setdefault(int(status) if status else CODES[code].status, []).append(code)
     kwargs: dict[str, Any] = {
         "summary": zh,
         "description": en,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Awaitable, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse

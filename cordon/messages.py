@@ -69,6 +69,7 @@ class Code:
     status: int
     zh: str
     en: str
+    also: tuple[int, ...] = ()  # other statuses the code comes with (a route declares it as "code@status")
 
 
 CODES: dict[str, Code] = {
@@ -90,6 +91,7 @@ CODES: dict[str, Code] = {
     "region_forbidden": Code(403, "该地区不在您的管辖范围内。", "The region is outside your regions."),
     "wechat_user_blocked": Code(403, "微信已拦截该用户的登录。", "WeChat has blocked this user's sign-in."),
     "scope_missing": Code(403, "该 API 密钥无权访问此接口。", "This API key does not open this route."),
+    "move_forbidden": Code(403, "跨县（区）转出、转入须由同时管辖两地的防控干部办理。", "Moving a person to another county is for an official who sees both."),
     "reveal_forbidden": Code(403, "您的角色无权查看未脱敏的个人信息。", "Your role may not see personal data in clear."),
     # 404
     "not_found": Code(404, "未找到所请求的资源。", "Not found."),
@@ -97,7 +99,7 @@ CODES: dict[str, Code] = {
     "person_not_registered": Code(
         404, "您尚未登记，请联系所在村（社区）网格员办理登记。", "You are not registered yet; a grid worker registers residents."
     ),
-    "region_unknown": Code(404, "未找到该地区。", "No such place."),
+    "region_unknown": Code(404, "未找到该地区。", "No such place.", also=(422,)),  # 422: a field names an unknown place
     "measure_not_found": Code(404, "未找到该管控措施。", "No such measure."),
     "sample_not_found": Code(404, "未找到该样本（条码或试管编号）。", "No such sample (barcode or tube)."),
     "gathering_not_found": Code(404, "未找到该聚集性活动。", "No such gathering."),

@@ -66,7 +66,7 @@ class CheckInCreate(_In):
     phone: str | None = Field(default=None, min_length=1, max_length=32)
 
     @model_validator(mode="after")
-    def _one_of(self) -> "CheckInCreate":
+    def _one_of(self) -> CheckInCreate:
         if (self.id_number is None) == (self.phone is None):
             raise ValueError("give either id_number or phone")
         return self

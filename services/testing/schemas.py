@@ -60,7 +60,7 @@ class ResultCreate(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)] | None = None
 
     @model_validator(mode="after")
-    def _one_target_and_a_reason(self) -> "ResultCreate":
+    def _one_target_and_a_reason(self) -> ResultCreate:
         if (self.tube_id is None) == (self.barcode is None):
             raise ValueError("give either tube_id or barcode")
         if self.correction and not self.reason:

@@ -30,7 +30,8 @@ def _roster(r) -> schemas.RosterRead:
     "/regions/{region_code}/roster",
     response_model=schemas.RosterRead,
     **apidoc.operation(
-        "设置包保责任名单", "Set a region's roster of responsible staff", "region_code_invalid", "region_not_found",
+        "设置包保责任名单", "Set a region's roster of responsible staff", "region_code_invalid", "region_unknown@422",
+        "region_not_found",
         "duty_unknown",
     ),
 )

@@ -26,7 +26,7 @@ router = APIRouter(tags=["persons"])
     response_model=schemas.PersonRead,
     **apidoc.operation(
         "登记人员", "Register a person", "person_exists", "id_number_invalid", "phone_invalid", "region_code_invalid",
-        "region_forbidden",
+        "region_unknown@422", "region_forbidden",
     ),
 )
 async def register_person(body: schemas.PersonCreate, principal: Staff, session: SessionDep, vault: VaultDep, now: NowDep):
@@ -81,7 +81,8 @@ async def read_person(person_id: uuid.UUID, principal: Staff, session: SessionDe
     "/persons/{person_id}",
     response_model=schemas.PersonRead,
     **apidoc.operation(
-        "修改人员信息", "Update a person", "person_not_found", "phone_invalid", "region_code_invalid", "region_forbidden",
+        "修改人员信息", "Update a person", "person_not_found", "phone_invalid", "region_code_invalid", "region_unknown@422",
+        "region_forbidden", "move_forbidden",
     ),
 )
 async def update_person(

@@ -25,7 +25,7 @@ def _read(area, affected: int | None = None) -> schemas.RiskAreaRead:
 @router.put(
     "/risk-areas/{region_code}",
     response_model=schemas.RiskAreaRead,
-    **apidoc.operation("设定风险地区", "Set a risk area's level", "region_code_invalid"),
+    **apidoc.operation("设定风险地区", "Set a risk area's level", "region_code_invalid", "region_unknown@422"),
 )
 async def set_risk_area(region_code: str, body: schemas.RiskAreaPut, principal: Official, session: SessionDep, now: NowDep):
     area, affected = await risk_areas.set_risk_area(
