@@ -168,6 +168,20 @@ class DailyReports(_Strict):
     remind_before_minutes: int = Field(ge=0)
 
 
+class Rosters(_Strict):
+    """The duties a roster names and a controlled person's responsible staff fill (五包一; 四包一 or 六包一 elsewhere)."""
+
+    duties: list[str] = Field(
+        default=["township_cadre", "village_cadre", "doctor", "police", "grid_worker"], min_length=1, max_length=12
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Rosters":
+        if len(set(self.duties)) != len(self.duties) or not all(d.isidentifier() and len(d) <= 40 for d in self.duties):
+            raise ValueError("duties must be distinct snake_case names")
+        return self
+
+
 class Policy(_Strict):
     name: str
     timezone: str = "Asia/Shanghai"
@@ -179,6 +193,7 @@ class Policy(_Strict):
     gatherings: Gatherings
     notifications: Notifications
     daily_reports: DailyReports
+    rosters: Rosters = Rosters()  # absent from documents older than it: the five duties
 
     @model_validator(mode="after")
     def _known_conditions(self) -> "Policy":

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from cordon.bounds import AnyMoment, Count, Day, NotNull
 
@@ -233,12 +233,15 @@ class PolicyVersionPage(BaseModel):
     next_cursor: str | None
 
 
-class StaffSet(_In):
-    township_cadre: str | None = Field(default=None, max_length=64)
-    village_cadre: str | None = Field(default=None, max_length=64)
-    doctor: str | None = Field(default=None, max_length=64)
-    police: str | None = Field(default=None, max_length=64)
-    grid_worker: str | None = Field(default=None, max_length=64)
+Duty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+
+
+class StaffSet(RootModel[dict[Duty, Username | None]]):
+    """A username per duty of the policy's roster (default 五包一: township_cadre, village_cadre, doctor, police,
+    grid_worker); a duty left out or null is unfilled, a duty the policy does not name is 422 duty_unknown."""
+
+    root: dict[Duty, Username | None] = Field(max_length=12)
 
 
 class RosterRead(BaseModel):

@@ -21,8 +21,8 @@ from services.registry.service import audit, follow_up_duties, people, policies,
 router = APIRouter(tags=["accountability"])
 
 
-def _roster(r) -> schemas.RosterRead:
-    return schemas.RosterRead(region_code=r.region_code, staff=r.staff, missing=missing_duties(r.staff),
+def _roster(r, duties: list[str]) -> schemas.RosterRead:
+    return schemas.RosterRead(region_code=r.region_code, staff=r.staff, missing=missing_duties(r.staff, duties),
                               updated_at=r.updated_at, updated_by=r.updated_by)
 
 
@@ -38,7 +38,7 @@ def _roster(r) -> schemas.RosterRead:
 async def put_roster(region_code: str, body: schemas.StaffSet, principal: Official, session: SessionDep, now: NowDep):
     roster = await rosters.put_roster(session=session, principal=principal, region_code=region_code,
                                       staff=body.model_dump(), now=now)
-    return _roster(roster)
+    return _roster(roster, await rosters.duties(session))
 
 
 @router.get(
@@ -47,11 +47,11 @@ async def put_roster(region_code: str, body: schemas.StaffSet, principal: Offici
     **apidoc.operation("查看包保责任名单", "Read a region's roster", "roster_not_found"),
 )
 async def get_roster(region_code: str, principal: Official, session: SessionDep):
-    return _roster(await rosters.get_roster(session, principal, region_code))
+    return _roster(await rosters.get_roster(session, principal, region_code), await rosters.duties(session))
 
 
-def _responsible(person_id, row) -> schemas.ResponsibleStaffRead:
-    return schemas.ResponsibleStaffRead(person_id=person_id, staff=row.staff, missing=missing_duties(row.staff),
+def _responsible(person_id, row, duties: list[str]) -> schemas.ResponsibleStaffRead:
+    return schemas.ResponsibleStaffRead(person_id=person_id, staff=row.staff, missing=missing_duties(row.staff, duties),
                                         roster_region=row.roster_region, assigned_at=row.assigned_at, assigned_by=row.assigned_by)
 
 
@@ -68,7 +68,7 @@ async def get_responsible_staff(person_id: uuid.UUID, principal: Staff, session:
     row = await rosters.get_responsible(session, person)
     if row is None:
         raise NotFound("This person has no responsible staff (they are not under control).", code="responsible_staff_not_found")
-    return _responsible(person.id, row)
+    return _responsible(person.id, row, await rosters.duties(session))
 
 
 @router.put(
@@ -79,7 +79,7 @@ async def get_responsible_staff(person_id: uuid.UUID, principal: Staff, session:
 async def put_responsible_staff(person_id: uuid.UUID, body: schemas.StaffSet, principal: Official, session: SessionDep, now: NowDep):
     person = await people.visible_person(session, principal, person_id)
     row = await rosters.put_responsible(session=session, principal=principal, person=person, staff=body.model_dump(), now=now)
-    return _responsible(person.id, row)
+    return _responsible(person.id, row, await rosters.duties(session))
 
 
 @router.get(

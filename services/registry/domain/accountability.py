@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from cordon import regions
 from cordon.policy import FollowUps
 
-DUTIES = ("township_cadre", "village_cadre", "doctor", "police", "grid_worker")
 
 
 def resolve_roster(region_code: str, rosters: dict[str, dict[str, str | None]]) -> tuple[str, dict[str, str | None]] | None:
@@ -25,8 +24,9 @@ def resolve_roster(region_code: str, rosters: dict[str, dict[str, str | None]]) 
     return None
 
 
-def missing_duties(staff: dict[str, str | None]) -> list[str]:
-    return [duty for duty in DUTIES if not staff.get(duty)]
+def missing_duties(staff: dict[str, str | None], duties: list[str]) -> list[str]:
+    """The policy's duties nobody fills (in the policy's order)."""
+    return [duty for duty in duties if not staff.get(duty)]
 
 
 @dataclass(frozen=True)

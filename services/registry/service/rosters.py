@@ -14,16 +14,21 @@ from cordon.bus import outbox
 from cordon.contracts import registry
 from cordon.db import slices
 from cordon.errors import NotFound, RegionInvalid, RegionNotFound, Unprocessable
-from services.registry.domain.accountability import DUTIES, missing_duties, resolve_roster
+from services.registry.domain.accountability import missing_duties, resolve_roster
 from services.registry.models import Person, ResponsibleStaff, Roster
-from services.registry.service import audit, places
+from services.registry.service import audit, places, policies
 
 
-def _clean(staff: dict[str, str | None]) -> dict[str, str | None]:
-    unknown = set(staff) - set(DUTIES)
+async def duties(session: AsyncSession) -> list[str]:
+    """The duties of the policy in force (五包一 by default)."""
+    return (await policies.current(session)).rosters.duties
+
+
+def _clean(staff: dict[str, str | None], duties: list[str]) -> dict[str, str | None]:
+    unknown = set(staff) - set(duties)
     if unknown:
         raise Unprocessable(f"Unknown duties: {', '.join(sorted(unknown))}.", code="duty_unknown")
-    return {duty: (staff.get(duty) or None) for duty in DUTIES}
+    return {duty: (staff.get(duty) or None) for duty in duties}
 
 
 async def put_roster(*, session: AsyncSession, principal: Principal, region_code: str, staff: dict, now: datetime) -> Roster:
@@ -32,11 +37,12 @@ async def put_roster(*, session: AsyncSession, principal: Principal, region_code
     if not principal.sees_region(region_code):
         raise RegionNotFound("No such region.")
     await places.require_place(session, region_code)
+    cleaned = _clean(staff, await duties(session))
     roster = await session.get(Roster, region_code)
     if roster is None:
         roster = Roster(region_code=region_code)
         session.add(roster)
-    roster.staff, roster.updated_at, roster.updated_by = _clean(staff), now, principal.username or principal.subject
+    roster.staff, roster.updated_at, roster.updated_by = cleaned, now, principal.username or principal.subject
     audit.record(session, principal, action="set", entity="roster", entity_id=region_code)
     await session.commit()
     return roster
@@ -58,10 +64,10 @@ async def rosters_above(session: AsyncSession, codes: set[str]) -> dict[str, dic
     return found
 
 
-def _from_roster(region_code: str, rosters: dict[str, dict]) -> tuple[str | None, dict[str, str | None]]:
+def _from_roster(region_code: str, rosters: dict[str, dict], duties: list[str]) -> tuple[str | None, dict[str, str | None]]:
     """The nearest roster above a place: grid, else village, else township, else county (then city, province)."""
     found = resolve_roster(region_code, rosters)
-    return found if found else (None, {duty: None for duty in DUTIES})
+    return found if found else (None, {duty: None for duty in duties})
 
 
 async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], now: datetime) -> None:
@@ -73,15 +79,15 @@ async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], 
     if not todo:
         return
     people = list((await session.execute(select(Person).where(Person.id.in_(todo)))).scalars())
-    rosters = await rosters_above(session, {p.region_code for p in people})
+    rosters, named = await rosters_above(session, {p.region_code for p in people}), await duties(session)
     for person in people:
-        region, staff = _from_roster(person.region_code, rosters)
+        region, staff = _from_roster(person.region_code, rosters, named)
         session.add(ResponsibleStaff(person_id=person.id, staff=staff, roster_region=region, assigned_at=now, assigned_by="roster"))
         await outbox.add(
             session,
             registry.StaffAssigned(
                 person_id=person.id, region_code=person.region_code, roster_region=region, staff=staff,
-                missing=missing_duties(staff),
+                missing=missing_duties(staff, named),
             ),
             key=person.id,
         )
@@ -92,12 +98,13 @@ async def reroute(session: AsyncSession, person: Person, now: datetime) -> None:
     row = await session.get(ResponsibleStaff, person.id)
     if row is None:
         return
-    region, staff = _from_roster(person.region_code, await rosters_above(session, {person.region_code}))
+    named = await duties(session)
+    region, staff = _from_roster(person.region_code, await rosters_above(session, {person.region_code}), named)
     row.staff, row.roster_region, row.assigned_at, row.assigned_by = staff, region, now, "roster"
     await outbox.add(
         session,
         registry.StaffAssigned(person_id=person.id, region_code=person.region_code, roster_region=region, staff=staff,
-                             missing=missing_duties(staff)),
+                               missing=missing_duties(staff, named)),
         key=person.id,
     )
 
@@ -107,7 +114,8 @@ async def get_responsible(session: AsyncSession, person: Person) -> ResponsibleS
 
 
 async def put_responsible(*, session: AsyncSession, principal: Principal, person: Person, staff: dict, now: datetime) -> ResponsibleStaff:
-    cleaned = _clean(staff)
+    named = await duties(session)
+    cleaned = _clean(staff, named)
     row = await session.get(ResponsibleStaff, person.id)
     by = principal.username or principal.subject
     if row is None:
@@ -119,7 +127,7 @@ async def put_responsible(*, session: AsyncSession, principal: Principal, person
         session,
         registry.StaffAssigned(
             person_id=person.id, region_code=person.region_code, roster_region=row.roster_region, staff=cleaned,
-            missing=missing_duties(cleaned), by=by,
+            missing=missing_duties(cleaned, named), by=by,
         ),
         key=person.id,
     )

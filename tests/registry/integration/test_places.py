@@ -190,3 +190,21 @@ async def test_daily_reports_per_village_and_the_summary_one_level_at_a_time(reg
     city = (await registry.get("/api/v1/daily-reports/summary", params={"region_code": "320400", "date": day}, headers=ADMIN)).json()
     assert [c["region_code"] for c in city["children"]] == ["320413"] and city["expected"] == 3
     assert date.fromisoformat(city["date"]) == date(2030, 1, 2)
+
+
+async def test_the_duties_are_the_policys(registry):
+    """四包一 or 六包一: the policy names the duties a roster fills; the five are only its default."""
+    import yaml
+
+    from cordon.policy import DEFAULT_PATH
+
+    document = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    document["rosters"] = {"duties": ["township_cadre", "village_cadre", "doctor", "police", "grid_worker", "volunteer"]}
+    put = await registry.put("/api/v1/policies/active", content=yaml.safe_dump(document, allow_unicode=True).encode(),
+                             headers={**ADMIN, "content-type": "application/yaml"})
+    assert put.status_code == 200, put.text
+    roster = await registry.put("/api/v1/regions/320413/roster", json={"grid_worker": "g", "volunteer": "志愿者"}, headers=OFFICIAL)
+    assert roster.status_code == 200, roster.text
+    assert roster.json()["staff"]["volunteer"] == "志愿者" and roster.json()["missing"] == ["township_cadre", "village_cadre", "doctor", "police"]
+    unknown = await registry.put("/api/v1/regions/320413/roster", json={"grid_worker": "g", "chef": "x"}, headers=OFFICIAL)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "duty_unknown"

@@ -28,8 +28,19 @@ def test_most_specific_roster_wins():
 
 
 def test_missing_duties():
-    assert missing_duties(FULL) == []
-    assert missing_duties({**FULL, "doctor": None, "police": ""}) == ["doctor", "police"]
+    duties = default().rosters.duties
+    assert duties == list(FULL)
+    assert missing_duties(FULL, duties) == []
+    assert missing_duties({**FULL, "doctor": None, "police": ""}, duties) == ["doctor", "police"]
+    six = [*duties, "volunteer"]  # 六包一: the policy names the duties
+    assert missing_duties(FULL, six) == ["volunteer"]
+
+
+def test_roster_fall_back_down_to_the_grid():
+    rosters = {"320413100": {"grid_worker": "town"}, "320413100201": {"grid_worker": "village"}}
+    assert resolve_roster("320413100201001", rosters) == ("320413100201", {"grid_worker": "village"})
+    assert resolve_roster("320413100202", rosters) == ("320413100", {"grid_worker": "town"})
+    assert resolve_roster("320413101201", rosters) is None
 
 
 def test_two_slots_a_day_in_china_time():
