@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
+from cordon import messages
 from cordon.errors import DomainError
 
 if TYPE_CHECKING:  # the line-level half is used by domain code, which stays free of the web framework
@@ -76,7 +77,10 @@ class Tally:
             self.reject(item["line"], item["code"], item["message"])
 
     def result(self) -> BatchResult:
-        return BatchResult(accepted=self.accepted, duplicates=self.duplicates, rejected=self.rejected,
+        """The answer, each line's message in the request's language (Chinese unless English is asked for)."""
+        lang = messages.language_var.get()
+        rejected = [{**r, "message": messages.localize(r["message"], lang) or r["message"]} for r in self.rejected]
+        return BatchResult(accepted=self.accepted, duplicates=self.duplicates, rejected=rejected,
                            rejected_total=self.rejected_total)
 
 

@@ -99,3 +99,22 @@ def test_details_keep_their_values_in_chinese():
     # A detail raised in Chinese stays; English comes from the catalogue.
     assert messages.detail("wechat_bound", "该账号无法绑定微信。", ZH) == "该账号无法绑定微信。"
     assert messages.detail("wechat_bound", "该账号无法绑定微信。", EN) == CODES["wechat_bound"].en
+
+
+def test_batch_answers_name_bad_lines_in_the_callers_language():
+    from cordon.batches import Tally
+
+    tally = Tally()
+    tally.reject(1, "phone_invalid", "phone is not a mainland mobile number")
+    tally.reject(2, "too_long", "行超过 1 MB，未读取（the line is longer than 1 MB and was not read）")
+    tally.reject(3, "invalid_date", "first_seen must be a date (YYYY-MM-DD) or a time with offset")
+    assert [r.message for r in tally.result().rejected] == [  # Chinese by default
+        "手机号码不是有效的中国大陆手机号码。", "行超过 1 MB，未读取。", "first_seen 应为日期（YYYY-MM-DD）或带时区的时间。"]
+    token = messages.language_var.set(EN)
+    try:
+        assert [r.message for r in tally.result().rejected] == [
+            "phone is not a mainland mobile number", "The line is longer than 1 MB and was not read.",
+            "first_seen must be a date (YYYY-MM-DD) or a time with offset"]
+    finally:
+        messages.language_var.reset(token)
+    assert [r.code for r in tally.result().rejected] == ["phone_invalid", "too_long", "invalid_date"]
