@@ -43,6 +43,87 @@ async def eventually(predicate, *, timeout: float = 20.0, interval: float = 0.05
         await asyncio.sleep(interval)
 
 
+async def settled(nats_url: str, *services, timeout: float = 30.0) -> None:
+    """Wait until everything published so far has been handled, then return.
+
+    Handled means: each of ``services`` (clients from ``start_service``, or apps) has declared its
+    streams and consumers and has no unsent outbox row, and every durable consumer of every stream
+    has been delivered all its messages and has acknowledged each of them (a nak'd one holds the ack
+    floor back); a test's own ephemeral readers are not waited for. The streams' last sequences must
+    not move while this is checked, so an event the relay publishes in between, or one a handler
+    stages for later, is waited for too. After it a test may assert exact counts and absences:
+    nothing already set in motion is still on its way.
+    """
+    import nats
+
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+
+        async def quiet() -> bool:
+            if not all(getattr(service, "app", service).state.bus.ready for service in services):
+                return False  # its streams and consumers are not declared yet
+            if await _unsent(services):
+                return False
+            before = await _last_sequences(js)
+            for stream in before:
+                for info in await js.consumers_info(stream):
+                    if not info.config.durable_name:
+                        continue  # a test's own reader, not a service
+                    if info.num_pending or info.num_ack_pending or info.ack_floor.stream_seq != info.delivered.stream_seq:
+                        return False
+            return not await _unsent(services) and await _last_sequences(js) == before
+
+        await eventually(quiet, timeout=timeout)
+    finally:
+        await nc.close()
+
+
+async def stream_envelopes(url: str, stream: str, subject: str | None = None) -> list:
+    """Every message of a stream (of one NATS subject, if given) as an Envelope, in stream order."""
+    import nats
+
+    from cordon.bus.envelope import Envelope
+
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        try:
+            info = await js.stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            return []
+        found = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await js.get_msg(stream, seq)
+            if subject is None or msg.subject == subject:
+                found.append(Envelope.from_json(msg.data))
+        return found
+    finally:
+        await nc.close()
+
+
+async def stream_events(url: str, stream: str = "REGISTRY") -> list[tuple[str, dict]]:
+    """Every message of a stream as (subject, CloudEvents data)."""
+    return [(e.nats_subject, e.data) for e in await stream_envelopes(url, stream)]
+
+
+async def _last_sequences(js) -> dict[str, int]:
+    return {info.config.name: info.state.last_seq for info in await js.streams_info()}
+
+
+async def _unsent(services) -> int:
+    from sqlalchemy import func, select
+
+    from cordon.bus.tables import outbox
+
+    total = 0
+    for service in services:
+        app = getattr(service, "app", service)
+        async with app.state.sessionmaker() as session:
+            total += await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
+    return total
+
+
 @contextlib.asynccontextmanager
 async def start_service(name: str, databases, nats_url: str | None, **settings) -> AsyncIterator[httpx.AsyncClient]:
     """Migrate a fresh database for service ``name`` and serve it; the client talks real HTTP to it."""

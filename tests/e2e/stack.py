@@ -23,6 +23,10 @@ class Stack:
     notify: httpx.AsyncClient
     home: Path
 
+    @property
+    def services(self) -> tuple[httpx.AsyncClient, ...]:
+        return self.gateway, self.registry, self.testing, self.events, self.notify
+
     def sms_sink(self) -> Path:
         return self.home / "outbox" / "sms.jsonl"
 

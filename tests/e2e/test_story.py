@@ -15,7 +15,7 @@ from cordon import pii
 from cordon.clock import local_date
 from cordon.db import utcnow
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
-from tests.serving import eventually
+from tests.serving import eventually, settled
 
 D = timedelta
 
@@ -123,19 +123,13 @@ async def test_the_story(databases, nats_server, home):
             return (await gw.get(f"/api/v1/gatherings/{gathering['id']}", headers=official)).json().get("exposure") is True
 
         await eventually(exposed, timeout=30)
+        await settled(nats_server.url, *cordon.services, timeout=60)  # and all that follows from it, in every service
         for other in neighbours[:5]:
-            async def monitored(pid=other["id"]):
-                items = (await gw.get(f"/api/v1/persons/{pid}/measures", headers=official)).json()["items"]
-                return [m for m in items if m["rule"] == "gathering_exposure"] or None
-
-            found = await eventually(monitored, timeout=30)
-            assert found[0]["kind"] == "home_health_monitoring"
-
-            async def told(pid=other["id"]):
-                items = (await gw.get("/api/v1/notifications", params={"recipient": pid, "channel": "inbox"}, headers=admin)).json()["items"]
-                return [n for n in items if "exposure" in n["kind"]] or None
-
-            assert await eventually(told, timeout=30)
+            items = (await gw.get(f"/api/v1/persons/{other['id']}/measures", headers=official)).json()["items"]
+            assert [m["kind"] for m in items if m["rule"] == "gathering_exposure"] == ["home_health_monitoring"]
+            params = {"recipient": other["id"], "channel": "inbox"}
+            items = (await gw.get("/api/v1/notifications", params=params, headers=admin)).json()["items"]
+            assert [n for n in items if "exposure" in n["kind"]]
         assert not [m for m in (await gw.get(f"/api/v1/persons/{person['id']}/measures", headers=official)).json()["items"]
                     if m["rule"] == "gathering_exposure"]
 

@@ -83,39 +83,3 @@ async def publish(url: str, event: Event, key: str = "k") -> Envelope:
     finally:
         await nc.close()
     return envelope
-
-
-class Reader:
-    """A pull consumer on a stream, reading what the service published."""
-
-    def __init__(self, url: str, stream: str, subject: str) -> None:
-        self.url, self.stream, self.subject = url, stream, subject
-
-    async def __aenter__(self) -> "Reader":
-        self.nc = await nats.connect(self.url)
-        js = self.nc.jetstream()
-        await streams.declare(js)  # the service declares them too, but its bus may still be connecting
-        self.sub = await js.pull_subscribe(self.subject, stream=self.stream)
-        return self
-
-    async def read(self, timeout: float = 0.5) -> list[Envelope]:
-        try:
-            msgs = await self.sub.fetch(100, timeout=timeout)
-        except TimeoutError:
-            return []
-        for msg in msgs:
-            await msg.ack()
-        return [Envelope.from_json(m.data) for m in msgs]
-
-    async def read_until(self, count: int, timeout: float = 15.0) -> list[Envelope]:
-        import asyncio
-
-        got: list[Envelope] = []
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(got) < count and asyncio.get_running_loop().time() < deadline:
-            got += await self.read(timeout=1.0)
-        return got
-
-    async def __aexit__(self, *exc) -> None:
-        await self.sub.unsubscribe()
-        await self.nc.close()

@@ -6,12 +6,10 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-import nats
-
 from cordon.contracts import registry, testing
 from cordon.db import utcnow
-from tests.events.integration.helpers import GRID, Reader, file, id_number, iso, phone, publish, vault
-from tests.serving import eventually
+from tests.events.integration.helpers import GRID, file, id_number, iso, phone, publish, vault
+from tests.serving import settled, stream_envelopes
 
 API = "/api/v1/gatherings"
 
@@ -24,19 +22,8 @@ def result(index: str, outcome: str = "positive", collected_at=None, person_id=N
     )
 
 
-async def consumed(url: str, stream: str, consumer: str, count: int) -> None:
-    """Wait until the service's durable consumer has acknowledged ``count`` messages of its stream."""
-    nc = await nats.connect(url)
-    try:
-        async def done():
-            try:
-                info = await nc.jetstream().consumer_info(stream, consumer)
-            except nats.js.errors.NotFoundError:
-                return False
-            return info.ack_floor.stream_seq >= count and info.num_ack_pending == 0 and info.num_pending == 0
-        await eventually(done)
-    finally:
-        await nc.close()
+async def exposures(url: str) -> list:
+    return await stream_envelopes(url, "GATHERINGS", "gatherings.exposure.detected")
 
 
 async def check_in(events, gathering_id: str, **who) -> None:
@@ -54,21 +41,21 @@ async def test_a_positive_at_a_banquet_of_40_exposes_the_39_others_once(events, 
     v = vault(events)
     positive = result(v.index("id_number", guests[7]), collected_at=utcnow() + timedelta(hours=3))
 
-    async with Reader(nats_server.url, "GATHERINGS", "gatherings.exposure.detected") as reader:
-        first = await publish(nats_server.url, positive)
-        (found,) = await reader.read_until(1)
-        exposure = found.event()
-        assert found.subject == banquet["id"] and exposure.gathering_id == uuid.UUID(banquet["id"])
-        assert exposure.positive_id_number_index == positive.id_number_index
-        assert exposure.gathering_on.isoformat() == banquet["gathering_on"]
-        others = {a.id_number_index for a in exposure.attendees}
-        assert len(exposure.attendees) == 39
-        assert others == {v.index("id_number", g) for g in guests} - {positive.id_number_index}
+    first = await publish(nats_server.url, positive)
+    await settled(nats_server.url, events)
+    (found,) = await exposures(nats_server.url)
+    exposure = found.event()
+    assert found.subject == banquet["id"] and exposure.gathering_id == uuid.UUID(banquet["id"])
+    assert exposure.positive_id_number_index == positive.id_number_index
+    assert exposure.gathering_on.isoformat() == banquet["gathering_on"]
+    others = {a.id_number_index for a in exposure.attendees}
+    assert len(exposure.attendees) == 39
+    assert others == {v.index("id_number", g) for g in guests} - {positive.id_number_index}
 
-        again = await publish(nats_server.url, positive)  # the same positive, redelivered under another message id
-        assert again.id != first.id
-        await consumed(nats_server.url, "TESTING", "events-testing", 2)
-        assert await reader.read(timeout=1.0) == []
+    again = await publish(nats_server.url, positive)  # the same positive, redelivered under another message id
+    assert again.id != first.id
+    await settled(nats_server.url, events)
+    assert len(await exposures(nats_server.url)) == 1
 
     assert (await events.get(f"{API}/{banquet['id']}", headers=GRID)).json()["exposure"] is True
 
@@ -102,22 +89,20 @@ async def test_window_phone_links_and_outcomes(events, nats_server):
     events.app.state.clock = utcnow
 
     index = v.index("id_number", person)
-    async with Reader(nats_server.url, "GATHERINGS", "gatherings.exposure.detected") as reader:
-        await publish(nats_server.url, result(index, "negative", collected))
-        await publish(nats_server.url, result(index, "pool_positive", collected))
-        await consumed(nats_server.url, "TESTING", "events-testing", 2)
-        assert await reader.read(timeout=0.5) == []
+    await publish(nats_server.url, result(index, "negative", collected))
+    await publish(nats_server.url, result(index, "pool_positive", collected))
+    await settled(nats_server.url, events)
+    assert await exposures(nats_server.url) == []
 
-        await publish(nats_server.url, registry.PersonRegistered(
-            person_id=person_id, region_code="320413", id_number_index=index, id_number_masked="x",
-            phone_index=v.index("phone", person_phone)))
-        await consumed(nats_server.url, "REGISTRY", "events-registry", 1)
-        await publish(nats_server.url, result(index, "positive", collected))
-        found = {e.event().gathering_id: e.event() for e in await reader.read_until(2)}
-        await consumed(nats_server.url, "TESTING", "events-testing", 3)
-        assert await reader.read(timeout=0.5) == []
-
-    assert set(found) == {uuid.UUID(at_dinner), uuid.UUID(at_meeting)}
+    await publish(nats_server.url, registry.PersonRegistered(
+        person_id=person_id, region_code="320413", id_number_index=index, id_number_masked="x",
+        phone_index=v.index("phone", person_phone)))
+    await settled(nats_server.url, events)
+    await publish(nats_server.url, result(index, "positive", collected))
+    await settled(nats_server.url, events)
+    sent = await exposures(nats_server.url)
+    found = {e.event().gathering_id: e.event() for e in sent}
+    assert len(sent) == 2 and set(found) == {uuid.UUID(at_dinner), uuid.UUID(at_meeting)}
     dinner, meeting = found[uuid.UUID(at_dinner)], found[uuid.UUID(at_meeting)]
     assert [a.id_number_index for a in dinner.attendees] == [v.index("id_number", others["dinner"])]
     assert dinner.positive_person_id == person_id  # from the projection: the result carried none
@@ -135,15 +120,13 @@ async def test_each_positive_person_is_one_exposure_of_a_gathering(events, nats_
     for person in (a, b, c):
         await check_in(events, g, id_number=person)
     later = utcnow() + timedelta(minutes=5)
-    async with Reader(nats_server.url, "GATHERINGS", "gatherings.exposure.detected") as reader:
-        await asyncio.gather(
-            publish(nats_server.url, result(v.index("id_number", a), collected_at=later)),
-            publish(nats_server.url, result(v.index("id_number", b), collected_at=later)),
-            publish(nats_server.url, result(v.index("id_number", a), collected_at=later + timedelta(days=1))),  # a's next positive
-        )
-        await consumed(nats_server.url, "TESTING", "events-testing", 3)
-        found = await reader.read_until(2)
-        assert await reader.read(timeout=0.5) == []
+    await asyncio.gather(
+        publish(nats_server.url, result(v.index("id_number", a), collected_at=later)),
+        publish(nats_server.url, result(v.index("id_number", b), collected_at=later)),
+        publish(nats_server.url, result(v.index("id_number", a), collected_at=later + timedelta(days=1))),  # a's next positive
+    )
+    await settled(nats_server.url, events)
+    found = await exposures(nats_server.url)
     by_positive = {e.event().positive_id_number_index: e.event() for e in found}
     assert len(found) == 2 and set(by_positive) == {v.index("id_number", a), v.index("id_number", b)}
     assert {x.id_number_index for x in by_positive[v.index("id_number", a)].attendees} == {v.index("id_number", p) for p in (b, c)}

@@ -9,10 +9,10 @@ from cordon import policy
 from cordon.contracts import registry
 from cordon.db import utcnow
 from tests.events.integration.helpers import (
-    ADMIN, CITY_OFFICIAL, GRID, LAB, OFFICIAL, OTHER_GRID, OTHER_OFFICIAL, PLANS, Reader, body, file, iso, phone,
+    ADMIN, CITY_OFFICIAL, GRID, LAB, OFFICIAL, OTHER_GRID, OTHER_OFFICIAL, PLANS, body, file, iso, phone,
     publish, resident, vault,
 )
-from tests.serving import eventually
+from tests.serving import eventually, settled, stream_envelopes
 from tests.tokens import bearer
 
 API = "/api/v1/gatherings"
@@ -91,30 +91,30 @@ async def test_every_filing_error_has_its_code(events):
 async def test_workflow_moves_publish_events_the_organiser_can_be_told_by(events, nats_server):
     organizer_phone = phone()
     owner = resident(events, organizer_phone)
-    async with Reader(nats_server.url, "GATHERINGS", "gatherings.gathering.>") as reader:
-        g = await file(events, headers=owner, organizer={"name": "王五", "phone": organizer_phone}, expected_attendees=80, **PLANS)
-        gid = g["id"]
-        move = lambda action, headers, **json: events.post(f"{API}/{gid}/{action}", json=json or None, headers=headers)  # noqa: E731
+    g = await file(events, headers=owner, organizer={"name": "王五", "phone": organizer_phone}, expected_attendees=80, **PLANS)
+    gid = g["id"]
+    move = lambda action, headers, **json: events.post(f"{API}/{gid}/{action}", json=json or None, headers=headers)  # noqa: E731
 
-        assert (await move("approve", GRID)).status_code == 403
-        assert (await move("approve", owner)).status_code == 403
-        assert (await move("approve", OTHER_OFFICIAL)).status_code == 404
-        assert (await move("reject", OFFICIAL)).json()["code"] == "validation_error"  # a rejection gives its reason
-        approved = await move("approve", CITY_OFFICIAL, reason="方案齐全")
-        assert approved.status_code == 200 and approved.json()["status"] == "approved"
-        assert approved.json()["decided_by"] == "official-cz" and approved.json()["decision_reason"] == "方案齐全"
-        again = await move("reject", OFFICIAL, reason="late")
-        assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
-        assert again.json()["gathering_status"] == "approved"
-        assert (await move("cancel", OTHER_GRID)).status_code == 404
-        assert (await move("cancel", GRID)).status_code == 403  # a grid worker who did not file it
-        cancelled = await move("cancel", owner, reason="改期")
-        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-        assert cancelled.json()["cancel_reason"] == "改期"
-        assert (await move("cancel", owner)).json()["code"] == "invalid_transition"
-        assert (await move("approve", OFFICIAL)).status_code == 409
+    assert (await move("approve", GRID)).status_code == 403
+    assert (await move("approve", owner)).status_code == 403
+    assert (await move("approve", OTHER_OFFICIAL)).status_code == 404
+    assert (await move("reject", OFFICIAL)).json()["code"] == "validation_error"  # a rejection gives its reason
+    approved = await move("approve", CITY_OFFICIAL, reason="方案齐全")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert approved.json()["decided_by"] == "official-cz" and approved.json()["decision_reason"] == "方案齐全"
+    again = await move("reject", OFFICIAL, reason="late")
+    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
+    assert again.json()["gathering_status"] == "approved"
+    assert (await move("cancel", OTHER_GRID)).status_code == 404
+    assert (await move("cancel", GRID)).status_code == 403  # a grid worker who did not file it
+    cancelled = await move("cancel", owner, reason="改期")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["cancel_reason"] == "改期"
+    assert (await move("cancel", owner)).json()["code"] == "invalid_transition"
+    assert (await move("approve", OFFICIAL)).status_code == 409
 
-        sent = await reader.read_until(3)
+    await settled(nats_server.url, events)
+    sent = [e for e in await stream_envelopes(nats_server.url, "GATHERINGS") if e.nats_subject.startswith("gatherings.gathering.")]
     assert [e.type for e in sent] == [
         "gatherings.gathering.submitted.v1", "gatherings.gathering.approved.v1", "gatherings.gathering.cancelled.v1"]
     assert {e.subject for e in sent} == {gid}

@@ -11,7 +11,7 @@ from tests.events.integration.helpers import GRID, file, iso, publish, vault
 from tests.events.integration.test_exposure import result
 from tests.registry.integration.people import GRID as REGISTRY_GRID
 from tests.registry.integration.people import register
-from tests.serving import eventually, start_service
+from tests.serving import settled, start_service
 
 
 async def test_banquet_positive_to_39_gathering_exposure_measures(databases, nats_server):
@@ -34,11 +34,8 @@ async def test_banquet_positive_to_39_gathering_exposure_measures(databases, nat
                 registry.get(f"/api/v1/persons/{p['id']}/measures", headers=REGISTRY_GRID) for p in people))
             return [[m for m in a.json()["items"] if m["rule"] == "gathering_exposure"] for a in answers]
 
-        async def all_39():
-            measures = await exposure_measures()
-            return measures if sum(1 for m in measures[1:] if m) == 39 else None
-
-        measures = await eventually(all_39, timeout=30, interval=0.3)
-        assert measures[0] == []  # the positive person is a case, not an exposure
+        await settled(nats_server.url, events, registry, timeout=60)
+        measures = await exposure_measures()
+        assert [len(m) for m in measures] == [0] + [1] * 39  # the positive person is a case, not an exposure
         assert {m[0]["kind"] for m in measures[1:]} == {"home_health_monitoring"}
         assert {m[0]["starts_on"] for m in measures[1:]} == {banquet["gathering_on"]}

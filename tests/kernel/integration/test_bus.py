@@ -22,7 +22,7 @@ from cordon.bus.tables import dead_letter, outbox
 from cordon.natsserver import free_port
 from tests.kernel.integration import noteapp
 from tests.kernel.integration.noteapp import Faults, NoteCreated
-from tests.serving import eventually, serve
+from tests.serving import eventually, serve, settled
 
 
 @pytest.fixture(autouse=True)
@@ -47,12 +47,11 @@ async def received(client) -> dict:
 
 async def test_event_travels_from_commit_to_handler(urls, nats_server):
     notes_url, tally_url = urls
-    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes, serve(
-        noteapp.tally_app(tally_url, nats_server.url)
-    ) as tally:
+    apps = noteapp.notes_app(notes_url, nats_server.url), noteapp.tally_app(tally_url, nats_server.url)
+    async with serve(apps[0]) as notes, serve(apps[1]) as tally:
         created = (await notes.post("/api/v1/notes", json={"text": "hello"})).json()
-        seen = await eventually(lambda: _count_at_least(tally, 1))
-        assert seen["notes"] == [created["id"]]
+        await settled(nats_server.url, *apps)
+        assert (await received(tally))["notes"] == [created["id"]]
         # The relay marked the row sent.
         engine = db.create_engine(notes_url)
         async with engine.connect() as conn:
@@ -78,14 +77,12 @@ async def _count_at_least(client, n: int):
 
 async def test_rolled_back_change_publishes_nothing(urls, nats_server):
     notes_url, tally_url = urls
-    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes, serve(
-        noteapp.tally_app(tally_url, nats_server.url)
-    ) as tally:
+    apps = noteapp.notes_app(notes_url, nats_server.url), noteapp.tally_app(tally_url, nats_server.url)
+    async with serve(apps[0]) as notes, serve(apps[1]) as tally:
         refused = await notes.post("/api/v1/notes", json={"text": "roll back"})
         assert refused.status_code == 422 and refused.json()["code"] == "rolled_back"
         kept = (await notes.post("/api/v1/notes", json={"text": "kept"})).json()
-        seen = await eventually(lambda: _count_at_least(tally, 1))
-        await asyncio.sleep(0.5)  # time enough for a stray event to arrive, were there one
+        await settled(nats_server.url, *apps)
         seen = await received(tally)
         assert seen["notes"] == [kept["id"]]
     engine = db.create_engine(notes_url)
@@ -97,23 +94,19 @@ async def test_redelivered_event_runs_its_handler_once(urls, nats_server):
     _, tally_url = urls
     note_id = uuid.uuid4()
     envelope = wrap(NoteCreated(note_id=note_id, text="twice"), source="cordon/notes", key=str(note_id))
-    async with serve(noteapp.tally_app(tally_url, nats_server.url)) as tally:
+    app = noteapp.tally_app(tally_url, nats_server.url)
+    async with serve(app) as tally:
         await eventually(lambda: _ready(tally))
         nc = await nats.connect(nats_server.url)
         js = nc.jetstream()
         # Two copies under different message ids, so the stream keeps both: the inbox must catch the second.
         for copy in ("a", "b"):
             await js.publish("notes.note.created", envelope.to_json(), headers={"Nats-Msg-Id": f"{envelope.id}-{copy}"})
-        await eventually(lambda: _all_acked(js, 2))
         await nc.close()
+        await settled(nats_server.url, app)
         seen = await received(tally)
     assert seen["count"] == 1 and seen["events"] == [str(envelope.id)]
     assert Faults.calls == 1
-
-
-async def _all_acked(js, n: int) -> bool:
-    info = await js.consumer_info("NOTES", noteapp.TALLY.name)
-    return info.ack_floor.stream_seq >= n and info.num_ack_pending == 0
 
 
 async def _ready(client):
@@ -123,54 +116,46 @@ async def _ready(client):
 async def test_transient_failure_is_retried_then_handled(urls, nats_server):
     notes_url, tally_url = urls
     Faults.transient = 2
-    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes, serve(
-        noteapp.tally_app(tally_url, nats_server.url)
-    ) as tally:
+    apps = noteapp.notes_app(notes_url, nats_server.url), noteapp.tally_app(tally_url, nats_server.url)
+    async with serve(apps[0]) as notes, serve(apps[1]) as tally:
         await notes.post("/api/v1/notes", json={"text": "flaky"})
-        seen = await eventually(lambda: _count_at_least(tally, 1), timeout=30)
+        await settled(nats_server.url, *apps)  # redelivered after each nak (1 s, then 2 s), then acknowledged
+        seen = await received(tally)
     assert seen["count"] == 1
     assert Faults.calls == 3  # two naks, then success
 
 
 async def test_poison_message_is_terminated_and_set_aside(urls, nats_server):
     notes_url, tally_url = urls
-    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes, serve(
-        noteapp.tally_app(tally_url, nats_server.url)
-    ) as tally:
+    apps = noteapp.notes_app(notes_url, nats_server.url), noteapp.tally_app(tally_url, nats_server.url)
+    async with serve(apps[0]) as notes, serve(apps[1]) as tally:
         await notes.post("/api/v1/notes", json={"text": Faults.poison_text})
         nc = await nats.connect(nats_server.url)
         await nc.publish("notes.note.created", b"{not json")  # undecodable: poison before any handler
         await nc.flush()
         await nc.close()
         await notes.post("/api/v1/notes", json={"text": "fine"})
-        await eventually(lambda: _count_at_least(tally, 1))
+        # Settled means acknowledged or terminated: a nak'd (to be redelivered) message would hold it back.
+        await settled(nats_server.url, *apps)
         engine = db.create_engine(tally_url)
-        letters = await eventually(lambda: _dead_letters(engine, 2))
+        async with engine.connect() as conn:
+            letters = (await conn.execute(select(dead_letter))).all()
         await engine.dispose()
         metrics = (await tally.get("/metrics")).text
-        # Terminated, not redelivered: no further calls once set aside (a failed batch is gone
-        # through once more message by message, so its handler may have run twice, uncommitted).
-        calls = Faults.calls
-        await asyncio.sleep(1.5)  # past the first redelivery delay
-        assert Faults.calls == calls <= 4
+        # Terminated, not redelivered: a failed batch is gone through once more message by message,
+        # so the poison's handler may have run twice, uncommitted, besides the good note's one call.
+        assert Faults.calls <= 4
         assert (await received(tally))["count"] == 1
     assert sorted(r.error.split(":")[0] for r in letters) == ["ValueError", "undecodable"]
     assert 'cordon_bus_dead_letters_total{consumer="tally-notes"}' in metrics
-
-
-async def _dead_letters(engine, n):
-    async with engine.connect() as conn:
-        rows = (await conn.execute(select(dead_letter))).all()
-    return rows if len(rows) >= n else None
 
 
 @pytest.mark.slow
 async def test_outage_loses_nothing_and_doubles_nothing(urls, nats_server):
     """NATS stopped: 1,000 commits all answered 2xx; NATS back: each event handled exactly once."""
     notes_url, tally_url = urls
-    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes, serve(
-        noteapp.tally_app(tally_url, nats_server.url)
-    ) as tally:
+    apps = noteapp.notes_app(notes_url, nats_server.url), noteapp.tally_app(tally_url, nats_server.url)
+    async with serve(apps[0]) as notes, serve(apps[1]) as tally:
         await eventually(lambda: _ready(notes))
         await eventually(lambda: _ready(tally))
         nats_server.stop()
@@ -184,8 +169,7 @@ async def test_outage_loses_nothing_and_doubles_nothing(urls, nats_server):
         assert all(200 <= s < 300 for s in statuses), sorted(set(statuses))
         assert (await notes.get("/readyz")).status_code == 503  # honest while NATS is away
         nats_server.start()  # same port, same store
-        seen = await eventually(lambda: _count_at_least(tally, 1000), timeout=90, interval=0.25)
-        await asyncio.sleep(1.0)  # a late duplicate would land now
+        await settled(nats_server.url, *apps, timeout=90)
         seen = await received(tally)
     assert seen["count"] == 1000
     assert len(set(seen["events"])) == 1000 and len(set(seen["notes"])) == 1000
@@ -195,7 +179,8 @@ async def test_outage_loses_nothing_and_doubles_nothing(urls, nats_server):
 async def test_consumer_killed_mid_stream_resumes_without_loss(urls, nats_server):
     """kill -9 of the consumer process while events flow; a new process resumes from the durable position."""
     notes_url, tally_url = urls
-    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes:
+    notes_app = noteapp.notes_app(notes_url, nats_server.url)
+    async with serve(notes_app) as notes:
         writers = asyncio.gather(*(notes.post("/api/v1/notes", json={"text": f"n{i}"}) for i in range(300)))
         async with tally_process(tally_url, nats_server.url) as tally:
             await eventually(lambda: _count_at_least(tally, 30), timeout=30, interval=0.01)
@@ -203,8 +188,7 @@ async def test_consumer_killed_mid_stream_resumes_without_loss(urls, nats_server
             await asyncio.to_thread(tally.process.wait)
         assert all(r.status_code == 201 for r in await writers)
         async with tally_process(tally_url, nats_server.url) as tally:
-            await eventually(lambda: _count_at_least(tally, 300), timeout=60)
-            await asyncio.sleep(0.5)
+            await settled(nats_server.url, notes_app, timeout=60)  # the tally process's consumer too
             seen = await received(tally)
     assert seen["count"] == 300 and len(set(seen["events"])) == 300
 
@@ -239,14 +223,16 @@ async def test_service_starts_and_takes_writes_with_nats_down(urls, tmp_path):
 
     notes_url, tally_url = urls
     server = NatsServer(store_dir=tmp_path / "late-nats")  # not started yet
-    async with serve(noteapp.notes_app(notes_url, server.url)) as notes:
+    notes_app = noteapp.notes_app(notes_url, server.url)
+    async with serve(notes_app) as notes:
         assert (await notes.get("/readyz")).status_code == 503
         assert (await notes.post("/api/v1/notes", json={"text": "early"})).status_code == 201
         server.start()
         try:
-            async with serve(noteapp.tally_app(tally_url, server.url)) as tally:
-                seen = await eventually(lambda: _count_at_least(tally, 1), timeout=30)
-                assert seen["count"] == 1
+            tally_app = noteapp.tally_app(tally_url, server.url)
+            async with serve(tally_app) as tally:
+                await settled(server.url, notes_app, tally_app)
+                assert (await received(tally))["count"] == 1
         finally:
             with contextlib.suppress(Exception):
                 server.stop()
@@ -258,11 +244,13 @@ async def test_relay_wakes_on_commit_not_only_on_its_poll(urls, nats_server, mon
 
     monkeypatch.setattr(relay, "POLL_S", 3600.0)
     notes_url, tally_url = urls
-    async with serve(noteapp.notes_app(notes_url, nats_server.url)) as notes, serve(
-        noteapp.tally_app(tally_url, nats_server.url)
-    ) as tally:
-        await eventually(lambda: _ready(notes))
-        await asyncio.sleep(0.2)  # the relay is now waiting on its (hour-long) poll
+    apps = noteapp.notes_app(notes_url, nats_server.url), noteapp.tally_app(tally_url, nats_server.url)
+    async with serve(apps[0]) as notes, serve(apps[1]) as tally:
+        await notes.post("/api/v1/notes", json={"text": "first"})
+        await eventually(lambda: _count_at_least(tally, 1), timeout=10)
+        # The relay has passed over the outbox since: from here only a wake-up (or its hour-long poll)
+        # starts another pass, and the next note can leave in no other way.
         await notes.post("/api/v1/notes", json={"text": "wake up"})
-        seen = await eventually(lambda: _count_at_least(tally, 1), timeout=10)
-    assert seen["count"] == 1
+        await eventually(lambda: _count_at_least(tally, 2), timeout=10)
+        await settled(nats_server.url, *apps)
+        assert (await received(tally))["count"] == 2

@@ -6,15 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import nats
-import orjson
-
 from cordon.contracts import auth, testing
 from cordon.db import utcnow
+from services.notify.service import alerts
 from tests.notify.integration.conftest import notify_service, projected, provider_stub, publish, stub_deliveries, vault
 from tests.notify.integration.people import REGION, person_registered, user_created
-from tests.notify.integration.test_triggers import ADMIN, listed, resident
-from tests.serving import eventually
+from tests.notify.integration.test_triggers import listed, resident
+from tests.serving import eventually, settled, stream_events
 from tests.tokens import bearer
 
 
@@ -28,10 +26,10 @@ async def test_every_notification_ends_sent_or_failed_once_through_a_flaky_provi
                                         expires_at=utcnow() + timedelta(minutes=5)) for p in phones]
         await publish(nats_server.url, *events)
 
-        async def settled():
+        async def all_done():
             items = await listed(notify, kind="login_code")
             return items if len(items) == len(phones) and all(i["status"] in ("sent", "failed") for i in items) else None
-        items = await eventually(settled, timeout=60)
+        items = await eventually(all_done, timeout=60)
         accepted = (await stub_deliveries(provider))["accepted"]
         for item in items:
             assert accepted.get(item["id"], 0) == (1 if item["status"] == "sent" else 0), item
@@ -66,55 +64,44 @@ async def test_unacknowledged_positive_escalates_once_per_level_on_the_test_cloc
     person = person_registered(v, None)
     await publish(nats_server.url, *staff, person)
     await projected(notify, *staff, person)
-    nc = await nats.connect(nats_server.url)
-    escalations = []
+    await publish(nats_server.url, testing.ResultRecorded(
+        sample_id=uuid.uuid4(), barcode="B1", person_id=person.person_id, id_number_index=person.id_number_index,
+        region_code=REGION, outcome="positive", collected_at=utcnow(), tested_at=utcnow(), lab="lab-1"))
+    await settled(nats_server.url, notify)
+    alerts = await listed(notify, kind="positive_alert")
+    assert [a["recipient"] for a in alerts] == ["county"]
 
-    async def collect(msg):
-        escalations.append(orjson.loads(msg.data)["data"])
-    await nc.subscribe("notify.notification.escalated", cb=collect)
-    try:
-        await publish(nats_server.url, testing.ResultRecorded(
-            sample_id=uuid.uuid4(), barcode="B1", person_id=person.person_id, id_number_index=person.id_number_index,
-            region_code=REGION, outcome="positive", collected_at=utcnow(), tested_at=utcnow(), lab="lab-1"))
-        alerts = await eventually(lambda: _kind(notify, "positive_alert", 1))
-        assert alerts[0]["recipient"] == "county"
+    start = utcnow()
+    await escalation_rounds(notify, start + timedelta(minutes=29))
+    assert await listed(notify, kind="alert_escalated") == []  # not yet due
 
-        start = utcnow()
-        notify.app.state.clock = lambda: start + timedelta(minutes=29)
-        await _quiet(notify)
-        assert await listed(notify, kind="alert_escalated") == []  # not yet due
+    await escalation_rounds(notify, start + timedelta(minutes=31))  # more rounds at the same moment: nothing more
+    await settled(nats_server.url, notify)
+    level1 = await listed(notify, kind="alert_escalated")
+    assert len(level1) == 1 and level1[0]["recipient"] == "city" and "320413" in level1[0]["title"]
+    escalations = await escalated_events(nats_server.url)
+    assert len(escalations) == 1
+    assert escalations[0]["level"] == 1 and escalations[0]["escalated_to"] == ["city"] and escalations[0]["region_code"] == "320400"
 
-        notify.app.state.clock = lambda: start + timedelta(minutes=31)
-        level1 = await eventually(lambda: _kind(notify, "alert_escalated", 1))
-        assert level1[0]["recipient"] == "city" and "320413" in level1[0]["title"]
-        await _quiet(notify)  # more rounds at the same moment: nothing more
-        assert len(await listed(notify, kind="alert_escalated")) == 1
-        event = await eventually(lambda: _async(escalations))
-        assert event[0]["level"] == 1 and event[0]["escalated_to"] == ["city"] and event[0]["region_code"] == "320400"
-
-        # The city official acknowledges: it goes no higher, however long we wait.
-        city = bearer("official", regions=["320400"], username="city")
-        assert (await notify.post(f"/api/v1/notifications/{level1[0]['id']}/ack", headers=city)).status_code == 200
-        notify.app.state.clock = lambda: start + timedelta(hours=5)
-        await _quiet(notify)
-        assert len(await listed(notify, kind="alert_escalated")) == 1 and len(escalations) == 1
-    finally:
-        await nc.close()
+    # The city official acknowledges: it goes no higher, however long we wait.
+    city = bearer("official", regions=["320400"], username="city")
+    assert (await notify.post(f"/api/v1/notifications/{level1[0]['id']}/ack", headers=city)).status_code == 200
+    await escalation_rounds(notify, start + timedelta(hours=5))
+    await settled(nats_server.url, notify)
+    assert len(await listed(notify, kind="alert_escalated")) == 1 and len(await escalated_events(nats_server.url)) == 1
 
 
-async def _async(value):
-    return value
+async def escalation_rounds(client, moment, rounds: int = 3) -> None:
+    """Set the test clock to ``moment`` and run escalation rounds there by hand: when this returns, at least
+    ``rounds`` complete rounds have seen that moment (the background loop may run more; each is idempotent)."""
+    client.app.state.clock = lambda: moment
+    for _ in range(rounds):
+        async with client.app.state.sessionmaker() as session:
+            await alerts.escalate_due(session=session, now=moment)
 
 
-async def _kind(client, kind, n):
-    items = await listed(client, kind=kind)
-    return items if len(items) == n else None
-
-
-async def _quiet(client):
-    """Let several escalation rounds pass (the loop polls every 0.1 s in these tests)."""
-    import asyncio
-    await asyncio.sleep(0.5)
+async def escalated_events(url) -> list[dict]:
+    return [data for subject, data in await stream_events(url, "NOTIFY") if subject == "notify.notification.escalated"]
 
 
 async def test_broadcast_reaches_everyone_registered_in_the_region_in_the_background(notify, nats_server):

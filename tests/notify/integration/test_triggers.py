@@ -11,7 +11,7 @@ from cordon.contracts import auth, events, registry, testing
 from cordon.db import utcnow
 from tests.notify.integration.conftest import projected, publish, vault
 from tests.notify.integration.people import REGION, person_registered, user_created
-from tests.serving import eventually
+from tests.serving import eventually, settled
 from tests.tokens import bearer
 
 ADMIN = bearer("admin", username="root")
@@ -40,11 +40,11 @@ async def test_login_code_reaches_the_sink_once_and_is_never_stored_in_clear(not
     await publish(nats_server.url, envelopes=[envelope])
     # Redelivered past the stream's duplicate window (a new message id, the same event id): still one message.
     await publish(nats_server.url, envelopes=[envelope], redeliver=True)
-    lines = await eventually(lambda: _async(sink(notify)))
-    assert lines[0]["to"] == "13812345678" and "424242" in lines[0]["body"]
+    await settled(nats_server.url, notify)  # both copies handled
     items = await eventually(lambda: _sent(notify, kind="login_code"))
     assert len(items) == 1 and items[0]["channel"] == "sms" and "424242" not in items[0]["body"]
-    assert len(sink(notify)) == 1
+    lines = sink(notify)
+    assert len(lines) == 1 and lines[0]["to"] == "13812345678" and "424242" in lines[0]["body"]
 
 
 async def _async(value):
@@ -68,17 +68,15 @@ async def test_positive_result_tells_the_resident_and_alerts_the_region_official
                                     collected_at=utcnow() - timedelta(hours=3), tested_at=utcnow(), lab="lab-1")
     envelopes = await publish(nats_server.url, result)
     await publish(nats_server.url, envelopes=envelopes, redeliver=True)
+    await settled(nats_server.url, notify)  # the result and its redelivery handled
 
-    async def inbox():
-        items = (await notify.get("/api/v1/me/notifications", headers=resident(person))).json()["items"]
-        return items or None
-    items = await eventually(inbox)
+    items = (await notify.get("/api/v1/me/notifications", headers=resident(person))).json()["items"]
     assert [i["kind"] for i in items] == ["result_positive"] and "B77" in items[0]["body"]
-    alerts = await eventually(lambda: _sent(notify, kind="positive_alert"))
+    await eventually(lambda: _sent(notify))  # every message out of the door
+    alerts = await listed(notify, kind="positive_alert")
     assert sorted((a["recipient"], a["channel"]) for a in alerts) == [("o1", "inbox"), ("o1", "sms")]
     assert all(a["urgent"] for a in alerts)
-    assert {line["to"] for line in await eventually(lambda: _async(len(sink(notify)) == 2 and sink(notify)))} == {
-        "13900001111", "13700001111"}
+    assert sorted(line["to"] for line in sink(notify)) == ["13700001111", "13900001111"]
 
     # The resident reads theirs; nobody else can.
     other = bearer("resident", sub="y", phone_index="y", person_id=str(uuid.uuid4()))
@@ -110,24 +108,12 @@ async def test_a_storm_of_same_kind_notices_collapses_for_staff(notify, nats_ser
                                  kind="home_health_monitoring", rule="medium_risk_travel", starts_on=date(2022, 3, 1),
                                  ends_on=date(2022, 3, 7), status="active", test_days=[date(2022, 3, 2)])
         for p in people])
-
-    async def folded():
-        items = await listed(notify, kind="staff_measure_assigned")
-        return items if items and items[0]["count"] == 5 else None
-    items = await folded_or_fail(folded)
-    assert len(items) == 1 and items[0]["recipient"] == "g1" and "5" in items[0]["body"]
-    residents = await eventually(lambda: _count(notify, "measure_assigned", 5))
-    assert {i["recipient"] for i in residents} == {str(p.person_id) for p in people}
+    await settled(nats_server.url, notify)
+    items = await listed(notify, kind="staff_measure_assigned")
+    assert len(items) == 1 and items[0]["count"] == 5 and items[0]["recipient"] == "g1" and "5" in items[0]["body"]
+    residents = await listed(notify, kind="measure_assigned")
+    assert sorted(i["recipient"] for i in residents) == sorted(str(p.person_id) for p in people)
     assert all(i["count"] == 1 for i in residents)
-
-
-async def folded_or_fail(predicate):
-    return await eventually(predicate)
-
-
-async def _count(client, kind, n):
-    items = await listed(client, kind=kind)
-    return items if len(items) == n else None
 
 
 async def test_organisers_and_exposed_attendees_are_told(notify, nats_server):
@@ -154,11 +140,12 @@ async def test_organisers_and_exposed_attendees_are_told(notify, nats_server):
                 events.Attendee(phone_index=stranger_index, checked_in_at=now),
             ]),
     )
-    approved = await eventually(lambda: _count(notify, "gathering_approved", 2))
-    assert {i["channel"] for i in approved} == {"inbox", "sms"} and approved[0]["title"].startswith("Gathering approved")
-    rejected = await eventually(lambda: _count(notify, "gathering_rejected", 2))
-    assert {i["recipient"] for i in rejected} == {stranger_index}
-    exposed = await eventually(lambda: _count(notify, "exposure", 3))
+    await settled(nats_server.url, notify)
+    approved = await listed(notify, kind="gathering_approved")
+    assert sorted(i["channel"] for i in approved) == ["inbox", "sms"] and approved[0]["title"].startswith("Gathering approved")
+    rejected = await listed(notify, kind="gathering_rejected")
+    assert len(rejected) == 2 and {i["recipient"] for i in rejected} == {stranger_index}
+    exposed = await listed(notify, kind="exposure")
     assert sorted((i["recipient"], i["channel"]) for i in exposed) == sorted(
         [(str(attendee.person_id), "inbox"), (str(attendee.person_id), "sms"), (stranger_index, "inbox")])
     # Not registered: their inbox, by the phone they sign in with.
@@ -174,7 +161,8 @@ async def test_lists_check_roles_paging_and_input(notify, nats_server):
     await publish(nats_server.url, person)
     await publish(nats_server.url, *[testing.ScheduleDue(schedule_id=uuid.uuid4(), person_id=person.person_id, region_code=REGION,
                                                          measure_id=uuid.uuid4(), due_on=date(2022, 3, d)) for d in (1, 2, 3)])
-    await eventually(lambda: _count(notify, "test_due", 1))  # folded: one unread inbox entry
+    await settled(nats_server.url, notify)
+    assert len(await listed(notify, kind="test_due")) == 1  # folded: one unread inbox entry
     first = await notify.get("/api/v1/notifications", params={"limit": 1}, headers=ADMIN)
     assert first.status_code == 200 and len(first.json()["items"]) == 1
     assert (await notify.get("/api/v1/notifications", headers=resident(person))).status_code == 403

@@ -13,7 +13,7 @@ from services.notify.domain.templates import WORDS
 from tests.notify.integration.conftest import notify_service, projected, publish, vault
 from tests.notify.integration.people import REGION, user_created
 from tests.registry.integration.people import register
-from tests.serving import eventually, start_service
+from tests.serving import settled, start_service
 from tests.tokens import bearer
 
 ADMIN = bearer("admin", username="root")
@@ -48,9 +48,7 @@ async def test_a_person_under_control_reaches_each_of_the_five_once(databases, n
             assert response.status_code == 200, response.text
             return response.json()["items"]
 
-        async def everyone_told():
-            return all([await notices(u) for u in ROSTER.values()])
-        await eventually(everyone_told)
+        await settled(nats_server.url, registry, notify)
         for duty, username in ROSTER.items():
             [notice] = await notices(username)
             assert notice["channel"] == "inbox" and notice["count"] == 1 and notice["region_code"] == REGION

@@ -31,23 +31,3 @@ async def register(client, *, region: str = "320413", headers=GRID, **fields) ->
     assert response.status_code == 201, response.text
     return {**response.json(), "_id_number": body["id_number"], "_phone": body["phone"]}
 
-
-async def stream_events(url: str, stream: str = "REGISTRY") -> list[tuple[str, dict]]:
-    """Every message of a stream as (subject, CloudEvents data)."""
-    import nats
-    import orjson
-
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        try:
-            info = await js.stream_info(stream)
-        except Exception:
-            return []
-        found = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            msg = await js.get_msg(stream, seq)
-            found.append((msg.subject, orjson.loads(msg.data)["data"]))
-        return found
-    finally:
-        await nc.close()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import nats
 import orjson
 
 from cordon import policy
 from cordon.clock import local_date
 from cordon.db import utcnow
 from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, register
-from tests.serving import eventually
+from tests.serving import settled, stream_events
 from tests.tokens import bearer
 
 TODAY = local_date(utcnow())
@@ -111,19 +110,8 @@ async def test_ticker_moves_measures_with_the_days(registry, nats_server):
     # Reads take the date from the app clock too.
     assert statuses == [("centralized_quarantine", "completed"), ("home_health_monitoring", "active")]
     assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "yellow"
-    subjects = await eventually(lambda: _has_subject(nats_server.url, "registry.measure.completed"))
-    assert subjects
-
-
-async def _has_subject(url, subject):
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info("REGISTRY")
-        found = [(await js.get_msg("REGISTRY", s)).subject for s in range(1, info.state.last_seq + 1)]
-        return subject in found
-    finally:
-        await nc.close()
+    await settled(nats_server.url, registry)
+    assert [s for s, _ in await stream_events(nats_server.url)].count("registry.measure.completed") == 1
 
 
 async def test_policy_document_read_put_validate_and_announce(registry, nats_server):
@@ -146,4 +134,6 @@ async def test_policy_document_read_put_validate_and_announce(registry, nats_ser
     newest = (await registry.get("/api/v1/policies", params={"limit": 1}, headers=OFFICIAL)).json()
     older = (await registry.get("/api/v1/policies", params={"cursor": newest["next_cursor"]}, headers=OFFICIAL)).json()
     assert [h["version"] for h in newest["items"] + older["items"]] == [2, 1]
-    assert await eventually(lambda: _has_subject(nats_server.url, "registry.policy.changed"))
+    await settled(nats_server.url, registry)
+    changed = [data for s, data in await stream_events(nats_server.url) if s == "registry.policy.changed"]
+    assert [c["policy_version"] for c in changed] == [1, 2]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, stream_events
-from tests.serving import eventually
+from tests.registry.integration.people import ADMIN, GRID, OFFICIAL
+from tests.serving import settled, stream_events
 from tests.tokens import bearer
 
 TOWNSHIP, VILLAGE, GRID_CODE = "320413100", "320413100201", "320413100201001"
@@ -62,11 +62,8 @@ async def test_naming_places_down_to_the_grid(registry, nats_server):
     assert (await registry.put(f"/api/v1/regions/{TOWNSHIP}", json={"name": "x"}, headers=GRID)).status_code == 403
     assert (await registry.put("/api/v1/regions/320413", json={"name": "金坛区"}, headers=ADMIN)).status_code == 200
 
-    async def changed():
-        found = [d for s, d in await stream_events(nats_server.url) if s == "registry.region.changed"]
-        return found if len(found) == 4 else None
-
-    announced = await eventually(changed)
+    await settled(nats_server.url, registry)
+    announced = [d for s, d in await stream_events(nats_server.url) if s == "registry.region.changed"]
     assert [p["code"] for d in announced for p in d["places"]] == [TOWNSHIP, VILLAGE, GRID_CODE, VILLAGE]
     assert announced[1]["places"][0] == {"code": VILLAGE, "name": "东门村", "level": "village", "parent": TOWNSHIP}
     assert announced[0]["by"] == "official-jt"

@@ -14,7 +14,7 @@ from cordon.contracts import events
 from cordon.contracts import testing
 from cordon.db import utcnow
 from tests.registry.integration.people import GRID, id_number, register
-from tests.serving import eventually
+from tests.serving import eventually, settled
 
 NOW = utcnow()
 TODAY = local_date(NOW)
@@ -90,12 +90,8 @@ async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registratio
     )
     await publish(nats_server.url, event)
     await publish(nats_server.url, event)  # a republish: the same trigger, nothing more
-
-    async def monitored():
-        items = (await registry.get(f"/api/v1/persons/{attendee['id']}/measures", headers=GRID)).json()["items"]
-        return items or None
-
-    items = await eventually(monitored)
+    await settled(nats_server.url, registry)  # both handled
+    items = (await registry.get(f"/api/v1/persons/{attendee['id']}/measures", headers=GRID)).json()["items"]
     assert [(m["kind"], m["rule"], m["starts_on"], m["ends_on"]) for m in items] == [
         ("home_health_monitoring", "gathering_exposure", on.isoformat(), (on + timedelta(days=6)).isoformat())]
     assert items[0]["test_days"] == [d.isoformat() for d in (on, on + timedelta(days=6)) if d >= TODAY]

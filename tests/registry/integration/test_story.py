@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import nats
 import orjson
 
 from cordon.clock import local_date
 from cordon.db import utcnow
 from tests.registry.integration.people import OFFICIAL, PARTNER, register
-from tests.serving import eventually
+from tests.serving import settled, stream_events
 
 
 async def test_high_risk_travel_story(registry, nats_server):
@@ -56,21 +55,8 @@ async def test_high_risk_travel_story(registry, nats_server):
     assert len((await registry.get(f"/api/v1/persons/{person['id']}/measures", headers=OFFICIAL)).json()["items"]) == 2
 
     # The events went out through the outbox and JetStream.
-    subjects = await eventually(lambda: _subjects(nats_server.url, 6))
+    await settled(nats_server.url, registry)
+    subjects = [subject for subject, _ in await stream_events(nats_server.url)]
     assert subjects.count("registry.measure.assigned") == 2
     assert {"registry.person.registered", "registry.riskarea.changed", "registry.healthcode.changed"} <= set(subjects)
     assert subjects.count("registry.healthcode.changed") == 1
-
-
-async def _subjects(url: str, at_least: int):
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info("REGISTRY")
-        subjects = []
-        for seq in range(1, info.state.last_seq + 1):
-            msg = await js.get_msg("REGISTRY", seq)
-            subjects.append(msg.subject)
-        return subjects if len(subjects) >= at_least else None
-    finally:
-        await nc.close()

@@ -8,13 +8,12 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import nats
-import orjson
 
 from cordon import pii
 from cordon.bus.envelope import wrap
 from cordon.contracts.registry import MeasureAssigned, MeasureReleased, PersonRegistered
 from cordon.pii import Vault
-from tests.serving import eventually
+from tests.serving import eventually, settled, stream_envelopes
 from tests.tokens import bearer
 
 _serial = itertools.count(1)
@@ -106,25 +105,7 @@ def measure(person_id, days: list[date], *, measure_id=None, cls=MeasureAssigned
     )
 
 
-async def published_events(nats_url: str, subject: str, *, expect: int, timeout: float = 20) -> list[dict]:
-    """Read ``expect`` events of ``subject`` from the TESTING stream with a pull consumer."""
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    sub = await js.pull_subscribe(subject, durable=f"t{uuid.uuid4().hex[:8]}", stream="TESTING")
-    seen: list[dict] = []
-
-    async def more():
-        try:
-            for msg in await sub.fetch(100, timeout=0.5):
-                seen.append(orjson.loads(msg.data))
-                await msg.ack()
-        except TimeoutError:
-            pass
-        return len(seen) >= expect
-
-    try:
-        await eventually(more, timeout=timeout)
-    finally:
-        await sub.unsubscribe()
-        await nc.close()
-    return seen
+async def published_events(testing, subject: str) -> list[dict]:
+    """Every event of ``subject`` the testing service has published (as envelopes), once all it staged is out."""
+    await settled(testing.nats_url, testing)
+    return [e.model_dump(mode="json") for e in await stream_envelopes(testing.nats_url, "TESTING", subject)]

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from cordon.clock import local_date
 from tests.registry.integration import people
-from tests.serving import eventually, start_service
+from tests.serving import eventually, settled, start_service
 from tests.testing.integration.helpers import GRID, id_number, now, post_result, post_sample, published_events, register_person
 
 
@@ -19,7 +19,7 @@ async def test_positive_tube_of_ten_publishes_ten_pool_positive_results(testing)
         await post_sample(testing, number=number, tube="T-TEN")
     tested = now()
     assert (await post_result(testing, tube="T-TEN", result="positive", tested_at=tested)).status_code == 201
-    events = await published_events(testing.nats_url, "testing.result.recorded", expect=10)
+    events = await published_events(testing, "testing.result.recorded")
     data = [e["data"] for e in events]
     assert len(events) == 10 and {d["outcome"] for d in data} == {"pool_positive"}
     assert {d["person_id"] for d in data} - {None} == {str(p) for p in person_ids}
@@ -58,7 +58,8 @@ async def test_with_the_registry_ten_pool_positives_turn_ten_codes_yellow_and_me
         assert assigned.status_code == 201, assigned.text
 
         # Close-contact tests fall weeks ahead (not yet due): read the schedule from testing's own table.
-        days = await eventually(lambda: _scheduled_days(testing, exposed), timeout=30)
+        await settled(nats_server.url, registry, testing)
+        days = await _scheduled_days(testing, exposed)
         assert len(days) == 3 and min(days) > local_date(now())
 
 

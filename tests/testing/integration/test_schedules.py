@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from cordon.clock import local_date
 from cordon.contracts.registry import MeasureReleased
-from tests.serving import eventually
+from tests.serving import eventually, settled
 from tests.testing.integration.helpers import (
     ELSEWHERE, GRID, LAB, OFFICIAL, id_number, measure, now, post_sample, publish, register_person, published_events,
 )
@@ -25,7 +25,8 @@ async def test_assigned_measure_schedules_tests_announced_once_each(testing):
     days = [today - timedelta(days=2), today, today + timedelta(days=3)]
     assigned = measure(person_id, days)
     await publish(testing.nats_url, assigned, assigned.measure_id)
-    due = await eventually(lambda: schedules(testing))
+    await settled(testing.nats_url, testing)
+    due = await schedules(testing)
     assert [(s["due_on"], s["status"]) for s in due] == [(str(today), "due")]
     assert [s["due_on"] for s in await schedules(testing, "overdue")] == [str(days[0])]
     assert await schedules(testing, headers=ELSEWHERE) == []
@@ -36,9 +37,10 @@ async def test_assigned_measure_schedules_tests_announced_once_each(testing):
     counts = [r.json() for r in runs] + [(await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json()]
     assert sum(c["due"] for c in counts) == 1 and sum(c["overdue"] for c in counts) == 1
     assert (await testing.post("/api/v1/test-schedules/run", headers=GRID)).status_code == 403
-    due_events = await published_events(testing.nats_url, "testing.schedule.due", expect=1)
-    overdue_events = await published_events(testing.nats_url, "testing.schedule.overdue", expect=1)
-    assert due_events[0]["data"]["due_on"] == str(today) and overdue_events[0]["data"]["due_on"] == str(days[0])
+    due_events = await published_events(testing, "testing.schedule.due")
+    overdue_events = await published_events(testing, "testing.schedule.overdue")
+    assert [e["data"]["due_on"] for e in due_events] == [str(today)]
+    assert [e["data"]["due_on"] for e in overdue_events] == [str(days[0])]
 
 
 async def test_reassigned_days_replace_open_ones_and_release_cancels(testing):
@@ -46,7 +48,8 @@ async def test_reassigned_days_replace_open_ones_and_release_cancels(testing):
     today = local_date(now())
     first = measure(person_id, [today, today - timedelta(days=1)])
     await publish(testing.nats_url, first, first.measure_id)
-    await eventually(lambda: schedules(testing))
+    await settled(testing.nats_url, testing)
+    assert [s["due_on"] for s in await schedules(testing)] == [str(today)]
     moved = measure(person_id, [today - timedelta(days=1), today - timedelta(days=5)], measure_id=first.measure_id)
     await publish(testing.nats_url, moved, moved.measure_id)
 
@@ -70,7 +73,8 @@ async def test_sample_on_or_after_the_due_day_fulfils_it(testing):
     today = local_date(now())
     assigned = measure(person_id, [today - timedelta(days=3), today + timedelta(days=1)])
     await publish(testing.nats_url, assigned, assigned.measure_id)
-    await eventually(lambda: schedules(testing, "overdue"))
+    await settled(testing.nats_url, testing)
+    assert [s["due_on"] for s in await schedules(testing, "overdue")] == [str(today - timedelta(days=3))]
     await post_sample(testing, number=number)  # today: fulfils the past day, not tomorrow's
     assert await schedules(testing, "overdue") == []
     testing.app.state.clock = lambda: now() + timedelta(days=1)
