@@ -47,6 +47,8 @@ class Settings(BaseSettings):
             own = os.environ.get(f"CORDON_{self.service.upper()}_DATABASE_URL")
             self.database_url = own or f"sqlite+aiosqlite:///{self.home / 'data' / (self.service + '.db')}"
         if self.jwt_public_key_file is None:
+            if self.env != "dev":  # production makes no keys of its own: this one would never exist
+                raise ValueError("CORDON_JWT_PUBLIC_KEY_FILE is required outside dev mode")
             self.jwt_public_key_file = self.home / "keys" / "jwt_public.pem"
         if self.env == "dev":
             from cordon import keys

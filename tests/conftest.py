@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
 
-# Before anything reads settings: a private home, and fixed keys, for the whole run.
+# Before anything reads settings: a private home, and fixed keys, for the whole run. The home holds
+# the run's JWT key pair; it is removed when the run ends (pytest_unconfigure), as pytest removes a
+# passing test's tmp_path (tmp_path_retention_policy = "failed"): no key or password is left behind.
 _HOME = Path(tempfile.mkdtemp(prefix="cordon-test-"))
 os.environ["CORDON_HOME"] = str(_HOME)
 os.environ["CORDON_ENV"] = "dev"
@@ -28,6 +31,10 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: runs against PostgreSQL (CORDON_TEST_POSTGRES_URL)")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cordon import services
 from cordon.cli import build_parser
 from cordon.runner import serve_args
 from cordon.settings import SERVICES
@@ -73,18 +74,64 @@ def test_cluster_profile_has_three_jetstream_nodes(compose):
     assert "jetstream" in conf and conf.count("nats-route://") == 3
 
 
-def test_env_example_satisfies_production_settings(monkeypatch, tmp_path):
-    """Production settings refuse missing secrets; the example names every one of them."""
-    from services.registry.app import RegistrySettings
+def _env_example(tmp_path) -> dict[str, str]:
+    """deploy/.env.example with its placeholders filled as an operator would: fresh keys, a real key pair."""
+    import secrets
 
-    names = [line.split("=", 1)[0] for line in (DEPLOY / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#")]
-    for name in ("CORDON_ENV", "CORDON_PII_INDEX_KEY", "CORDON_PII_ENCRYPTION_KEY", "CORDON_JWT_PUBLIC_KEY_FILE",
-                 "CORDON_JWT_PRIVATE_KEY_FILE", "CORDON_ADMIN_PASSWORD", "POSTGRES_PASSWORD", "CORDON_PASS_KEYS_DIR"):
-        assert name in names
-    monkeypatch.setenv("CORDON_ENV", "prod")
-    monkeypatch.setenv("CORDON_HOME", str(tmp_path))
-    monkeypatch.setenv("CORDON_PII_INDEX_KEY", "11" * 32)
-    monkeypatch.setenv("CORDON_PII_ENCRYPTION_KEY", "22" * 32)
-    monkeypatch.setenv("CORDON_PASS_KEYS_DIR", str(tmp_path / "pass"))
-    assert RegistrySettings().env == "prod"
-    assert not (tmp_path / "keys").exists()  # production generates no keys of its own
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    env = {}
+    for line in (DEPLOY / ".env.example").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            env[name] = value
+    key = Ed25519PrivateKey.generate()
+    private, public = tmp_path / "jwt_private.pem", tmp_path / "jwt_public.pem"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    filled = {
+        "CORDON_PII_INDEX_KEY": secrets.token_hex(32), "CORDON_PII_ENCRYPTION_KEY": secrets.token_hex(32),
+        "CORDON_JWT_PRIVATE_KEY_FILE": str(private), "CORDON_JWT_PUBLIC_KEY_FILE": str(public),
+        "CORDON_ADMIN_PASSWORD": secrets.token_urlsafe(16), "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+        "CORDON_PASS_KEYS_DIR": str(tmp_path / "pass"), "CORDON_SMS_PROVIDER_URL": "https://sms.example.gov.cn/send",
+    }
+    assert set(filled) <= set(env), "a secret the example does not name"
+    return {**env, **filled, "CORDON_HOME": str(tmp_path / "home")}
+
+
+# What production refuses to start without (the admin password is generated on first start if unset).
+REQUIRED = {
+    "CORDON_PII_INDEX_KEY": "cordon", "CORDON_PII_ENCRYPTION_KEY": "cordon", "CORDON_JWT_PUBLIC_KEY_FILE": "cordon",
+    "CORDON_JWT_PRIVATE_KEY_FILE": "gateway", "CORDON_PASS_KEYS_DIR": "registry", "CORDON_SMS_PROVIDER_URL": "notify",
+}
+
+
+def test_env_example_filled_in_starts_every_service_in_production(monkeypatch, tmp_path):
+    env = _env_example(tmp_path)
+    assert env["CORDON_ENV"] == "prod"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for service in SERVICES:
+        settings = services.settings(service)
+        assert settings.env == "prod" and settings.pii_index_key == env["CORDON_PII_INDEX_KEY"]
+        assert "BEGIN PUBLIC KEY" in settings.jwt_public_key
+    assert str(services.settings("gateway").jwt_private_key_file) == env["CORDON_JWT_PRIVATE_KEY_FILE"]
+    assert not (tmp_path / "home").exists()  # production writes no keys or passwords of its own
+
+
+@pytest.mark.parametrize("secret", sorted(REQUIRED))
+def test_production_refuses_to_start_without_each_secret(monkeypatch, tmp_path, secret):
+    for name, value in _env_example(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(secret)
+    for service in SERVICES if REQUIRED[secret] == "cordon" else [REQUIRED[secret]]:
+        with pytest.raises(ValueError, match=secret):
+            services.settings(service)
+
+
+def test_compose_refuses_to_start_without_the_database_password(compose):
+    """Every use of POSTGRES_PASSWORD in the compose file is ${POSTGRES_PASSWORD:?...}: unset, compose stops."""
+    text = (DEPLOY / "docker-compose.yml").read_text()
+    uses = text.count("${POSTGRES_PASSWORD")
+    assert uses >= 6 and text.count("${POSTGRES_PASSWORD:?") == uses

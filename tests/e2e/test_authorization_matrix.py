@@ -15,6 +15,7 @@ import orjson
 
 from cordon import pii
 from tests.e2e.stack import running_stack
+from tests.serving import eventually, settled
 from tests.tokens import token
 
 ADMIN, OFFICIAL, GRID, LAB, RESIDENT, PARTNER = "admin", "official", "grid_worker", "lab", "resident", "partner"
@@ -161,6 +162,13 @@ async def test_every_route_for_every_caller(databases, nats_server, home):
             "ends_at": "2030-01-01T11:00:00+08:00", "expected_attendees": 20}, headers=callers[GRID])).json()
         await gw.post("/api/v1/samples", json={"barcode": "M-1", "id_number": id_number(1), "site": "s",
                                                "collected_at": "2026-01-01T08:00:00+08:00"}, headers=callers[LAB])
+        # Until testing knows the person, "no such person" (404) would pass both the allowed and the
+        # refused checks: wait until it does (the admin reads its tests), and every service is settled.
+        async def testing_knows_the_person():
+            return (await gw.get(f"/api/v1/persons/{person['id']}/tests", headers=callers[ADMIN])).status_code == 200
+
+        await eventually(testing_knows_the_person, timeout=30)
+        await settled(nats_server.url, *cordon.services, timeout=60)
         ids = {"person_id": person["id"], "measure_id": measure["id"], "gathering_id": gathering["id"],
                "region_code": "320413", "code": "320413100", "notification_id": str(uuid.uuid4()), "broadcast_id": str(uuid.uuid4())}
 

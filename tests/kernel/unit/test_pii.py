@@ -1,4 +1,3 @@
-import string
 from datetime import date
 
 from hypothesis import given
@@ -6,18 +5,13 @@ from hypothesis import strategies as st
 
 from cordon import pii
 
-VALID = ["11010519491231002X", "320413199001011238", "440524188001010014"]
-
-
-def with_check(first17: str) -> str:
-    return first17 + pii.id_check_character(first17)
-
-
-digits = st.text(alphabet=string.digits, min_size=6, max_size=6)
-born = st.dates(min_value=date(1900, 1, 1), max_value=date(2020, 12, 31))
-serial = st.text(alphabet=string.digits, min_size=3, max_size=3)
-# 17 digits of a real person: place, a real birth date, serial.
-first17s = st.builds(lambda place, day, n: place + day.strftime("%Y%m%d") + n, digits, born, serial)
+# Known numbers, written out rather than computed by the code under test: the two examples of
+# GB 11643-1999 itself, and others whose check character was worked by hand (weights 7 9 10 5 8 4 2 1
+# 6 3 7 9 10 5 8 4 2; the sum mod 11 picks from "10X98765432").
+VALID = ["11010519491231002X", "440524188001010014", "320413199001011238", "32041319850100016X", "110101200001010010"]
+# The same numbers with one character wrong: the check character, a digit, or two digits swapped.
+INVALID = ["110105194912310021", "440524188001010015", "320413199001011239", "320413198501000160",
+           "110101200001010011", "110105194912310023", "320413199001012138"]
 
 
 def test_known_id_numbers_are_valid():
@@ -26,8 +20,31 @@ def test_known_id_numbers_are_valid():
     assert pii.is_valid_id_number("11010519491231002x")  # a lowercase x is the same number
 
 
+def test_known_wrong_id_numbers_are_invalid():
+    for number in INVALID:
+        assert not pii.is_valid_id_number(number), number
+
+
+# GB 11643-1999 MOD 11-2, written here from the standard, independently of cordon.pii.
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def with_check(first17: str) -> str:
+    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
+
+
+# The first 17 characters of a plausible number: a region, a real birth date, a serial.
+first17s = st.builds(
+    lambda region, born, serial: f"{region}{born:%Y%m%d}{serial:03d}",
+    st.sampled_from(["110101", "320413", "440524", "650102"]),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2020, 12, 31)),
+    st.integers(0, 999),
+)
+
+
 @given(first17s)
-def test_every_number_with_its_check_character_is_valid(first17):
+def test_the_code_agrees_with_the_standard(first17):
+    assert pii.id_check_character(first17) == with_check(first17)[-1]
     assert pii.is_valid_id_number(with_check(first17))
 
 
