@@ -126,7 +126,7 @@ async def _unsent(services) -> int:
 
 @contextlib.asynccontextmanager
 async def start_service(name: str, databases, nats_url: str | None, **settings) -> AsyncIterator[httpx.AsyncClient]:
-    """Migrate a fresh database for service ``name`` and serve it; the client talks real HTTP to it."""
+    """Migrate a fresh database for service ``name`` and serve it, ready on the bus; the client talks real HTTP to it."""
     from cordon import migrate, services
 
     url = await databases.new(name)
@@ -137,7 +137,13 @@ async def start_service(name: str, databases, nats_url: str | None, **settings) 
     async with serve(app) as client:
         client.app_settings = config
         client.app = app  # for tests that set app.state.clock or run a task by hand
+        if nats_url:  # its streams and consumers declared: what a test publishes next has a stream to land in
+            await eventually(lambda: _async(app.state.bus.ready))
         yield client
+
+
+async def _async(value):
+    return value
 
 
 @contextlib.asynccontextmanager
