@@ -89,11 +89,14 @@ def _request_headers(request: Request, authorization: str | None) -> dict[str, s
     return headers
 
 
-async def _limited(stream, limit: int):
+async def _limited(stream, limit: int, exceeded: list[bool]):
+    """The body, chunk by chunk, until it passes ``limit``: then ``exceeded`` is marked and it stops. The
+    HTTP client sending it reports that as its own connection error, which must not count as the upstream's."""
     seen = 0
     async for chunk in stream:
         seen += len(chunk)
         if seen > limit:
+            exceeded.append(True)
             raise BodyTooLarge()
         yield chunk
 
@@ -105,6 +108,7 @@ async def forward(request: Request, route: Route, upstream: Upstream, authorizat
         return problem(503, "upstream_unavailable", f"{upstream.name} is failing; try again shortly.",
                        headers={"Retry-After": str(int(wait) + 1)})
     method = request.method
+    exceeded: list[bool] = []
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > route.max_body:
         return problem(413, "payload_too_large", f"The body exceeds {route.max_body} bytes for this route.")
@@ -113,7 +117,7 @@ async def forward(request: Request, route: Route, upstream: Upstream, authorizat
     elif declared is not None and declared.isdigit() and int(declared) <= SMALL_BODY:
         data = await request.body()
     else:
-        data = _limited(request.stream(), route.max_body)
+        data = _limited(request.stream(), route.max_body, exceeded)
     url = upstream.url + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     headers = _request_headers(request, authorization)
     timeout = aiohttp.ClientTimeout(total=route.timeout_s, connect=3)
@@ -135,6 +139,8 @@ async def forward(request: Request, route: Route, upstream: Upstream, authorizat
         except BodyTooLarge:
             return problem(413, "payload_too_large", f"The body exceeds {route.max_body} bytes for this route.")
         except aiohttp.ClientError as exc:
+            if exceeded:  # the body grew past the limit while it was being sent
+                return problem(413, "payload_too_large", f"The body exceeds {route.max_body} bytes for this route.")
             upstream.breaker.failure(time.monotonic())
             return problem(502, "upstream_error", f"{upstream.name} failed: {type(exc).__name__}.")
     upstream.breaker.success()

@@ -92,6 +92,8 @@ async def stream_envelopes(url: str, stream: str, subject: str | None = None) ->
             info = await js.stream_info(stream)
         except nats.js.errors.NotFoundError:
             return []
+        if not info.state.messages:
+            return []
         found = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(stream, seq)

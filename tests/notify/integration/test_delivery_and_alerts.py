@@ -6,8 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from cordon.contracts import auth, testing
 from cordon.db import utcnow
+from services.notify.models import Alert
 from services.notify.service import alerts
 from tests.notify.integration.conftest import notify_service, projected, provider_stub, publish, stub_deliveries, vault
 from tests.notify.integration.people import REGION, person_registered, user_created
@@ -134,3 +137,51 @@ async def test_broadcast_reaches_everyone_registered_in_the_region_in_the_backgr
     mine = (await notify.get("/api/v1/me/notifications", headers=resident(inside[1]))).json()["items"]
     assert [(i["kind"], i["title"]) for i in mine] == [("broadcast", "全员核酸")]
     assert (await notify.get("/api/v1/me/notifications", headers=resident(outside[0]))).json()["items"] == []
+
+
+async def test_an_unacknowledged_alert_climbs_every_tier_then_stops_where_nobody_is_above(notify, nats_server):
+    v = vault(notify)
+    staff = [user_created(v, "county", "official", [REGION]), user_created(v, "city", "official", ["320400"]),
+             user_created(v, "province", "official", ["320000"]), user_created(v, "root", "admin", [])]
+    person = person_registered(v, None)
+    await publish(nats_server.url, *staff, person)
+    await projected(notify, *staff, person)
+    await publish(nats_server.url, testing.ResultRecorded(
+        sample_id=uuid.uuid4(), barcode="B2", person_id=person.person_id, id_number_index=person.id_number_index,
+        region_code=REGION, outcome="positive", collected_at=utcnow(), tested_at=utcnow(), lab="lab-1"))
+    await settled(nats_server.url, notify)
+    assert [a["recipient"] for a in await listed(notify, kind="positive_alert")] == ["county"]
+
+    start, climbed = utcnow(), []
+    for step, expected in enumerate(["city", "province", "root"], start=1):  # each tier waits its 30 minutes
+        await escalation_rounds(notify, start + timedelta(minutes=31 * step))
+        await settled(nats_server.url, notify)
+        climbed = sorted(await listed(notify, kind="alert_escalated"), key=lambda n: n["created_at"])
+        assert [n["recipient"] for n in climbed] == ["city", "province", "root"][:step], step
+    # Above the admins there is nobody: the alert stays unacknowledged and visible, and escalates no more.
+    for later in (timedelta(minutes=31 * 4), timedelta(hours=12)):
+        await escalation_rounds(notify, start + later)
+    await settled(nats_server.url, notify)
+    assert len(await listed(notify, kind="alert_escalated")) == 3
+    assert [(e["level"], e["escalated_to"]) for e in await escalated_events(nats_server.url)] == [
+        (1, ["city"]), (2, ["province"]), (3, ["root"])]
+
+
+async def test_an_alert_with_nobody_above_its_first_tier_is_kept_and_not_escalated(notify, nats_server):
+    v = vault(notify)
+    county = user_created(v, "county", "official", [REGION])  # no official above, no admin
+    person = person_registered(v, None)
+    await publish(nats_server.url, county, person)
+    await projected(notify, county, person)
+    await publish(nats_server.url, testing.ResultRecorded(
+        sample_id=uuid.uuid4(), barcode="B3", person_id=person.person_id, id_number_index=person.id_number_index,
+        region_code=REGION, outcome="positive", collected_at=utcnow(), tested_at=utcnow(), lab="lab-1"))
+    await settled(nats_server.url, notify)
+    assert [a["recipient"] for a in await listed(notify, kind="positive_alert")] == ["county"]
+    await escalation_rounds(notify, utcnow() + timedelta(minutes=31))
+    await escalation_rounds(notify, utcnow() + timedelta(hours=12))
+    await settled(nats_server.url, notify)
+    assert await listed(notify, kind="alert_escalated") == [] and await escalated_events(nats_server.url) == []
+    async with notify.app.state.sessionmaker() as session:
+        [alert] = (await session.execute(select(Alert))).scalars().all()
+    assert alert.level == 0 and alert.acknowledged_at is None and alert.ack_due_at is None  # kept, on no clock
