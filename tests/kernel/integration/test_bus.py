@@ -188,7 +188,7 @@ async def test_consumer_killed_mid_stream_resumes_without_loss(urls, nats_server
             await asyncio.to_thread(tally.process.wait)
         assert all(r.status_code == 201 for r in await writers)
         async with tally_process(tally_url, nats_server.url) as tally:
-            await settled(nats_server.url, notes_app, timeout=60)  # the tally process's consumer too
+            await settled(nats_server.url, notes_app, timeout=90)  # the tally process's consumer too
             seen = await received(tally)
     assert seen["count"] == 300 and len(set(seen["events"])) == 300
 
