@@ -79,6 +79,7 @@ async def publish(url: str, event: Event, key: str = "k") -> Envelope:
     nc = await nats.connect(url)
     try:
         await streams.declare(nc.jetstream())
+        await streams.declare(nc.jetstream())  # the service declares them in the background: never race it
         await nc.jetstream().publish(envelope.nats_subject, envelope.to_json(), headers={"Nats-Msg-Id": str(envelope.id)})
     finally:
         await nc.close()

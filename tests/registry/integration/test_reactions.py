@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import nats
 
 from cordon import pii
+from cordon.bus import streams
 from cordon.bus.envelope import wrap
 from cordon.clock import local_date
 from cordon.contracts import events
@@ -24,6 +25,9 @@ async def publish(url: str, event, key: str = "k") -> None:
     envelope = wrap(event, source="cordon/test", key=key)
     nc = await nats.connect(url)
     try:
+        # The service declares the streams in the background after it starts: declaring them here
+        # too (idempotent) means a publish never races that and finds no stream to answer it.
+        await streams.declare(nc.jetstream())
         await nc.jetstream().publish(envelope.nats_subject, envelope.to_json(), headers={"Nats-Msg-Id": str(envelope.id)})
     finally:
         await nc.close()

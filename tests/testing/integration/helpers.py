@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import nats
 
 from cordon import pii
+from cordon.bus import streams
 from cordon.bus.envelope import wrap
 from cordon.contracts.registry import MeasureAssigned, MeasureReleased, PersonRegistered
 from cordon.pii import Vault
@@ -75,6 +76,7 @@ async def publish(nats_url: str, event, key) -> None:
     envelope = wrap(event, source="cordon/registry", key=str(key))
     nc = await nats.connect(nats_url)
     try:
+        await streams.declare(nc.jetstream())  # the service declares them in the background: never race it
         await nc.jetstream().publish(envelope.nats_subject, envelope.to_json(), headers={"Nats-Msg-Id": str(envelope.id)})
     finally:
         await nc.close()
