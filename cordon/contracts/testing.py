@@ -41,6 +41,10 @@ class ResultRecorded(Event):
     retest_due_by: datetime | None = None  # pool_positive: the single-tube retest deadline
     correction: bool = False
     correction_reason: str | None = None
+    # True: the result was told before testing knew the person (person_id None then); this tells it again,
+    # now with the person. Notify tells the person once whichever copy finds them; the registry applied
+    # the first copy already (or kept it for the registration).
+    relinked: bool = False
 
 
 class ScheduleFacts(Event):

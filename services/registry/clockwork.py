@@ -1,4 +1,5 @@
-"""The registry's clockwork: measures start and complete with the days, risk areas take effect when due."""
+"""The registry's clockwork: measures start and complete with the days, risk areas take effect when due,
+and what a crash left pending (travel records not yet evaluated, results whose person came later) is settled."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import FastAPI
 
 from cordon import clockwork
 from services.registry.models import RiskArea
-from services.registry.service import follow_up_duties, measures, policies, reports, risk_areas
+from services.registry.service import follow_up_duties, measures, policies, reactions, reports, risk_areas, travel
 
 log = logging.getLogger("cordon.registry.clockwork")
 
@@ -17,7 +18,7 @@ log = logging.getLogger("cordon.registry.clockwork")
 async def tick(app: FastAPI) -> None:
     """One round: each step on its own, so one that fails (one bad row) never stops the others."""
     now = app.state.clock()
-    for step in (advance_measures, due_risk_areas, accountability_tick):
+    for step in (advance_measures, due_risk_areas, pending_facts, accountability_tick):
         try:
             await step(app, now)
         except asyncio.CancelledError:
@@ -47,6 +48,12 @@ async def due_risk_areas(app: FastAPI, now) -> None:
             raise
         except Exception:
             log.exception("registry clockwork: risk area %s could not be evaluated; tried again next round", region_code)
+
+
+async def pending_facts(app: FastAPI, now) -> None:
+    """Travel records a crash left unevaluated; results kept for a person who is registered by now."""
+    await travel.evaluate_pending(sessionmaker=app.state.sessionmaker, now=now)
+    await reactions.apply_waiting_results(sessionmaker=app.state.sessionmaker, now=now)
 
 
 async def accountability_tick(app: FastAPI, now) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, false
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cordon.db import JSONType, UTCDateTime, new_id, new_metadata
@@ -123,14 +123,37 @@ class TravelRecord(Base):
     first_seen: Mapped[date] = mapped_column(Date)
     last_seen: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Written in the record's own transaction: None while its person still has to be evaluated against it
+    # (a matched record inside the travel window); the push, or else the clockwork, evaluates and sets it.
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("partner_id", "record_id"),
+        Index(
+            "ix_travel_record_pending", "partner_id", "seq",
+            postgresql_where=text("evaluated_at IS NULL"), sqlite_where=text("evaluated_at IS NULL"),
+        ),
         Index("ix_travel_record_person_id_last_seen", "person_id", "last_seen"),
         Index("ix_travel_record_region_code_last_seen", "region_code", "last_seen"),
         Index("ix_travel_record_phone_index", "phone_index"),
         Index("ix_travel_record_id_number_index", "id_number_index"),
     )
+
+
+class WaitingResult(Base):
+    """A lab result for an ID number nobody has registered yet, kept by its blind index: applied in the
+    transaction that registers the person (or by the clockwork, should the two cross)."""
+
+    __tablename__ = "waiting_result"
+
+    seq: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=True)
+    id_number_index: Mapped[str] = mapped_column(String(64), index=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    outcome: Mapped[str] = mapped_column(String(16))
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retest_due_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    correction: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Exposure(Base):

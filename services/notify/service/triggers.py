@@ -31,12 +31,18 @@ async def _person_or_retry(session: AsyncSession, person_id, id_number_index: st
     return person
 
 
+def result_key(event: testing.ResultRecorded) -> str:
+    return f"result:{event.sample_id}:{event.outcome}:{int(event.tested_at.timestamp())}"
+
+
 async def result_recorded(
     session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope, now: datetime, *, webhook: bool = False
 ) -> None:
     policy = await replica.current(session)
     person = await _person_or_retry(session, event.person_id, event.id_number_index)
-    source = str(envelope.id)
+    # Keyed by the result, not the event: a result told again with its person (relinked) is told to them
+    # once, whichever copy first finds them here.
+    source = result_key(event)
     if person is not None:
         plans = recipients.to_person(f"result_{event.outcome}", person, facts.result(event, person.language))
         await notifications.create(session, plans, source=source, now=now, policy=policy)

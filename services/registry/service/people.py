@@ -16,7 +16,7 @@ from cordon.contracts import registry
 from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
 from services.registry.models import Exposure, Person, PersonMove, PersonTag, TravelRecord
-from services.registry.service import audit, evaluation, places, policies, rosters
+from services.registry.service import audit, evaluation, places, policies, reactions, rosters
 
 
 class PersonExists(Conflict):
@@ -109,6 +109,7 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
     await session.flush()
     await _set_tags(session, person, person.tags)
     await _claim_pending(session, person)
+    await reactions.claim_waiting_results(session, person)  # the evaluation below refreshes the code with them
     audit.record(session, principal, action="create", entity="person", entity_id=person.id)
     await outbox.add(session, facts_event(registry.PersonRegistered, person), key=person.id)
     policy = await policies.current(session)

@@ -1,4 +1,5 @@
-"""What other services' events change here: results, overdue tests, samples, gathering exposures.
+"""What other services' events change here: results (kept by blind index until their person registers),
+overdue tests, samples, gathering exposures.
 
 Each runs inside the consumer's transaction (with its inbox row) and never commits itself.
 """
@@ -8,14 +9,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon.clock import local_date
 from cordon.contracts import events as gatherings
 from cordon.contracts import testing
-from cordon.db import insert_or_ignore
-from services.registry.models import Exposure, Person
+from cordon.db import insert_or_ignore, skip_locked
+from services.registry.models import Exposure, Person, WaitingResult
 from services.registry.service import audit, evaluation, policies, reports
 from services.registry.service.health import refresh_codes
 
@@ -33,23 +34,75 @@ async def _refresh(session: AsyncSession, person: Person, now: datetime) -> None
     await refresh_codes(session, [person.id], today=local_date(now), policy=await policies.current(session))
 
 
+def _apply_result(person: Person, *, outcome: str, collected_at: datetime, retest_due_by: datetime | None,
+                  correction: bool) -> None:
+    if outcome == "positive":
+        person.positive_at, person.pool_positive_due_by = collected_at, None
+    elif outcome == "pool_positive" and person.positive_at is None:
+        person.pool_positive_due_by = retest_due_by
+    elif outcome == "negative":
+        if person.pool_positive_due_by is not None:
+            person.pool_positive_due_by = None  # the single-tube retest came back negative
+        if correction and person.positive_at == collected_at:
+            person.positive_at = None  # the positive it corrects was a mistake
+
+
 async def record_result(session: AsyncSession, result: testing.ResultRecorded, now: datetime) -> None:
+    if result.relinked:
+        return  # the same result again, now with its person: it was applied (or kept waiting) when first told
     if result.correction:  # corrections are the lab's; the trail that answers for them is kept here
         audit.write(session, actor=f"lab:{result.lab}", role="lab", action="correct", entity="result",
                     entity_id=result.sample_id)
     person = await _person(session, result.person_id, result.id_number_index)
     if person is None:
-        return  # not registered: the testing service keeps the result; nothing to derive here
-    if result.outcome == "positive":
-        person.positive_at, person.pool_positive_due_by = result.collected_at, None
-    elif result.outcome == "pool_positive" and person.positive_at is None:
-        person.pool_positive_due_by = result.retest_due_by
-    elif result.outcome == "negative":
-        if person.pool_positive_due_by is not None:
-            person.pool_positive_due_by = None  # the single-tube retest came back negative
-        if result.correction and person.positive_at == result.collected_at:
-            person.positive_at = None  # the positive it corrects was a mistake
+        # Nobody registered under this ID number yet: kept by its blind index, applied at registration.
+        session.add(WaitingResult(
+            id_number_index=result.id_number_index, sample_id=result.sample_id, outcome=result.outcome,
+            collected_at=result.collected_at, retest_due_by=result.retest_due_by, correction=result.correction,
+            received_at=now,
+        ))
+        return
+    _apply_result(person, outcome=result.outcome, collected_at=result.collected_at, retest_due_by=result.retest_due_by,
+                  correction=result.correction)
     await _refresh(session, person, now)
+
+
+async def claim_waiting_results(session: AsyncSession, person: Person) -> bool:
+    """Inside a registration: the results that waited for this person's ID number become theirs, in the order
+    they arrived (the caller refreshes the code). Whether there were any."""
+    waiting = list((await session.execute(
+        select(WaitingResult).where(WaitingResult.id_number_index == person.id_number_index).order_by(WaitingResult.seq)
+    )).scalars())
+    for row in waiting:
+        _apply_result(person, outcome=row.outcome, collected_at=row.collected_at, retest_due_by=row.retest_due_by,
+                      correction=row.correction)
+    if waiting:
+        await session.execute(delete(WaitingResult).where(WaitingResult.seq.in_([row.seq for row in waiting])))
+    return bool(waiting)
+
+
+async def apply_waiting_results(*, sessionmaker: async_sessionmaker[AsyncSession], now: datetime, batch: int = 500) -> int:
+    """The clockwork's sweep: results kept waiting whose person is registered by now (a result and a registration
+    committed at the same moment miss each other). Row locks on PostgreSQL, so replicas share the work."""
+    settled = 0
+    while True:
+        async with sessionmaker() as session:
+            query = (
+                select(Person)
+                .where(Person.id_number_index.in_(select(WaitingResult.id_number_index)))
+                .order_by(Person.id)
+                .limit(batch)
+            )
+            people = list((await session.execute(skip_locked(session, query))).scalars())
+            for person in people:
+                await claim_waiting_results(session, person)
+            if people:
+                await refresh_codes(session, [p.id for p in people], today=local_date(now),
+                                    policy=await policies.current(session))
+            await session.commit()
+        settled += len(people)
+        if len(people) < batch:
+            return settled
 
 
 async def record_overdue(session: AsyncSession, schedule: testing.ScheduleOverdue, now: datetime) -> None:

@@ -5,6 +5,12 @@ good lines are kept whatever comes after them and memory stays flat; one chunk i
 written while the next is parsed. On PostgreSQL a chunk goes through COPY into a
 staging table and one set-based INSERT ... ON CONFLICT DO NOTHING that matches each
 record to its person as it inserts; elsewhere through a multi-row insert and an UPDATE.
+
+Each record carries its evaluation mark, written in its own transaction: ``evaluated_at`` is None while
+its person still has to be evaluated against it (matched, inside the travel window). After the last
+chunk the push evaluates every record of the partner still pending (what it inserted, and what an
+earlier push cut short by a crash left behind), the marks set in the evaluation's transaction; the
+clockwork sweeps whatever is pending after that (``evaluate_pending``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import AsyncIterator
 
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon import regions
@@ -21,7 +27,7 @@ from cordon.auth import Principal
 from cordon import batches
 from cordon.batches import Tally
 from cordon.clock import local_date
-from cordon.db import dialect_insert, is_postgres
+from cordon.db import dialect_insert, is_postgres, skip_locked
 from cordon.errors import RegionInvalid, Unprocessable
 from cordon.pii import Vault
 from services.registry.domain import travel_lines
@@ -29,6 +35,7 @@ from services.registry.models import Person, TravelRecord
 from services.registry.service import audit, evaluation, people, policies
 
 CHUNK = 5000
+PENDING_BATCH = 5000  # pending records settled per transaction
 COLUMNS = ("partner_id", "record_id", "phone_index", "id_number_index", "region_code", "first_seen", "last_seen", "created_at")
 
 
@@ -50,37 +57,36 @@ _STAGE = (
     " phone_index varchar(64), id_number_index varchar(64), region_code varchar(15), first_seen date,"
     " last_seen date, created_at timestamptz) ON COMMIT DELETE ROWS"
 )
-# The staged rows go in with their person already matched (by ID number, else by phone); known
-# (partner, record_id) are skipped. The answer, per (person, region): rows inserted, and whether one is recent.
+# The staged rows go in with their person already matched (by ID number, else by phone) and their evaluation
+# mark (pending when matched inside the window); known (partner, record_id) are skipped. The answer: rows inserted.
 _INSERT_MATCHED = (
     "WITH ins AS ("
     " INSERT INTO travel_record (partner_id, record_id, phone_index, id_number_index, person_id,"
-    " region_code, first_seen, last_seen, created_at)"
-    " SELECT s.partner_id, s.record_id, s.phone_index, s.id_number_index,"
+    " region_code, first_seen, last_seen, created_at, evaluated_at)"
+    " SELECT m.partner_id, m.record_id, m.phone_index, m.id_number_index, m.person_id,"
+    " m.region_code, m.first_seen, m.last_seen, m.created_at,"
+    " CASE WHEN m.person_id IS NULL OR m.last_seen < $1 THEN m.created_at END"
+    " FROM (SELECT s.*,"
     " COALESCE((SELECT p.id FROM person p WHERE p.id_number_index = s.id_number_index LIMIT 1),"
-    " (SELECT p.id FROM person p WHERE p.phone_index = s.phone_index LIMIT 1)),"
-    " s.region_code, s.first_seen, s.last_seen, s.created_at"
-    " FROM travel_stage s"
+    " (SELECT p.id FROM person p WHERE p.phone_index = s.phone_index LIMIT 1)) AS person_id"
+    " FROM travel_stage s) m"
     " ON CONFLICT (partner_id, record_id) DO NOTHING"
-    " RETURNING person_id, region_code, last_seen)"
-    " SELECT person_id, region_code, count(*) AS n, bool_or(last_seen >= $1) AS recent"
-    " FROM ins GROUP BY person_id, region_code"
+    " RETURNING 1)"
+    " SELECT count(*) FROM ins"
 )
 
 
-async def _insert_matched(session: AsyncSession, rows: list[tuple], window_start: date) -> tuple[int, list[tuple]]:
+async def _insert_matched(session: AsyncSession, rows: list[tuple], window_start: date) -> int:
     """PostgreSQL: COPY into the staging table, then one INSERT ... SELECT that matches people as it inserts.
 
-    The number inserted, and (person id, region) of the matched new records seen inside the window.
+    The number inserted.
     """
     # Through SQLAlchemy, so that its transaction begins: raw asyncpg statements alone run in autocommit,
     # and the staged rows would vanish (ON COMMIT DELETE ROWS) before the INSERT reads them.
     await session.execute(text(_STAGE))
     pg = (await (await session.connection()).get_raw_connection()).driver_connection
     await pg.copy_records_to_table("travel_stage", records=rows, columns=COLUMNS)
-    groups = await pg.fetch(_INSERT_MATCHED, window_start)
-    inserted = sum(g["n"] for g in groups)
-    return inserted, [(g["person_id"], g["region_code"]) for g in groups if g["person_id"] is not None and g["recent"]]
+    return await pg.fetchval(_INSERT_MATCHED, window_start)
 
 
 async def _insert(session: AsyncSession, rows: list[tuple]) -> int:
@@ -90,8 +96,9 @@ async def _insert(session: AsyncSession, rows: list[tuple]) -> int:
     return result.rowcount
 
 
-async def _match_people(session: AsyncSession, since_seq: int) -> None:
-    """SQLite, set-based: new records whose person is registered get their person id."""
+async def _match_people(session: AsyncSession, since_seq: int, window_start: date) -> None:
+    """SQLite, set-based: new records whose person is registered get their person id; the others, and those
+    outside the window, have nothing to evaluate (a registration claims and evaluates the unmatched)."""
     for column, key in ((TravelRecord.id_number_index, Person.id_number_index), (TravelRecord.phone_index, Person.phone_index)):
         person = select(Person.id).where(key == column).limit(1).scalar_subquery()
         await session.execute(
@@ -100,18 +107,60 @@ async def _match_people(session: AsyncSession, since_seq: int) -> None:
             .values(person_id=person)
             .execution_options(synchronize_session=False)
         )
-
-
-async def _affected(session: AsyncSession, since_seq: int, window_start: date, risk: dict[str, str]) -> set[uuid.UUID]:
-    """People among the new records whose travel touches the risk list (or a city holding a risk area)."""
-    if not risk:
-        return set()
-    rows = await session.execute(
-        select(TravelRecord.person_id, TravelRecord.region_code).distinct().where(
-            TravelRecord.seq > since_seq, TravelRecord.person_id.is_not(None), TravelRecord.last_seen >= window_start
-        )
+    await session.execute(
+        update(TravelRecord)
+        .where(TravelRecord.seq > since_seq, TravelRecord.evaluated_at.is_(None),
+               or_(TravelRecord.person_id.is_(None), TravelRecord.last_seen < window_start))
+        .values(evaluated_at=TravelRecord.created_at)
+        .execution_options(synchronize_session=False)
     )
-    return {pid for pid, region in rows if touches_risk(region, risk)}
+
+
+async def _claim_pending(session: AsyncSession, *, partner_id: str | None, now: datetime, limit: int) -> list:
+    """Mark up to ``limit`` pending records evaluated (the caller evaluates their people in this transaction);
+    (person id, region, last day) of each. On PostgreSQL rows another transaction holds are skipped, so
+    replicas and concurrent pushes share the work without waiting on each other."""
+    pick = select(TravelRecord.seq).where(TravelRecord.evaluated_at.is_(None))
+    if partner_id is not None:
+        pick = pick.where(TravelRecord.partner_id == partner_id)
+    pick = skip_locked(session, pick.order_by(TravelRecord.seq).limit(limit))
+    claimed = await session.execute(
+        update(TravelRecord)
+        .where(TravelRecord.seq.in_(pick))
+        .values(evaluated_at=now)
+        .returning(TravelRecord.person_id, TravelRecord.region_code, TravelRecord.last_seen)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.all()
+
+
+async def evaluate_pending(
+    *, sessionmaker: async_sessionmaker[AsyncSession], now: datetime, partner_id: str | None = None, batch: int = PENDING_BATCH
+) -> int:
+    """Evaluate the people of pending travel records (of one partner, or all), a batch a transaction that holds
+    both the evaluation and the marks: a crash leaves a batch pending, never marked and unevaluated.
+
+    Set-based: only people whose recent records touch the risk list are evaluated. The number of records settled.
+    """
+    today = local_date(now)
+    settled = 0
+    while True:
+        async with sessionmaker() as session:
+            claimed = await _claim_pending(session, partner_id=partner_id, now=now, limit=batch)
+            if claimed:
+                policy = await policies.current(session)
+                risk = await evaluation.risk_list(session, now)
+                window_start = today - timedelta(days=policy.travel_window_days)
+                affected = {
+                    pid for pid, region, last in claimed
+                    if pid is not None and last >= window_start and touches_risk(region, risk)
+                }
+                if affected:
+                    await evaluation.evaluate(session, affected, now=now, today=today, policy=policy)
+            await session.commit()
+        settled += len(claimed)
+        if len(claimed) < batch:
+            return settled
 
 
 def touches_risk(region: str, risk: dict[str, str]) -> bool:
@@ -128,11 +177,9 @@ async def ingest(
     lines: AsyncIterator[tuple[int, object]],
     now: datetime,
 ) -> Tally:
-    affected: set[uuid.UUID] = set()
     today = local_date(now)
     async with sessionmaker() as session:
         policy = await policies.current(session)
-        risk = await evaluation.risk_list(session, now)
         await session.commit()
     window_start = today - timedelta(days=policy.travel_window_days)
 
@@ -143,13 +190,11 @@ async def ingest(
         rows = [row for _, row in chunk]
         async with sessionmaker() as session:
             if is_postgres(session):
-                inserted, touched = await _insert_matched(session, rows, window_start)
-                affected.update(pid for pid, region in touched if touches_risk(region, risk))
+                inserted = await _insert_matched(session, rows, window_start)
             else:
                 since = (await session.execute(select(TravelRecord.seq).order_by(TravelRecord.seq.desc()).limit(1))).scalar() or 0
                 inserted = await _insert(session, rows)
-                await _match_people(session, since)
-                affected.update(await _affected(session, since, window_start, risk))
+                await _match_people(session, since, window_start)
             await session.commit()
         return Tally(accepted=inserted, duplicates=len(rows) - inserted)
 
@@ -157,10 +202,8 @@ async def ingest(
     async with sessionmaker() as session:
         audit.record(session, principal, action="push", entity="travel_batch", entity_id=f"{result.accepted}+{result.duplicates}")
         await session.commit()
-    if affected:
-        async with sessionmaker() as session:
-            await evaluation.evaluate(session, affected, now=now, today=today, policy=policy)
-            await session.commit()
+    # What this push inserted, and whatever of this partner's is still pending (a retry after a crash).
+    await evaluate_pending(sessionmaker=sessionmaker, now=now, partner_id=principal.subject)
     return result
 
 
@@ -186,6 +229,7 @@ async def declare(*, session: AsyncSession, principal: Principal, data, now: dat
         first_seen=data.first_seen,
         last_seen=data.last_seen,
         created_at=now,
+        evaluated_at=now,  # evaluated below, in this transaction (or, with no person yet, at registration)
     )
     session.add(record)
     await session.flush()

@@ -175,3 +175,42 @@ async def test_lists_check_roles_paging_and_input(notify, nats_server):
     assert (await notify.post("/api/v1/me/notifications/not-a-uuid/read", headers=resident(person))).status_code == 422
     mine = (await notify.get("/api/v1/me/notifications", headers=resident(person))).json()["items"]
     assert mine[0]["count"] == 3
+
+
+async def handled(client, *envelopes) -> bool:
+    """Whether the service's consumers have handled (committed) these events."""
+    from sqlalchemy import func, select
+
+    from cordon.bus.tables import inbox
+
+    async with client.app.state.sessionmaker() as session:
+        ids = [e.id for e in envelopes]
+        return (await session.execute(select(func.count()).select_from(inbox).where(inbox.c.event_id.in_(ids)))).scalar() == len(ids)
+
+
+async def test_a_result_told_again_with_its_person_reaches_them_once(notify, nats_server):
+    """Testing told a positive before it knew the person (person_id None), then again once it did (relinked):
+    the person is told once, and their region's officials alerted once, whether or not the first copy found them."""
+    v = vault(notify)
+    official = user_created(v, "o-relink", "official", [REGION])
+    known, unknown = person_registered(v, "13900002222"), person_registered(v, "13900003333")
+    await publish(nats_server.url, official, known)
+    await projected(notify, official, known)
+    envelopes = []
+    for person in (known, unknown):
+        first = testing.ResultRecorded(sample_id=uuid.uuid4(), barcode=f"B-{person.person_id.hex[:6]}", person_id=None,
+                                       id_number_index=person.id_number_index, outcome="positive",
+                                       collected_at=utcnow() - timedelta(hours=3), tested_at=utcnow(), lab="lab-1")
+        envelopes += await publish(nats_server.url, first)
+        await eventually(lambda: handled(notify, *envelopes))
+        if person is unknown:  # notify learns of them only now, as testing did
+            await publish(nats_server.url, person)
+            await projected(notify, person)
+        again = first.model_copy(update={"person_id": person.person_id, "region_code": REGION, "relinked": True})
+        envelopes += await publish(nats_server.url, again)
+        await eventually(lambda: handled(notify, *envelopes))
+    for person in (known, unknown):
+        items = (await notify.get("/api/v1/me/notifications", headers=resident(person))).json()["items"]
+        assert [i["kind"] for i in items] == ["result_positive"]
+    alerts = await listed(notify, kind="positive_alert", channel="inbox")
+    assert len(alerts) == 2 and {a["recipient"] for a in alerts} == {"o-relink"}

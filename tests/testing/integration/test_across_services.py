@@ -75,3 +75,17 @@ async def _scheduled_days(testing, person_id) -> list:
         days = sorted(rows.scalars())
     await engine.dispose()
     return days
+
+
+async def test_a_result_recorded_before_testing_knew_the_person_is_told_again_with_them(testing):
+    number = id_number()
+    sample = await post_sample(testing, number=number)
+    assert (await post_result(testing, code=sample["barcode"], result="positive")).status_code == 201
+    first = await published_events(testing.nats_url, "testing.result.recorded", expect=1)
+    assert first[0]["data"]["person_id"] is None and first[0]["data"]["relinked"] is False
+    person_id = await register_person(testing, number)
+    events = await published_events(testing.nats_url, "testing.result.recorded", expect=2)
+    again = events[1]["data"]
+    assert (again["person_id"], again["region_code"], again["relinked"]) == (str(person_id), "320413", True)
+    assert (again["sample_id"], again["outcome"], again["tested_at"]) == (
+        first[0]["data"]["sample_id"], "positive", first[0]["data"]["tested_at"])
