@@ -40,6 +40,12 @@ class NotifySettings(Settings):
     webhook_url: str | None = None
     webhook_secret: str = Field(default="", repr=False)
     provider_timeout_s: float = 5.0
+    # The SMS/WeChat provider drops a message whose Idempotency-Key it has seen: an attempt of unknown outcome
+    # (a timeout, a crash) is made again. False: such an attempt is failed instead (at most once, either way).
+    provider_idempotent: bool = True
+    # How long a claimed notification stays with its worker; past it, a worker that died is taken to have
+    # been interrupted. Unset: twice the provider timeout plus 30 s.
+    delivery_lease_s: float | None = None
     # Retries: exponential backoff with full jitter, then failed.
     delivery_max_attempts: int = 6
     retry_base_s: float = 2.0
@@ -76,6 +82,10 @@ class NotifySettings(Settings):
             raise ValueError("CORDON_SMS_PROVIDER (aliyun or tencent) or CORDON_SMS_PROVIDER_URL is required outside "
                              "dev mode: the file sink is for development only")
         return self
+
+    @property
+    def lease_s(self) -> float:
+        return self.delivery_lease_s if self.delivery_lease_s is not None else self.provider_timeout_s * 2 + 30
 
     def concurrency(self, channel: str) -> int:
         return {"sms": self.sms_concurrency, "wechat": self.wechat_concurrency, "webhook": self.webhook_concurrency}[channel]

@@ -45,6 +45,8 @@ async def channel_adapters(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _send(app: FastAPI, adapter: channels.Channel, job: delivery.Job, limit: asyncio.Semaphore) -> rules.Outcome:
+    if job.interrupted and not adapter.repeatable:
+        return rules.INTERRUPTED  # it may have gone out before the crash: not again (at most once)
     vault = app.state.vault
     async with limit:
         try:
@@ -60,7 +62,7 @@ async def _send(app: FastAPI, adapter: channels.Channel, job: delivery.Job, limi
             # The adapters time out themselves; this bounds anything else (a stuck sink, DNS).
             return await asyncio.wait_for(adapter.send(message), app.state.settings.provider_timeout_s * 2)
         except (asyncio.TimeoutError, TimeoutError):
-            return rules.retry("timeout")
+            return rules.unknown("timeout")
         except Exception as exc:  # an adapter bug must not lose the notification: retried, then failed
             log.warning("notify: %s send of %s raised %s", job.channel, job.id, type(exc).__name__)
             return rules.retry(f"{type(exc).__name__}")
@@ -75,12 +77,13 @@ async def deliver_once(app: FastAPI, channel: str, limit: asyncio.Semaphore | No
     limit = limit or asyncio.Semaphore(settings.concurrency(channel))
     async with app.state.sessionmaker() as session:
         jobs = await delivery.claim(session=session, channel=channel, now=app.state.clock(), limit=settings.delivery_batch,
-                                    lease_s=settings.provider_timeout_s * 2 + 30)
+                                    lease_s=settings.lease_s)
     if not jobs:
         return 0
     outcomes = await asyncio.gather(*(_send(app, adapter, job, limit) for job in jobs))
     async with app.state.sessionmaker() as session:
-        await delivery.record(session=session, results=list(zip(jobs, outcomes)), now=app.state.clock(), retry=settings.retry)
+        await delivery.record(session=session, results=list(zip(jobs, outcomes)), now=app.state.clock(), retry=settings.retry,
+                              repeatable=adapter.repeatable)
     return len(jobs)
 
 

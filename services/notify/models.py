@@ -90,6 +90,9 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set (committed) when a worker claims it for a provider call, cleared with the call's outcome: still set
+    # at the next claim means the call was cut short and its outcome is unknown.
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     collapsed_count: Mapped[int] = mapped_column(Integer, default=1)
     alert_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)

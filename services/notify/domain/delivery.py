@@ -1,4 +1,9 @@
-"""What a provider's answer means, and when to try again: exponential backoff with full jitter."""
+"""What a provider's answer means, and when to try again: exponential backoff with full jitter.
+
+Delivery is at most once per recipient and channel. An attempt whose outcome is unknown (a timeout after
+the request may have arrived, or an attempt cut short by a crash) is made again only through a channel
+that is safe to repeat, one whose far end drops a message it already has by its idempotency key; through
+any other it is given up, never doubled."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ Verdict = Literal["sent", "retry", "give_up"]
 class Outcome:
     verdict: Verdict
     reason: str = ""
+    unknown: bool = False  # the message may have arrived: repeat it only where repeating is safe
 
 
 SENT = Outcome("sent")
@@ -29,8 +35,16 @@ def from_status(status: int, detail: str = "") -> Outcome:
 
 
 def retry(reason: str) -> Outcome:
-    """Timeouts and connection errors: the message may not have arrived; try again."""
+    """The message did not arrive (the connection was refused, the provider said so): try again."""
     return Outcome("retry", reason)
+
+
+def unknown(reason: str) -> Outcome:
+    """Timeouts, a connection lost mid-request, an attempt cut short by a crash: it may have arrived."""
+    return Outcome("retry", reason, unknown=True)
+
+
+INTERRUPTED = unknown("interrupted: the attempt was cut short (a restart); its outcome is unknown")
 
 
 def backoff_s(attempt: int, *, base_s: float, cap_s: float, rand: float) -> float:
@@ -50,13 +64,17 @@ class Next:
 
 
 def after_attempt(
-    outcome: Outcome, *, attempts: int, max_attempts: int, now: datetime, base_s: float, cap_s: float, rand: float
+    outcome: Outcome, *, attempts: int, max_attempts: int, now: datetime, base_s: float, cap_s: float, rand: float,
+    repeatable: bool = True,
 ) -> Next:
-    """The notification's state after its ``attempts``-th attempt ended with ``outcome``."""
+    """The notification's state after its ``attempts``-th attempt ended with ``outcome``; ``repeatable``: the
+    channel drops a repeated message by its idempotency key."""
     if outcome.verdict == "sent":
         return Next("sent")
     if outcome.verdict == "give_up":
         return Next("failed", reason=outcome.reason)
+    if outcome.unknown and not repeatable:
+        return Next("failed", reason=f"not repeated (at most once), outcome unknown: {outcome.reason}")
     if attempts >= max_attempts:
         return Next("failed", reason=f"gave up after {attempts} attempts: {outcome.reason}")
     delay = backoff_s(attempts, base_s=base_s, cap_s=cap_s, rand=rand)

@@ -1,6 +1,8 @@
 """The ways out: SMS and WeChat through a provider's HTTP endpoint (or the developer's sink file), and signed webhooks.
 
-Each adapter answers with a domain Outcome; nothing here raises for a provider's trouble.
+Each adapter answers with a domain Outcome; nothing here raises for a provider's trouble. Every message carries
+its notification id as idempotency key; ``repeatable`` says whether the far end drops a message it already has
+by that key, so that an attempt of unknown outcome may be made again without doubling it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Message:
 
 
 class Channel(Protocol):
+    repeatable: bool
+
     async def send(self, message: Message) -> Outcome: ...
 
 
@@ -40,23 +44,47 @@ class SinkChannel:
     """The embedded default: one JSON object a line in <home>/outbox/<channel>.jsonl.
 
     The phone is written in clear: this file is the developer's own phone, so to speak (it is
-    how a login code is read in dev mode). Never configured outside dev mode.
+    how a login code is read in dev mode). Never configured outside dev mode. Like a provider that
+    honours idempotency keys, it keeps a message once per notification id, across restarts.
     """
+
+    repeatable = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = asyncio.Lock()
+        self._kept: set[str] | None = None  # the ids in the file, read once
 
     async def send(self, message: Message) -> Outcome:
         line = orjson.dumps({"to": message.to, "title": message.title, "body": message.body,
                              "id": message.notification_id, "kind": message.kind}) + b"\n"
         async with self._lock:
-            await asyncio.to_thread(self._append, line)
+            if self._kept is None:
+                self._kept = await asyncio.to_thread(self._ids)
+            if message.notification_id not in self._kept:
+                await asyncio.to_thread(self._append, line)
+                self._kept.add(message.notification_id)
         return delivery.SENT
+
+    def _ids(self) -> set[str]:
+        if not self.path.exists():
+            return set()
+        kept = set()
+        with self.path.open("rb") as f:
+            for line in f:
+                try:
+                    kept.add(orjson.loads(line)["id"])
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    continue  # a line cut short by a crash: its message is written again, on a line of its own
+        return kept
 
     def _append(self, line: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("ab") as f:
+        with self.path.open("ab+") as f:
+            if f.tell():
+                f.seek(-1, 2)
+                if f.read(1) != b"\n":
+                    line = b"\n" + line
             f.write(line)
 
 
@@ -66,18 +94,20 @@ async def _post(session: aiohttp.ClientSession, url: str, body: bytes, headers: 
             detail = "" if 200 <= response.status < 300 else (await response.text())[:200]
             return delivery.from_status(response.status, detail)
     except (asyncio.TimeoutError, TimeoutError):
-        return delivery.retry(f"timeout after {timeout_s}s")
-    except aiohttp.ClientError as exc:
+        return delivery.unknown(f"timeout after {timeout_s}s")
+    except aiohttp.ClientConnectorError as exc:  # no connection was made: nothing was sent
         return delivery.retry(f"{type(exc).__name__}: {exc}"[:200])
-    except OSError as exc:
-        return delivery.retry(f"{type(exc).__name__}: {exc}"[:200])
+    except (aiohttp.ClientError, OSError) as exc:  # the connection broke, perhaps after the request went out
+        return delivery.unknown(f"{type(exc).__name__}: {exc}"[:200])
 
 
 class ProviderChannel:
-    """An SMS or WeChat gateway: POST JSON {to, title, body, id}; the notification id is the idempotency key."""
+    """An SMS or WeChat gateway: POST JSON {to, title, body, id}; the notification id is the idempotency key
+    (header ``Idempotency-Key``). ``repeatable``: the provider drops a repeated key (the default, and what
+    the generic provider protocol asks); a provider that does not gets no attempt of unknown outcome again."""
 
-    def __init__(self, url: str, session: aiohttp.ClientSession, timeout_s: float) -> None:
-        self.url, self.session, self.timeout_s = url, session, timeout_s
+    def __init__(self, url: str, session: aiohttp.ClientSession, timeout_s: float, *, repeatable: bool = True) -> None:
+        self.url, self.session, self.timeout_s, self.repeatable = url, session, timeout_s, repeatable
 
     async def send(self, message: Message) -> Outcome:
         body = orjson.dumps({"to": message.to, "title": message.title, "body": message.body, "id": message.notification_id})
@@ -91,7 +121,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookChannel:
-    """A command office's own system: the notification as JSON, signed."""
+    """A command office's own system: the notification as JSON, signed; it drops a repeated ``Idempotency-Key``."""
+
+    repeatable = True
 
     def __init__(self, url: str, secret: str, session: aiohttp.ClientSession, timeout_s: float) -> None:
         self.url, self.secret, self.session, self.timeout_s = url, secret, session, timeout_s

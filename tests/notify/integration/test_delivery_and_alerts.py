@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from cordon.contracts import auth, testing
@@ -185,3 +186,37 @@ async def test_an_alert_with_nobody_above_its_first_tier_is_kept_and_not_escalat
     async with notify.app.state.sessionmaker() as session:
         [alert] = (await session.execute(select(Alert))).scalars().all()
     assert alert.level == 0 and alert.acknowledged_at is None and alert.ack_due_at is None  # kept, on no clock
+
+
+@pytest.mark.parametrize("idempotent", [True, False])
+async def test_a_send_cut_short_by_a_crash_is_repeated_only_through_a_provider_that_drops_repeats(
+    databases, nats_server, tmp_path, idempotent
+):
+    """A worker claimed an SMS and died before recording the provider's answer. When its lease runs out the SMS
+    is sent again with the same Idempotency-Key if the provider drops repeats; otherwise it is failed, not doubled."""
+    from services.notify import workers
+    from services.notify.service import delivery
+
+    async with provider_stub("--mode", "ok") as provider, notify_service(
+        databases, nats_server.url, tmp_path / "home", sms_provider_url=f"{provider}/sms", delivery_loops=0,
+        provider_idempotent=idempotent,
+    ) as notify:
+        v = vault(notify)
+        await publish(nats_server.url, auth.SmsCodeRequested(
+            phone_index=v.index("phone", "13912340001"), phone_enc=v.encrypt("13912340001"), code_enc=v.encrypt("222222"),
+            expires_at=utcnow() + timedelta(minutes=5)))
+        (queued,) = await eventually(lambda: listed(notify, kind="login_code"))
+        app = notify.app
+        async with app.state.sessionmaker() as session:  # the worker that dies after this commit
+            (job,) = await delivery.claim(session=session, channel="sms", now=utcnow(), limit=10, lease_s=30)
+        assert job.id == uuid.UUID(queued["id"]) and not job.interrupted
+        assert await workers.deliver_once(app, "sms") == 0  # its lease holds: nobody else takes it
+        app.state.clock = lambda: utcnow() + timedelta(seconds=31)
+        assert await workers.deliver_once(app, "sms") == 1
+        (item,) = await listed(notify, kind="login_code")
+        accepted = (await stub_deliveries(provider))["accepted"]
+        if idempotent:
+            assert item["status"] == "sent" and accepted == {queued["id"]: 1}
+        else:
+            assert item["status"] == "failed" and "at most once" in item["last_error"] and accepted == {}
+        assert item["attempts"] == 2

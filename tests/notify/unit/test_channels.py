@@ -21,3 +21,21 @@ async def test_sink_appends_one_json_line_per_message(tmp_path):
         assert outcome.verdict == "sent"
     lines = [json.loads(line) for line in (tmp_path / "outbox" / "sms.jsonl").read_text().splitlines()]
     assert [line["body"] for line in lines] == ["body 0", "body 1", "body 2"] and lines[0]["to"] == "13800000000"
+
+
+async def test_the_sink_keeps_a_message_once_per_notification_id_across_restarts(tmp_path):
+    path = tmp_path / "outbox" / "sms.jsonl"
+    first = channels.SinkChannel(path)
+    await first.send(channels.Message("n-1", "broadcast", "r", "13800000001", "t", "b"))
+    with path.open("ab") as f:
+        f.write(b'{"to": "1380000')  # a line a kill -9 cut short
+    after_restart = channels.SinkChannel(path)  # the same file, a new process
+    for notification_id in ("n-1", "n-2", "n-2"):
+        assert (await after_restart.send(channels.Message(notification_id, "broadcast", "r", "138", "t", "b"))).verdict == "sent"
+    ids = []
+    for line in path.read_bytes().splitlines():
+        try:
+            ids.append(json.loads(line)["id"])
+        except ValueError:
+            continue
+    assert ids == ["n-1", "n-2"] and channels.SinkChannel.repeatable

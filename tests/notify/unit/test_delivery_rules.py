@@ -107,3 +107,14 @@ def test_person_without_phone_gets_no_sms():
     assert [p.channel for p in recipients.to_person("result_positive", person, {})] == ["inbox"]
     with_phone = recipients.Person(uuid.uuid4(), "320413", phone_enc="enc")
     assert [p.channel for p in recipients.to_person("result_positive", with_phone, {})] == ["inbox", "sms"]
+
+
+def test_an_attempt_of_unknown_outcome_is_repeated_only_where_repeats_are_dropped():
+    kw = dict(attempts=1, max_attempts=6, now=NOW, base_s=1, cap_s=10, rand=0.5)
+    for outcome in (delivery.unknown("timeout after 5s"), delivery.INTERRUPTED):
+        assert delivery.after_attempt(outcome, repeatable=True, **kw).status == "queued"
+        gave_up = delivery.after_attempt(outcome, repeatable=False, **kw)
+        assert gave_up.status == "failed" and "at most once" in gave_up.reason
+    # Nothing went out (the connection was refused, the provider said 503): tried again through any channel.
+    assert delivery.after_attempt(delivery.retry("refused"), repeatable=False, **kw).status == "queued"
+    assert delivery.after_attempt(delivery.from_status(503), repeatable=False, **kw).status == "queued"

@@ -19,9 +19,10 @@ PROVIDER_ERRORS = Counter(
 )
 
 
-def retry_later(provider: str, reason: str) -> Outcome:
+def retry_later(provider: str, reason: str, *, unknown: bool = False) -> Outcome:
+    """``unknown``: the request may have reached the provider (a timeout, a connection lost mid-request)."""
     PROVIDER_ERRORS.labels(provider, "retry_later").inc()
-    return delivery.retry(f"{provider}: {reason}"[:200])
+    return (delivery.unknown if unknown else delivery.retry)(f"{provider}: {reason}"[:200])
 
 
 def never_retry(provider: str, reason: str) -> Outcome:
@@ -56,9 +57,11 @@ async def request(provider: str, session: aiohttp.ClientSession, method: str, ur
                 return never_retry(provider, f"http {response.status}: not JSON")
             return response.status, answer
     except TimeoutError:
-        return retry_later(provider, f"timeout after {timeout_s}s")
-    except (aiohttp.ClientError, OSError) as exc:
+        return retry_later(provider, f"timeout after {timeout_s}s", unknown=True)
+    except aiohttp.ClientConnectorError as exc:  # no connection: nothing was sent
         return retry_later(provider, type(exc).__name__)
+    except (aiohttp.ClientError, OSError) as exc:
+        return retry_later(provider, type(exc).__name__, unknown=True)
 
 
 def required_sms_kinds() -> set[str]:
@@ -106,7 +109,7 @@ def _generic_or_sink(settings, channel: str, url: str | None, http: aiohttp.Clie
     from services.notify.service import channels
 
     if url:
-        return channels.ProviderChannel(url, http, settings.provider_timeout_s)
+        return channels.ProviderChannel(url, http, settings.provider_timeout_s, repeatable=settings.provider_idempotent)
     path = settings.home / "outbox" / f"{channel}.jsonl"
     logging.getLogger("cordon.notify").warning("%s messages go to the development sink %s, not to a provider", channel, path)
     return channels.SinkChannel(path)

@@ -39,6 +39,9 @@ def data_fields(fields: dict[str, str], params: dict[str, str]) -> dict[str, dic
 
 @dataclass
 class WechatSubscribe:
+    # Nothing here drops a repeated request by a key of ours: an attempt of unknown outcome is not made again.
+    repeatable = False
+
     app_id: str
     app_secret: str
     templates: dict[str, dict]  # notification kind -> {"template_id", "fields": {key: "title"|"content"|"code"}}
