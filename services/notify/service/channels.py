@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,19 +53,24 @@ class SinkChannel:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
         self._kept: set[str] | None = None  # the ids in the file, read once
 
     async def send(self, message: Message) -> Outcome:
         line = orjson.dumps({"to": message.to, "title": message.title, "body": message.body,
                              "id": message.notification_id, "kind": message.kind}) + b"\n"
-        async with self._lock:
-            if self._kept is None:
-                self._kept = await asyncio.to_thread(self._ids)
-            if message.notification_id not in self._kept:
-                await asyncio.to_thread(self._append, line)
-                self._kept.add(message.notification_id)
+        # Checked, written and remembered in one step of the thread: a send the caller gave up on (a timeout)
+        # still remembers what it wrote.
+        await asyncio.to_thread(self._keep_once, message.notification_id, line)
         return delivery.SENT
+
+    def _keep_once(self, notification_id: str, line: bytes) -> None:
+        with self._lock:
+            if self._kept is None:
+                self._kept = self._ids()
+            if notification_id not in self._kept:
+                self._append(line)
+                self._kept.add(notification_id)
 
     def _ids(self) -> set[str]:
         if not self.path.exists():
