@@ -194,7 +194,7 @@ async def test_a_send_cut_short_by_a_crash_is_repeated_only_through_a_provider_t
 ):
     """A worker claimed an SMS and died before recording the provider's answer. When its lease runs out the SMS
     is sent again with the same Idempotency-Key if the provider drops repeats; otherwise it is failed, not doubled."""
-    from services.notify import workers
+    from services.notify import clockwork
     from services.notify.service import delivery
 
     async with provider_stub("--mode", "ok") as provider, notify_service(
@@ -210,9 +210,9 @@ async def test_a_send_cut_short_by_a_crash_is_repeated_only_through_a_provider_t
         async with app.state.sessionmaker() as session:  # the worker that dies after this commit
             (job,) = await delivery.claim(session=session, channel="sms", now=utcnow(), limit=10, lease_s=30)
         assert job.id == uuid.UUID(queued["id"]) and not job.interrupted
-        assert await workers.deliver_once(app, "sms") == 0  # its lease holds: nobody else takes it
+        assert await clockwork.deliver_once(app, "sms") == 0  # its lease holds: nobody else takes it
         app.state.clock = lambda: utcnow() + timedelta(seconds=31)
-        assert await workers.deliver_once(app, "sms") == 1
+        assert await clockwork.deliver_once(app, "sms") == 1
         (item,) = await listed(notify, kind="login_code")
         accepted = (await stub_deliveries(provider))["accepted"]
         if idempotent:

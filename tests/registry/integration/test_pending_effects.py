@@ -10,7 +10,7 @@ from datetime import timedelta
 from cordon import pii
 from cordon.contracts import testing
 from cordon.db import utcnow
-from services.registry import ticker
+from services.registry import clockwork
 from services.registry.models import WaitingResult
 from services.registry.service import reactions, travel
 from tests.registry.integration.people import GRID, OFFICIAL, id_number, phone, register
@@ -55,7 +55,7 @@ async def test_the_partners_retry_evaluates_what_a_crashed_push_left_pending(reg
 
 async def test_the_clockwork_evaluates_pending_records_without_a_retry(registry, monkeypatch):
     people, _ = await crashed_push(registry, monkeypatch)
-    await ticker.tick(registry.app)
+    await clockwork.tick(registry.app)
     assert [await color(registry, p["id"]) for p in people] == ["red"] * len(people)
     settled = await travel.evaluate_pending(sessionmaker=registry.app.state.sessionmaker, now=utcnow())
     assert settled == 0  # nothing left pending
@@ -109,5 +109,5 @@ async def test_a_result_and_a_registration_that_cross_are_settled_by_the_clockwo
         ))
         await session.commit()
     assert await color(registry, person["id"]) == "green"
-    await ticker.tick(registry.app)
+    await clockwork.tick(registry.app)
     assert await color(registry, person["id"]) == "red"
