@@ -16,7 +16,7 @@ from datetime import timedelta
 import nats
 import pytest
 
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.registry.integration.people import GRID, id_number, phone
 from tests.testing.integration.helpers import LAB
 PEOPLE = 400

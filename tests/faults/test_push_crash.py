@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from cordon.clock import local_date
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.registry.integration.people import GRID, OFFICIAL, register
 from tests.tokens import bearer
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from cordon import pii
 from cordon.contracts import testing
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from services.registry import clockwork
 from services.registry.models import WaitingResult
 from services.registry.service import reactions, travel
