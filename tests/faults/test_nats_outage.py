@@ -19,6 +19,7 @@ import pytest
 from cordon.clock import utcnow
 from tests.registry.integration.people import GRID, id_number, phone
 from tests.testing.integration.helpers import LAB
+
 PEOPLE = 400
 STOP_AFTER, START_AFTER = 300, 900
 # Results: the last 100 people (registered during the outage) and the first 100; even ones positive.
@@ -96,7 +97,7 @@ async def test_nats_outage_during_1000_writes_every_effect_exactly_once(cluster,
     counts = {}
     for (service, what, sql), want in expected.items():
         # Each count only grows: wait until it reaches what is wanted (or passes it: a double), then it is read.
-        counts[(service, what)] = await cluster.until(service, sql, lambda n: (n or 0) >= want, timeout=180)
+        counts[(service, what)] = await cluster.until(service, sql, lambda n, want=want: (n or 0) >= want, timeout=180)
     # Settled: nothing left to publish anywhere, nothing left to deliver to any consumer; then read once more.
     for service in cluster.services:
         await cluster.until(service, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", lambda n: n == 0)

@@ -17,8 +17,7 @@ import httpx
 import orjson
 import pytest
 
-from cordon.clock import local_date
-from cordon.clock import utcnow
+from cordon.clock import local_date, utcnow
 from tests.registry.integration.people import GRID, OFFICIAL, register
 from tests.tokens import bearer
 
@@ -54,11 +53,11 @@ async def test_kill_9_mid_push_then_the_retry_evaluates_every_matched_person(clu
 
     print(f"registered {MATCHED * len(POINTS)} people in {time.monotonic() - started:.1f}s")
     red = "SELECT count(*) FROM person WHERE health_color = 'red'"
-    for partner, point, people, headers, content in pushes:
+    for partner, point, _, headers, content in pushes:
         async with registry.client() as api:
             push = asyncio.create_task(api.post("/api/v1/travel-records/batch", content=content, headers=headers))
             committed = await cluster.until(
-                "registry", "SELECT count(*) FROM travel_record WHERE partner_id = :p", lambda n: n >= point,
+                "registry", "SELECT count(*) FROM travel_record WHERE partner_id = :p", lambda n, point=point: n >= point,
                 p=f"partner-{partner}", interval=0.01,
             )
             registry.kill()
@@ -69,7 +68,7 @@ async def test_kill_9_mid_push_then_the_retry_evaluates_every_matched_person(clu
               f"people red so far {await cluster.query('registry', red)} of {MATCHED * (partner + 1)}")
 
     async with registry.client() as api:
-        for partner, point, people, headers, content in pushes:
+        for partner, _, _, headers, content in pushes:
             again = (await api.post("/api/v1/travel-records/batch", content=content, headers=headers)).json()
             assert again["accepted"] + again["duplicates"] == LINES and not again["rejected"]
             print(f"retry {partner}: accepted {again['accepted']}, duplicates {again['duplicates']}")

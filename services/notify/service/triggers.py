@@ -10,9 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import Transient
 from cordon.bus.envelope import Envelope
-from cordon.contracts import auth
-from cordon.contracts import events
-from cordon.contracts import registry, testing
+from cordon.contracts import auth, events, registry, testing
 from cordon.policy import replica
 from services.notify.domain import facts, recipients
 from services.notify.domain.recipients import Person

@@ -22,9 +22,8 @@ from typing import AsyncIterator
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cordon import regions
+from cordon import batches, regions
 from cordon.auth import Principal
-from cordon import batches
 from cordon.batches import Tally
 from cordon.clock import local_date
 from cordon.db import dialect_insert, is_postgres, skip_locked

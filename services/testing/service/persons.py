@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import projections
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.contracts.registry import PersonFacts
 from cordon.contracts.testing import ResultRecorded
-from cordon import projections
 from services.testing.models import PersonRef, Sample
 from services.testing.service import schedules
 

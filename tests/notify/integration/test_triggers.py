@@ -202,13 +202,13 @@ async def test_a_result_told_again_with_its_person_reaches_them_once(notify, nat
                                        id_number_index=person.id_number_index, outcome="positive",
                                        collected_at=utcnow() - timedelta(hours=3), tested_at=utcnow(), lab="lab-1")
         envelopes += await publish(nats_server.url, first)
-        await eventually(lambda: handled(notify, *envelopes))
+        await eventually(lambda envelopes=envelopes: handled(notify, *envelopes))
         if person is unknown:  # notify learns of them only now, as testing did
             await publish(nats_server.url, person)
             await projected(notify, person)
         again = first.model_copy(update={"person_id": person.person_id, "region_code": REGION, "relinked": True})
         envelopes += await publish(nats_server.url, again)
-        await eventually(lambda: handled(notify, *envelopes))
+        await eventually(lambda envelopes=envelopes: handled(notify, *envelopes))
     for person in (known, unknown):
         items = (await notify.get("/api/v1/me/notifications", headers=resident(person))).json()["items"]
         assert [i["kind"] for i in items] == ["result_positive"]

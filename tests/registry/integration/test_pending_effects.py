@@ -8,8 +8,8 @@ import uuid
 from datetime import timedelta
 
 from cordon import pii
-from cordon.contracts import testing
 from cordon.clock import utcnow
+from cordon.contracts import testing
 from services.registry import clockwork
 from services.registry.models import WaitingResult
 from services.registry.service import reactions, travel
