@@ -1,7 +1,7 @@
 """Notifications record a provider call before it is made (sending_since), so a restart never doubles one.
 
-Revision ID: notify_0006
-Revises: notify_0005
+Revision ID: notify_0007
+Revises: notify_0006
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from cordon.db import UTCDateTime
 
-revision = "notify_0006"
-down_revision = "notify_0005"
+revision = "notify_0007"
+down_revision = "notify_0006"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Evaluation marks on travel records (pending ones swept by the clockwork); results awaiting their person.
 
-Revision ID: registry_0007
-Revises: registry_0006
+Revision ID: registry_0008
+Revises: registry_0007
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from cordon.db import UTCDateTime
 
-revision = "registry_0007"
-down_revision = "registry_0006"
+revision = "registry_0008"
+down_revision = "registry_0007"
 branch_labels = None
 depends_on = None
 
