@@ -47,7 +47,7 @@ async def test_kill_9_mid_broadcast_sends_every_sms_exactly_once(cluster):
     vault = pii.Vault.from_hex(notify.env["CORDON_PII_INDEX_KEY"], notify.env["CORDON_PII_ENCRYPTION_KEY"])
     people = [person_registered(vault, f"137{i:08d}") for i in range(PEOPLE)]
     await announce(cluster.nats_url, people)
-    await cluster.until("notify", "SELECT count(*) FROM person_ref", lambda n: n == PEOPLE)
+    await cluster.until("notify", "SELECT count(*) FROM person_ref", lambda n: n == PEOPLE, timeout=300)
     async with notify.client() as api:
         response = await api.post(
             "/api/v1/notifications/broadcast",
