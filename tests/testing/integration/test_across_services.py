@@ -81,10 +81,11 @@ async def test_a_result_recorded_before_testing_knew_the_person_is_told_again_wi
     number = id_number()
     sample = await post_sample(testing, number=number)
     assert (await post_result(testing, code=sample["barcode"], result="positive")).status_code == 201
-    first = await published_events(testing.nats_url, "testing.result.recorded", expect=1)
-    assert first[0]["data"]["person_id"] is None and first[0]["data"]["relinked"] is False
+    first = await published_events(testing, "testing.result.recorded")
+    assert len(first) == 1 and first[0]["data"]["person_id"] is None and first[0]["data"]["relinked"] is False
     person_id = await register_person(testing, number)
-    events = await published_events(testing.nats_url, "testing.result.recorded", expect=2)
+    events = await published_events(testing, "testing.result.recorded")
+    assert len(events) == 2
     again = events[1]["data"]
     assert (again["person_id"], again["region_code"], again["relinked"]) == (str(person_id), "320413", True)
     assert (again["sample_id"], again["outcome"], again["tested_at"]) == (
