@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import secrets
 import signal
 import statistics
@@ -43,22 +42,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import machine  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 REGION = "320413"
 CROWD = 299
 OTHERS_PER_GATHERING = 20
 PLANS = {"prevention_plan": "测温、扫码、戴口罩", "emergency_plan": "发热者隔离，报告指挥部"}
-
-
-def machine() -> str:
-    cpu = platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; load average at the end {load} (other work shares the cores)"
 
 
 def id_numbers(count: int, start: int) -> list[str]:
@@ -145,8 +135,11 @@ async def burst(http, requests: list[tuple[str, str, dict]], in_flight: int | No
     answers = await asyncio.gather(*(one(m, u, kw) for m, u, kw in requests))
     seconds = time.perf_counter() - started
     latencies = sorted(t for _, t in answers)
+    ok = sum(1 for status, _ in answers if 200 <= status < 300)
+    if ok != len(requests):  # an error is no speed: the run does not stand
+        raise SystemExit(f"checkins: {len(requests) - ok} of {len(requests)} requests failed: {sorted({s for s, _ in answers})}")
     return {
-        "requests": len(requests), "seconds": round(seconds, 3), "per_s": round(len(requests) / seconds, 1),
+        "requests": len(requests), "seconds": round(seconds, 3), "per_s": round(ok / seconds, 1),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
         "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
         "statuses": sorted({s for s, _ in answers}),

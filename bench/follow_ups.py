@@ -13,23 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bench.common import machine
+
 CN = ZoneInfo("Asia/Shanghai")
-
-
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 async def main(people: int, pg_url: str) -> None:

@@ -76,6 +76,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import common  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = "postgresql://127.0.0.1:5432/test"
 API = "/api/v1"
@@ -324,12 +326,7 @@ async def wait_ready(child: Child, path: str, timeout: float = READY_TIMEOUT_S) 
 
 
 def id_number(i: int) -> str:
-    """A valid 18-character resident ID number, distinct for each i < 30,000,000."""
-    from cordon.pii import id_check_character
-
-    born = date(1940, 1, 1) + timedelta(days=i % 30000)
-    first17 = f"{PEOPLE_REGION}{born:%Y%m%d}{i // 30000 % 1000:03d}"
-    return first17 + id_check_character(first17)
+    return common.id_number(i, PEOPLE_REGION)
 
 
 def person_phone(i: int) -> str:
@@ -899,7 +896,8 @@ class ReadRun:
 
     @property
     def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        """Successful (200) answers per second: an error is no throughput."""
+        return self.ok / self.seconds if self.seconds else 0.0
 
 
 @dataclass

@@ -36,12 +36,7 @@ from bench.travel_ingest import (  # noqa: E402  the shared bench helpers
     ADMIN_URL, ServiceProcess, TempDatabase, machine_info, machine_line, prepare_env,
 )
 from bench.negative_proof import staff_token  # noqa: E402
-from cordon import pii  # noqa: E402
-
-
-def id_number(i: int) -> str:
-    first17 = f"3204131980{(i // 1000) % 100:02d}{(i // 100000) % 10:01d}{i % 10000:04d}"[:17]
-    return first17 + pii.id_check_character(first17)
+from bench.common import id_number  # noqa: E402
 
 
 def bodies(lines: list[dict], per_request: int) -> list[bytes]:
@@ -50,13 +45,16 @@ def bodies(lines: list[dict], per_request: int) -> list[bytes]:
 
 async def post_all(client, path: str, payloads: list[bytes], token: str) -> tuple[float, dict]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
-    totals = {"accepted": 0, "duplicates": 0, "rejected_total": 0}
+    totals: dict = {"accepted": 0, "duplicates": 0, "rejected_total": 0}
     started = time.perf_counter()
     for payload in payloads:
         response = await client.post(path, content=payload, headers=headers)
         response.raise_for_status()
-        for key in totals:
-            totals[key] += response.json()[key]
+        answer = response.json()
+        for key in ("accepted", "duplicates", "rejected_total"):
+            totals[key] += answer[key]
+        if answer["rejected"] and "first_rejected" not in totals:
+            totals["first_rejected"] = answer["rejected"][0]
     return time.perf_counter() - started, totals
 
 
@@ -120,8 +118,14 @@ async def main(args) -> None:
     people = len(samples)
     print(f"results ingest: {args.tubes:,} tubes of {args.pool} ({people:,} samples), {args.batch:,} tube results a request,"
           " NDJSON, one uvicorn worker, PostgreSQL, relay publishing to NATS meanwhile")
-    print(f"  samples  /samples/batch : {people / samples_s:9,.0f} samples/s   ({samples_totals})")
-    print(f"  results  /results/batch : {args.tubes / results_s:9,.0f} tube results/s = {people / results_s:,.0f} person outcomes/s   ({results_totals})")
+    rejected = samples_totals["rejected_total"] + results_totals["rejected_total"] + again_totals["rejected_total"]
+    if rejected or samples_totals["accepted"] != people or results_totals["accepted"] != args.tubes:
+        raise SystemExit(f"results ingest: lines rejected or not accepted, the figures do not stand: "
+                         f"samples {samples_totals}, results {results_totals}, repeat {again_totals}")
+    # Rates of what was accepted (equal to what was sent, as just checked).
+    print(f"  samples  /samples/batch : {samples_totals['accepted'] / samples_s:9,.0f} samples/s   ({samples_totals})")
+    print(f"  results  /results/batch : {results_totals['accepted'] / results_s:9,.0f} tube results/s = "
+          f"{people / results_s:,.0f} person outcomes/s   ({results_totals})")
     print(f"  repeat of every result  : {args.tubes / again_s:9,.0f} tube results/s (all no-ops)   ({again_totals})")
     print(f"  relay: outbox empty {drained_s:.1f} s after the last answer")
     print(f"  {machine_line(info)}")
