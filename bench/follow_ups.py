@@ -74,14 +74,14 @@ async def main(people: int, pg_url: str) -> None:
 
         t = time.perf_counter()
         async with sessionmaker() as session:
-            opened = await follow_up_duties.open_today(session, now=morning, policy=policy)
+            opened = await follow_up_duties.open_today(session=session, now=morning, policy=policy)
             await session.commit()
         open_s = time.perf_counter() - t
 
         t = time.perf_counter()
         missed = 0
         async with sessionmaker() as session:
-            while n := await follow_up_duties.mark_missed(session, now=after_morning):
+            while n := await follow_up_duties.mark_missed(session=session, now=after_morning):
                 missed += n
                 await session.commit()
         missed_s = time.perf_counter() - t

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cordon import apidoc, db, errors, observability
+from cordon import apidoc, clock, db, errors, observability
 from cordon.auth import VerifiedTokens
 from cordon.bus import Bus, ConsumerSpec
 from cordon.bus.outbox import SOURCE
@@ -135,7 +135,7 @@ def create_service_app(
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
-        app.state.clock = db.utcnow  # tests put a clock of their own here
+        app.state.clock = clock.utcnow  # tests put a clock of their own here
         app.state.tokens = VerifiedTokens(
             public_key=settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )

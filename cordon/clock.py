@@ -6,10 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -41,11 +39,3 @@ def using(clock: Clock) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
-
-
-def _now(request: Request) -> datetime:
-    return request.app.state.clock()
-
-
-# The request's "now", from the app's clock (which tests may replace).
-NowDep = Annotated[datetime, Depends(_now)]

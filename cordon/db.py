@@ -5,16 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Annotated, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
-from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, MetaData, Select, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-
-from cordon.clock import utcnow  # noqa: F401  (moving: import it from cordon.clock)
 
 T = TypeVar("T")
 
@@ -98,14 +95,6 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
-
-
-async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
 def is_postgres(session: AsyncSession) -> bool:

@@ -14,10 +14,8 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from fastapi import Depends, Request
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -128,10 +126,3 @@ class Vault:
     def decrypt(self, token: str) -> str:
         raw = base64.b64decode(token)
         return AESGCM(self.encryption_key).decrypt(raw[:12], raw[12:], None).decode()
-
-
-def _vault(request: Request) -> Vault:
-    return request.app.state.vault
-
-
-VaultDep = Annotated[Vault, Depends(_vault)]

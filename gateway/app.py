@@ -130,7 +130,7 @@ async def _partner_pass(request: Request, api_key: str) -> PartnerPass | None:
     if found and found.expires > time.monotonic():
         return found
     async with request.app.state.sessionmaker() as session:
-        partner = await auth.partner_for_key(session, api_key)
+        partner = await auth.partner_for_key(session=session, api_key=api_key)
     if partner is None:
         return None
     s: GatewaySettings = request.app.state.settings
@@ -185,7 +185,7 @@ async def _proxy(request: Request):
 
 async def _bound(request: Request, principal) -> bool:
     async with request.app.state.sessionmaker() as session:
-        return await auth.phone_still_bound(session, phone_index=principal.phone_index, person_id=principal.person_id)
+        return await auth.phone_still_bound(session=session, phone_index=principal.phone_index, person_id=principal.person_id)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

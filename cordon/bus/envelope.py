@@ -10,7 +10,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from cordon import contracts
-from cordon.db import utcnow
+from cordon.clock import utcnow
 
 
 class Envelope(BaseModel):

@@ -17,7 +17,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon.bus.tables import outbox
-from cordon.db import is_postgres, utcnow
+from cordon.db import is_postgres
+from cordon.clock import utcnow
 from cordon.observability import BUS_PUBLISHED, BUS_RELAY_ERRORS
 
 log = logging.getLogger("cordon.bus.relay")

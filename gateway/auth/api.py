@@ -5,23 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from cordon import apidoc
-from cordon.auth import Principal, Role, require
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.auth import Admin, Resident, Role
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.errors import DomainError
 from cordon.paging import Cursor, Limit
-from cordon.pii import VaultDep
+from cordon.deps import VaultDep
 from gateway.auth import service, tokens
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(tags=["me"])
 
-Admin = Annotated[Principal, Depends(require("admin"))]
-Resident = Annotated[Principal, Depends(require("resident"))]
 
 
 class TokenRead(BaseModel):
@@ -112,7 +110,7 @@ async def staff_token(
     username: Annotated[str, Form(examples=["wang.grid"])],
     password: Annotated[str, Form(examples=["correct horse battery"])],
 ):
-    user = await service.authenticate(session, username, password)
+    user = await service.authenticate(session=session, username=username, password=password)
     ttl = request.app.state.settings.staff_token_ttl_s
     token = _issue(request, subject=str(user.id), role=user.role, regions=user.regions, username=user.username, ttl_s=ttl)
     return TokenRead(access_token=token, expires_in=ttl, role=user.role, regions=user.regions)

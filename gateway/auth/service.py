@@ -70,7 +70,7 @@ async def list_users(*, session: AsyncSession, limit: int, cursor: str | None) -
     return await paging.keyset(session, select(User), order=(User.username,), limit=limit, cursor=cursor)
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> User:
+async def authenticate(*, session: AsyncSession, username: str, password: str) -> User:
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
@@ -94,7 +94,7 @@ async def create_partner(*, session: AsyncSession, data, now: datetime) -> tuple
     return partner, key
 
 
-async def partner_for_key(session: AsyncSession, api_key: str) -> Partner | None:
+async def partner_for_key(*, session: AsyncSession, api_key: str) -> Partner | None:
     partner = (
         await session.execute(select(Partner).where(Partner.key_digest == digest(api_key)))
     ).scalar_one_or_none()
@@ -232,7 +232,7 @@ async def ensure_first_admin(*, session: AsyncSession, password: str | None, sec
     return None
 
 
-async def phone_still_bound(session: AsyncSession, *, phone_index: str | None, person_id: uuid.UUID) -> bool:
+async def phone_still_bound(*, session: AsyncSession, phone_index: str | None, person_id: uuid.UUID) -> bool:
     """Whether a resident token's (phone, person) pair is still current.
 
     A resident token carries the blind index of the phone it was issued to and the person that

@@ -16,7 +16,7 @@ from services.notify.service import projections, triggers
 
 def _now(use_case: Callable[..., Awaitable[None]], **options):
     async def handler(session: AsyncSession, event, envelope: Envelope) -> None:
-        await use_case(session, event, envelope, clock.now(), **options)
+        await use_case(session=session, event=event, envelope=envelope, now=clock.now(), **options)
 
     handler.__name__ = use_case.__name__
     return handler

@@ -36,13 +36,13 @@ async def advance_measures(app: FastAPI, now) -> None:
 async def due_risk_areas(app: FastAPI, now) -> None:
     """Each area whose moment has come, in its own transaction: one that fails is logged and tried next round."""
     async with app.state.sessionmaker() as session:
-        due = [area.region_code for area in await risk_areas.due_areas(session, now)]
+        due = [area.region_code for area in await risk_areas.due_areas(session=session, now=now)]
     for region_code in due:
         try:
             async with app.state.sessionmaker() as session:
                 area = await session.get(RiskArea, region_code)
                 if area is not None:
-                    await risk_areas.reevaluate_area(session, area, now)
+                    await risk_areas.reevaluate_area(session=session, area=area, now=now)
                 await session.commit()
         except asyncio.CancelledError:
             raise
@@ -59,16 +59,16 @@ async def pending_facts(app: FastAPI, now) -> None:
 async def accountability_tick(app: FastAPI, now) -> None:
     """Open today's follow-up slots, mark the missed, escalate the still missing; remind and list reports."""
     async with app.state.sessionmaker() as session:
-        policy = await policies.current(session)
-        await follow_up_duties.open_today(session, now=now, policy=policy)
+        policy = await policies.current(session=session)
+        await follow_up_duties.open_today(session=session, now=now, policy=policy)
         await session.commit()
-        while await follow_up_duties.mark_missed(session, now=now):
+        while await follow_up_duties.mark_missed(session=session, now=now):
             await session.commit()
         await session.commit()
-        while await follow_up_duties.escalate(session, now=now, policy=policy):
+        while await follow_up_duties.escalate(session=session, now=now, policy=policy):
             await session.commit()
         await session.commit()
-        await reports.notices(session, now=now, policy=policy)
+        await reports.notices(session=session, now=now, policy=policy)
         await session.commit()
 
 

@@ -8,29 +8,29 @@ from cordon.bus import ConsumerSpec
 from cordon.bus.envelope import Envelope
 from cordon.contracts import events
 from cordon.contracts import testing
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from services.registry.service import reactions
 
 
 async def on_result_recorded(session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope) -> None:
-    await reactions.record_result(session, event, utcnow())
+    await reactions.record_result(session=session, result=event, now=utcnow())
 
 
 async def on_schedule_overdue(session: AsyncSession, event: testing.ScheduleOverdue, envelope: Envelope) -> None:
-    await reactions.record_overdue(session, event, utcnow())
+    await reactions.record_overdue(session=session, schedule=event, now=utcnow())
 
 
 async def on_sample_collected(session: AsyncSession, event: testing.SampleCollected, envelope: Envelope) -> None:
-    await reactions.record_sample(session, event, utcnow())
+    await reactions.record_sample(session=session, sample=event, now=utcnow())
 
 
 async def on_exposure_detected(session: AsyncSession, event: events.ExposureDetected, envelope: Envelope) -> None:
-    await reactions.record_exposure(session, event, utcnow())
+    await reactions.record_exposure(session=session, exposure=event, now=utcnow())
 
 
 def on_decision(action: str):
     async def handle(session: AsyncSession, event: events.GatheringFacts, envelope: Envelope) -> None:
-        await reactions.record_decision(session, event, action)
+        await reactions.record_decision(session=session, decision=event, action=action)
 
     handle.__name__ = f"on_gathering_{action}"
     return handle

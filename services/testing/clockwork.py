@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from cordon import clockwork
 from cordon.clock import CHINA
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from services.testing.service import schedules
 
 log = logging.getLogger("cordon.testing.clockwork")

@@ -13,7 +13,7 @@ import orjson
 
 from cordon import pii
 from cordon.clock import local_date
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
 from tests.serving import eventually, settled
 

@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from cordon.auth import Principal, require
+from cordon.auth import FIELD_STAFF, Principal, require
 
 # Labs and partners have no business with gatherings (403); region and organiser checks follow in the use cases.
-Participant = Annotated[Principal, Depends(require("resident", "admin", "official", "grid_worker"))]
-Official = Annotated[Principal, Depends(require("admin", "official"))]
+Participant = Annotated[Principal, Depends(require(*FIELD_STAFF, "resident"))]

@@ -8,14 +8,16 @@ from datetime import date, datetime, time, timedelta
 from fastapi import APIRouter, Query
 
 from cordon import apidoc, bounds
-from cordon.clock import CHINA, NowDep
-from cordon.db import SessionDep
+from cordon.clock import CHINA
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.errors import Unprocessable
 from cordon.paging import Cursor, Limit
-from cordon.pii import VaultDep
+from cordon.deps import VaultDep
 from services.events import schemas
 from services.events.api import views
-from services.events.api.deps import Official, Participant
+from services.events.api.deps import Participant
+from cordon.auth import Official
 from services.events.service import gatherings
 
 router = APIRouter(tags=["gatherings"])
@@ -82,7 +84,7 @@ async def list_gatherings(
     **apidoc.operation("查看聚集性活动", "Read a gathering", "gathering_not_found"),
 )
 async def read_gathering(gathering_id: uuid.UUID, principal: Participant, session: SessionDep):
-    return views.gathering(await gatherings.visible_gathering(session, principal, gathering_id))
+    return views.gathering(await gatherings.visible_gathering(session=session, principal=principal, gathering_id=gathering_id))
 
 
 @router.post(

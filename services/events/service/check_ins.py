@@ -78,6 +78,6 @@ async def check_in(
 async def list_attendees(
     *, session: AsyncSession, principal: Principal, gathering_id: uuid.UUID, limit: int, cursor: str | None
 ) -> paging.Page[CheckIn]:
-    await visible_gathering(session, principal, gathering_id)
+    await visible_gathering(session=session, principal=principal, gathering_id=gathering_id)
     query = select(CheckIn).where(CheckIn.gathering_id == gathering_id)
     return await paging.keyset(session, query, order=(CheckIn.seq,), limit=limit, cursor=cursor)

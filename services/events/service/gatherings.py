@@ -85,7 +85,7 @@ async def file_gathering(*, session: AsyncSession, vault: Vault, principal: Prin
     return gathering
 
 
-async def visible_gathering(session: AsyncSession, principal: Principal, gathering_id: uuid.UUID) -> Gathering:
+async def visible_gathering(*, session: AsyncSession, principal: Principal, gathering_id: uuid.UUID) -> Gathering:
     """The gathering, if the caller may see it; 404 otherwise (nothing learnt about other regions)."""
     gathering = await session.get(Gathering, gathering_id)
     if gathering is None or not may_see(principal, gathering):
@@ -114,7 +114,7 @@ async def decide_gathering(
     *, session: AsyncSession, principal: Principal, gathering_id: uuid.UUID, action: str, reason: str | None, now: datetime
 ) -> Gathering:
     """Approve or reject: an official (or admin) whose regions hold the venue."""
-    gathering = await visible_gathering(session, principal, gathering_id)
+    gathering = await visible_gathering(session=session, principal=principal, gathering_id=gathering_id)
     if principal.role not in OFFICIALS:
         raise Forbidden("Only an official of the venue's region decides on a gathering.")
     if not principal.sees_region(gathering.region_code):  # an organiser who is an official elsewhere
@@ -126,7 +126,7 @@ async def cancel_gathering(
     *, session: AsyncSession, principal: Principal, gathering_id: uuid.UUID, reason: str | None, now: datetime
 ) -> Gathering:
     """Cancel: the organiser, or an official (or admin) of the venue's region."""
-    gathering = await visible_gathering(session, principal, gathering_id)
+    gathering = await visible_gathering(session=session, principal=principal, gathering_id=gathering_id)
     official = principal.role in OFFICIALS and principal.sees_region(gathering.region_code)
     if not (official or is_organizer(principal, gathering)):
         raise Forbidden("Only the organiser or an official cancels a gathering.")

@@ -7,11 +7,11 @@ import uuid
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from services.notify import schemas
 from services.notify.api import views
-from services.notify.api.deps import Official
+from cordon.auth import Official
 from services.notify.service import broadcasts
 
 router = APIRouter(tags=["broadcasts"])

@@ -7,12 +7,12 @@ import uuid
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.paging import Cursor, Limit
 from services.notify import schemas
 from services.notify.api import views
-from services.notify.api.deps import Official, Staff
+from cordon.auth import Official, Staff
 from services.notify.service import alerts, queries
 
 router = APIRouter(tags=["notifications"])

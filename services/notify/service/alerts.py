@@ -20,7 +20,7 @@ from services.notify.service import notifications, projections
 
 
 async def raise_alert(
-    session: AsyncSession, *, source: str, kind: str, region_code: str, facts: dict, now: datetime, policy: Policy,
+    *, session: AsyncSession, source: str, kind: str, region_code: str, facts: dict, now: datetime, policy: Policy,
     webhook: bool = False,
 ) -> uuid.UUID | None:
     """Tell the first tier of ``region_code``; the alert waits for an acknowledgement. Once per source."""
@@ -31,17 +31,17 @@ async def raise_alert(
     )
     if not await insert_or_ignore(session, Alert.__table__, values, conflict=["source"]):
         return None
-    tiers = recipients.alert_tiers(await projections.staff_around(session, region_code), region_code)
+    tiers = recipients.alert_tiers(await projections.staff_around(session=session, region_code=region_code), region_code)
     alert = await session.get(Alert, alert_id)
     if webhook:
-        await notifications.create(session, recipients.to_office(kind, region_code, facts), source=source, now=now,
+        await notifications.create(session=session, plans=recipients.to_office(kind, region_code, facts), source=source, now=now,
                                    policy=policy, alert_id=alert_id)
     if not tiers:
         alert.ack_due_at = None  # nobody to tell (no staff known yet): kept for the record
         return alert_id
     staff = list(tiers[0].staff)
     created = await notifications.create(
-        session, recipients.to_staff(kind, staff, facts, region_code=region_code), source=source, now=now,
+        session=session, plans=recipients.to_staff(kind, staff, facts, region_code=region_code), source=source, now=now,
         policy=policy, alert_id=alert_id,
     )
     alert.addressees = [s.username for s in staff]
@@ -55,7 +55,7 @@ async def escalate_due(*, session: AsyncSession, now: datetime, webhook: bool = 
     query = skip_locked(session, select(Alert).where(Alert.ack_due_at <= now).order_by(Alert.ack_due_at).limit(limit))
     due = list((await session.execute(query)).scalars())
     for alert in due:
-        tiers = recipients.alert_tiers(await projections.staff_around(session, alert.region_code), alert.region_code)
+        tiers = recipients.alert_tiers(await projections.staff_around(session=session, region_code=alert.region_code), alert.region_code)
         level = alert.level + 1
         if level >= len(tiers):
             alert.ack_due_at = None  # nobody above: stays unacknowledged, visible in the lists
@@ -66,7 +66,7 @@ async def escalate_due(*, session: AsyncSession, now: datetime, webhook: bool = 
         plans = recipients.to_staff("alert_escalated", list(tier.staff), facts, region_code=alert.region_code)
         if webhook:
             plans += recipients.to_office("alert_escalated", alert.region_code, facts)
-        await notifications.create(session, plans, source=f"escalation:{alert.id}:{level}", now=now, policy=policy,
+        await notifications.create(session=session, plans=plans, source=f"escalation:{alert.id}:{level}", now=now, policy=policy,
                                    alert_id=alert.id)
         told = [s.username for s in tier.staff]
         alert.level = level

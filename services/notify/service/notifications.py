@@ -22,7 +22,7 @@ CAPPED = Counter("cordon_notify_capped_total", "Phone messages not made: the per
 
 
 async def create(
-    session: AsyncSession, plans: list[Plan], *, source: str, now: datetime, policy: Policy,
+    *, session: AsyncSession, plans: list[Plan], source: str, now: datetime, policy: Policy,
     alert_id: uuid.UUID | None = None,
 ) -> list[uuid.UUID]:
     """Create (or fold) a notification per plan; the ids of those newly created."""

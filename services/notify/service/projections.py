@@ -49,7 +49,7 @@ def staff_view(row: StaffRef) -> recipients.Staff:
 
 
 async def find_person(
-    session: AsyncSession, *, person_id: uuid.UUID | None = None, id_number_index: str | None = None,
+    *, session: AsyncSession, person_id: uuid.UUID | None = None, id_number_index: str | None = None,
     phone_index: str | None = None,
 ) -> recipients.Person | None:
     if person_id is not None:
@@ -64,7 +64,7 @@ async def find_person(
     return person_view(row) if row is not None else None
 
 
-async def people_by_indexes(session: AsyncSession, *, phone_indexes: set[str], id_number_indexes: set[str]) -> list[PersonRef]:
+async def people_by_indexes(*, session: AsyncSession, phone_indexes: set[str], id_number_indexes: set[str]) -> list[PersonRef]:
     """Everyone matching any of the indexes, in one query."""
     conditions = []
     if phone_indexes:
@@ -76,14 +76,14 @@ async def people_by_indexes(session: AsyncSession, *, phone_indexes: set[str], i
     return list((await session.execute(select(PersonRef).where(or_(*conditions)))).scalars())
 
 
-async def staff_around(session: AsyncSession, region_code: str) -> list[recipients.Staff]:
+async def staff_around(*, session: AsyncSession, region_code: str) -> list[recipients.Staff]:
     """Active staff whose regions contain ``region_code`` (any role), and every admin."""
     covering = select(StaffRegion.user_id).where(StaffRegion.region_code.in_(recipients.chain(region_code)))
     query = select(StaffRef).where(StaffRef.active.is_(True), or_(StaffRef.user_id.in_(covering), StaffRef.role == "admin"))
     return [staff_view(row) for row in (await session.execute(query)).scalars()]
 
 
-async def staff_named(session: AsyncSession, usernames: list[str]) -> list[recipients.Staff]:
+async def staff_named(*, session: AsyncSession, usernames: list[str]) -> list[recipients.Staff]:
     """Active staff with these usernames (the unique index on username serves it)."""
     if not usernames:
         return []

@@ -21,9 +21,9 @@ log = logging.getLogger("cordon.notify.triggers")
 
 async def _person_or_retry(session: AsyncSession, person_id, id_number_index: str | None = None) -> Person | None:
     """The person an event names; a person the registry knows but whose announcement is still on its way: retry."""
-    person = await projections.find_person(session, person_id=person_id) if person_id else None
+    person = await projections.find_person(session=session, person_id=person_id) if person_id else None
     if person is None and id_number_index:
-        person = await projections.find_person(session, id_number_index=id_number_index)
+        person = await projections.find_person(session=session, id_number_index=id_number_index)
     if person is None and person_id is not None:
         raise Transient(f"person {person_id} not projected yet")
     return person
@@ -34,7 +34,7 @@ def result_key(event: testing.ResultRecorded) -> str:
 
 
 async def result_recorded(
-    session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope, now: datetime, *, webhook: bool = False
+    *, session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope, now: datetime, webhook: bool = False
 ) -> None:
     policy = await replica.current(session)
     person = await _person_or_retry(session, event.person_id, event.id_number_index)
@@ -43,59 +43,59 @@ async def result_recorded(
     source = result_key(event)
     if person is not None:
         plans = recipients.to_person(f"result_{event.outcome}", person, facts.result(event, person.language))
-        await notifications.create(session, plans, source=source, now=now, policy=policy)
+        await notifications.create(session=session, plans=plans, source=source, now=now, policy=policy)
     region = event.region_code or (person.region_code if person else None)
     if event.outcome == "positive" and region and not event.correction:
         alert_facts = facts.positive_alert(
             event, region_code=region, person=person.name_masked if person else "",
             ack_minutes=policy.notifications.alert_ack_minutes,
         )
-        await alerts.raise_alert(session, source=source, kind="positive_alert", region_code=region, facts=alert_facts,
+        await alerts.raise_alert(session=session, source=source, kind="positive_alert", region_code=region, facts=alert_facts,
                                  now=now, policy=policy, webhook=webhook)
 
 
-async def healthcode_changed(session: AsyncSession, event: registry.HealthCodeChanged, envelope: Envelope, now: datetime) -> None:
+async def healthcode_changed(*, session: AsyncSession, event: registry.HealthCodeChanged, envelope: Envelope, now: datetime) -> None:
     policy = await replica.current(session)
     person = await _person_or_retry(session, event.person_id)
     kind_channels = recipients.CHANNELS["healthcode_changed_red" if event.color == "red" else "healthcode_changed"]
     plans = recipients.to_person("healthcode_changed", person, facts.healthcode(event, person.language, policy),
                                  channels=kind_channels)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def measure_assigned(session: AsyncSession, event: registry.MeasureAssigned, envelope: Envelope, now: datetime) -> None:
+async def measure_assigned(*, session: AsyncSession, event: registry.MeasureAssigned, envelope: Envelope, now: datetime) -> None:
     policy = await replica.current(session)
     person = await _person_or_retry(session, event.person_id)
     plans = recipients.to_person("measure_assigned", person, facts.measure(event, person.language, policy))
-    staff = recipients.working_in(await projections.staff_around(session, event.region_code), event.region_code)
+    staff = recipients.working_in(await projections.staff_around(session=session, region_code=event.region_code), event.region_code)
     plans += recipients.to_staff("staff_measure_assigned", staff, facts.measure(event, "zh", policy, person=person.name_masked),
                                  region_code=event.region_code)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def schedule_due(session: AsyncSession, event: testing.ScheduleDue, envelope: Envelope, now: datetime) -> None:
+async def schedule_due(*, session: AsyncSession, event: testing.ScheduleDue, envelope: Envelope, now: datetime) -> None:
     policy = await replica.current(session)
     person = await _person_or_retry(session, event.person_id)
     plans = recipients.to_person("test_due", person, facts.schedule(event, person.language))
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def schedule_overdue(session: AsyncSession, event: testing.ScheduleOverdue, envelope: Envelope, now: datetime) -> None:
+async def schedule_overdue(*, session: AsyncSession, event: testing.ScheduleOverdue, envelope: Envelope, now: datetime) -> None:
     policy = await replica.current(session)
-    person = await projections.find_person(session, person_id=event.person_id)
-    staff = recipients.working_in(await projections.staff_around(session, event.region_code), event.region_code)
+    person = await projections.find_person(session=session, person_id=event.person_id)
+    staff = recipients.working_in(await projections.staff_around(session=session, region_code=event.region_code), event.region_code)
     plans = recipients.to_staff("test_overdue", staff, facts.schedule(event, "zh", person=person.name_masked if person else ""),
                                 region_code=event.region_code)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def gathering_decided(session: AsyncSession, event: events.GatheringFacts, envelope: Envelope, now: datetime) -> None:
+async def gathering_decided(*, session: AsyncSession, event: events.GatheringFacts, envelope: Envelope, now: datetime) -> None:
     """The organiser: through their person if registered, else by the phone they gave."""
     if not event.organizer_phone_index:
         return
     policy = await replica.current(session)
     kind = "gathering_" + event.subject.rsplit(".", 1)[1]
-    person = await projections.find_person(session, phone_index=event.organizer_phone_index)
+    person = await projections.find_person(session=session, phone_index=event.organizer_phone_index)
     if person is not None:
         if not person.phone_enc and event.organizer_phone_enc:
             person = dataclasses.replace(person, phone_enc=event.organizer_phone_enc)
@@ -103,15 +103,15 @@ async def gathering_decided(session: AsyncSession, event: events.GatheringFacts,
     else:
         plans = recipients.to_phone(kind, event.organizer_phone_index, event.organizer_phone_enc,
                                     facts.gathering(event, "zh"), region_code=event.region_code)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def exposure_detected(session: AsyncSession, event: events.ExposureDetected, envelope: Envelope, now: datetime) -> None:
+async def exposure_detected(*, session: AsyncSession, event: events.ExposureDetected, envelope: Envelope, now: datetime) -> None:
     """Each attendee other than the positive person, matched to a registered person in one query."""
     policy = await replica.current(session)
     attendees = [a for a in event.attendees if a.id_number_index != event.positive_id_number_index]
     people = await projections.people_by_indexes(
-        session,
+        session=session,
         phone_indexes={a.phone_index for a in attendees if a.phone_index},
         id_number_indexes={a.id_number_index for a in attendees if a.id_number_index},
     )
@@ -130,17 +130,17 @@ async def exposure_detected(session: AsyncSession, event: events.ExposureDetecte
             told.add(attendee.phone_index)  # not registered: their inbox, seen once they sign in with the phone
             plans += recipients.to_phone("exposure", attendee.phone_index, None, facts.exposure(event, "zh"),
                                          region_code=event.region_code, channels=("inbox",))
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def sms_code_requested(session: AsyncSession, event: auth.SmsCodeRequested, envelope: Envelope, now: datetime) -> None:
+async def sms_code_requested(*, session: AsyncSession, event: auth.SmsCodeRequested, envelope: Envelope, now: datetime) -> None:
     """The login code, by SMS only; the code stays encrypted until the moment it is sent."""
     policy = await replica.current(session)
     if event.expires_at <= now:
         return  # a code already expired is not worth a message
     plans = recipients.to_phone("login_code", event.phone_index, event.phone_enc, facts.login_code(event.expires_at),
                                 channels=("sms",), secret_enc=event.code_enc)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
 # --- Grid accountability: the registry names staff by username. ---
@@ -150,17 +150,17 @@ async def sms_code_requested(session: AsyncSession, event: auth.SmsCodeRequested
 
 
 async def _named_staff(session: AsyncSession, usernames: list[str], *, subject: str) -> list[recipients.Staff]:
-    found, unknown = recipients.named(await projections.staff_named(session, usernames), usernames)
+    found, unknown = recipients.named(await projections.staff_named(session=session, usernames=usernames), usernames)
     if unknown:
         log.info("notify: %s names staff not known here (skipped): %s", subject, ", ".join(unknown))
     return found
 
 
 async def _officials(session: AsyncSession, region_code: str) -> list[recipients.Staff]:
-    return recipients.officials_of(await projections.staff_around(session, region_code), region_code)
+    return recipients.officials_of(await projections.staff_around(session=session, region_code=region_code), region_code)
 
 
-async def staff_assigned(session: AsyncSession, event: registry.StaffAssigned, envelope: Envelope, now: datetime) -> None:
+async def staff_assigned(*, session: AsyncSession, event: registry.StaffAssigned, envelope: Envelope, now: datetime) -> None:
     """Each of the five is told whom they answer for; empty duties go to the region's officials."""
     policy = await replica.current(session)
     person = await _person_or_retry(session, event.person_id)
@@ -172,33 +172,33 @@ async def staff_assigned(session: AsyncSession, event: registry.StaffAssigned, e
     if event.missing:
         plans += recipients.to_staff("staff_missing", await _officials(session, event.region_code),
                                      facts.staff_missing(event, "zh", person=person.name_masked), region_code=event.region_code)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def follow_up_not_done(session: AsyncSession, event: registry.FollowUpFacts, envelope: Envelope, now: datetime) -> None:
+async def follow_up_not_done(*, session: AsyncSession, event: registry.FollowUpFacts, envelope: Envelope, now: datetime) -> None:
     """Missed: the named grid worker. Escalated: the named village cadre and the region's officials."""
     policy = await replica.current(session)
-    person = await projections.find_person(session, person_id=event.person_id)
+    person = await projections.find_person(session=session, person_id=event.person_id)
     kind = "followup_escalated" if isinstance(event, registry.FollowUpEscalated) else "followup_missed"
     staff = await _named_staff(session, event.notify, subject=event.subject)
     if kind == "followup_escalated":
         staff = recipients.together(staff, await _officials(session, event.region_code))
     plans = recipients.to_staff(kind, staff, facts.follow_up(event, "zh", person=person.name_masked if person else ""),
                                 region_code=event.region_code)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def report_reminded(session: AsyncSession, event: registry.ReportReminded, envelope: Envelope, now: datetime) -> None:
+async def report_reminded(*, session: AsyncSession, event: registry.ReportReminded, envelope: Envelope, now: datetime) -> None:
     policy = await replica.current(session)
     staff = await _named_staff(session, event.notify, subject=event.subject)
     plans = recipients.to_staff("report_reminder", staff, facts.report(event, "zh"), region_code=event.region_code)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
-async def report_missing(session: AsyncSession, event: registry.ReportMissing, envelope: Envelope, now: datetime) -> None:
+async def report_missing(*, session: AsyncSession, event: registry.ReportMissing, envelope: Envelope, now: datetime) -> None:
     """The officials above the silent unit (of the unit itself when it has no parent)."""
     policy = await replica.current(session)
     above = event.parent_region or event.region_code
     plans = recipients.to_staff("report_missing", await _officials(session, above), facts.report(event, "zh"),
                                 region_code=above)
-    await notifications.create(session, plans, source=str(envelope.id), now=now, policy=policy)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)

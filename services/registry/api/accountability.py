@@ -9,12 +9,13 @@ from fastapi import APIRouter, Query
 
 from cordon import apidoc
 from cordon.bounds import AnyMoment, Day
-from cordon.clock import NowDep, local_date
-from cordon.db import SessionDep
+from cordon.clock import local_date
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.errors import NotFound, RegionNotFound
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from services.registry.api.deps import Admin, Official, Staff
+from cordon.auth import Admin, FieldStaff, Official
 from services.registry.domain.accountability import missing_duties
 from services.registry.service import audit, follow_up_duties, people, policies, reports, rosters
 
@@ -38,7 +39,7 @@ def _roster(r, duties: list[str]) -> schemas.RosterRead:
 async def put_roster(region_code: str, body: schemas.StaffSet, principal: Official, session: SessionDep, now: NowDep):
     roster = await rosters.put_roster(session=session, principal=principal, region_code=region_code,
                                       staff=body.model_dump(), now=now)
-    return _roster(roster, await rosters.duties(session))
+    return _roster(roster, await rosters.duties(session=session))
 
 
 @router.get(
@@ -47,7 +48,7 @@ async def put_roster(region_code: str, body: schemas.StaffSet, principal: Offici
     **apidoc.operation("查看包保责任名单", "Read a region's roster", "roster_not_found"),
 )
 async def get_roster(region_code: str, principal: Official, session: SessionDep):
-    return _roster(await rosters.get_roster(session, principal, region_code), await rosters.duties(session))
+    return _roster(await rosters.get_roster(session=session, principal=principal, region_code=region_code), await rosters.duties(session=session))
 
 
 def _responsible(person_id, row, duties: list[str]) -> schemas.ResponsibleStaffRead:
@@ -63,12 +64,12 @@ def _responsible(person_id, row, duties: list[str]) -> schemas.ResponsibleStaffR
         "responsible_staff_not_found",
     ),
 )
-async def get_responsible_staff(person_id: uuid.UUID, principal: Staff, session: SessionDep):
-    person = await people.visible_person(session, principal, person_id)
-    row = await rosters.get_responsible(session, person)
+async def get_responsible_staff(person_id: uuid.UUID, principal: FieldStaff, session: SessionDep):
+    person = await people.visible_person(session=session, principal=principal, person_id=person_id)
+    row = await rosters.get_responsible(session=session, person=person)
     if row is None:
         raise NotFound("This person has no responsible staff (they are not under control).", code="responsible_staff_not_found")
-    return _responsible(person.id, row, await rosters.duties(session))
+    return _responsible(person.id, row, await rosters.duties(session=session))
 
 
 @router.put(
@@ -77,9 +78,9 @@ async def get_responsible_staff(person_id: uuid.UUID, principal: Staff, session:
     **apidoc.operation("设置人员的包保责任人", "Set a person's responsible staff", "person_not_found", "duty_unknown"),
 )
 async def put_responsible_staff(person_id: uuid.UUID, body: schemas.StaffSet, principal: Official, session: SessionDep, now: NowDep):
-    person = await people.visible_person(session, principal, person_id)
+    person = await people.visible_person(session=session, principal=principal, person_id=person_id)
     row = await rosters.put_responsible(session=session, principal=principal, person=person, staff=body.model_dump(), now=now)
-    return _responsible(person.id, row, await rosters.duties(session))
+    return _responsible(person.id, row, await rosters.duties(session=session))
 
 
 @router.get(
@@ -88,7 +89,7 @@ async def put_responsible_staff(person_id: uuid.UUID, body: schemas.StaffSet, pr
     **apidoc.operation("查询健康随访任务", "List follow-up slots (due or missed)", "region_not_found"),
 )
 async def list_follow_ups(
-    principal: Staff,
+    principal: FieldStaff,
     session: SessionDep,
     status: Literal["due", "missed"] = "due",
     region_code: str | None = Query(default=None, min_length=6, max_length=15),
@@ -115,8 +116,8 @@ async def list_follow_ups(
         "提交日报告", "Submit a daily report (or a zero report)", "unit_not_found", "counts_required", "report_exists",
     ),
 )
-async def submit_daily_report(body: schemas.DailyReportCreate, principal: Staff, session: SessionDep, now: NowDep):
-    report = await reports.submit(session=session, principal=principal, data=body, now=now, policy=await policies.current(session))
+async def submit_daily_report(body: schemas.DailyReportCreate, principal: FieldStaff, session: SessionDep, now: NowDep):
+    report = await reports.submit(session=session, principal=principal, data=body, now=now, policy=await policies.current(session=session))
     return schemas.DailyReportRead(region_code=report.region_code, date=report.report_on, status="submitted", late=report.late,
                                    zero=report.zero, counts=report.counts, note=report.note, submitted_at=report.submitted_at,
                                    submitted_by=report.submitted_by)
@@ -159,8 +160,8 @@ async def summarize_daily_reports(
     response_model=schemas.DailyReportDraft,
     **apidoc.operation("生成日报告草稿", "Draft a daily report from Cordon's own data", "unit_not_found"),
 )
-async def draft_daily_report(principal: Staff, session: SessionDep, region_code: str = Query(min_length=6, max_length=15), date: Day = Query()):
-    return await reports.draft(session, principal, region_code=region_code, on=date, policy=await policies.current(session))
+async def draft_daily_report(principal: FieldStaff, session: SessionDep, region_code: str = Query(min_length=6, max_length=15), date: Day = Query()):
+    return await reports.draft(session=session, principal=principal, region_code=region_code, on=date, policy=await policies.current(session=session))
 
 
 @router.get("/audit", response_model=schemas.AuditPage, **apidoc.operation("查询审计记录", "Search the audit trail"))

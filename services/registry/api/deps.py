@@ -6,17 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from cordon.auth import STAFF, CurrentPrincipal, Principal, require
+from cordon.auth import STAFF, CurrentPrincipal, Principal
 from cordon.errors import Forbidden
 
-Staff = Annotated[Principal, Depends(require("admin", "official", "grid_worker"))]
-AnyStaff = Annotated[Principal, Depends(require("admin", "official", "grid_worker", "lab"))]
-Official = Annotated[Principal, Depends(require("admin", "official"))]
-GridWorker = Annotated[Principal, Depends(require("grid_worker"))]
-Resident = Annotated[Principal, Depends(require("resident"))]
-Partner = Annotated[Principal, Depends(require("partner"))]
-Admin = Annotated[Principal, Depends(require("admin"))]
-SignedIn = Annotated[Principal, Depends(require("admin", "official", "grid_worker", "lab", "resident", "partner"))]
 
 
 async def _gate(principal: CurrentPrincipal) -> Principal:

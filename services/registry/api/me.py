@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from services.registry import schemas
 from services.registry.api import views
-from services.registry.api.deps import Resident
+from cordon.auth import Resident
 from services.registry.service import people, travel
 
 router = APIRouter(tags=["me"])
@@ -21,7 +21,7 @@ router = APIRouter(tags=["me"])
     **apidoc.operation("查看本人登记信息", "Read my own registration", "person_not_registered"),
 )
 async def read_me(principal: Resident, session: SessionDep):
-    return views.person(await people.own_person(session, principal))
+    return views.person(await people.own_person(session=session, principal=principal))
 
 
 @router.get(
@@ -30,7 +30,7 @@ async def read_me(principal: Resident, session: SessionDep):
     **apidoc.operation("查询本人健康码", "Read my own health code", "person_not_registered"),
 )
 async def read_my_health_code(principal: Resident, session: SessionDep):
-    return views.health_code(await people.own_person(session, principal))
+    return views.health_code(await people.own_person(session=session, principal=principal))
 
 
 @router.post(

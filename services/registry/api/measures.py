@@ -7,12 +7,13 @@ import uuid
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.clock import NowDep, local_date
-from cordon.db import SessionDep
+from cordon.clock import local_date
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
 from services.registry.api import views
-from services.registry.api.deps import GridWorker, Official, Staff
+from cordon.auth import FieldStaff, GridWorker, Official
 from services.registry.service import measures, people
 
 router = APIRouter(tags=["measures"])
@@ -24,9 +25,9 @@ router = APIRouter(tags=["measures"])
     **apidoc.operation("查询人员的管控措施", "List a person's control measures", "person_not_found"),
 )
 async def list_measures(
-    person_id: uuid.UUID, principal: Staff, session: SessionDep, now: NowDep, limit: Limit = 50, cursor: Cursor = None
+    person_id: uuid.UUID, principal: FieldStaff, session: SessionDep, now: NowDep, limit: Limit = 50, cursor: Cursor = None
 ):
-    person = await people.visible_person(session, principal, person_id)
+    person = await people.visible_person(session=session, principal=principal, person_id=person_id)
     today = local_date(now)
     page = await measures.list_measures(session=session, person_id=person.id, limit=limit, cursor=cursor)
     return schemas.MeasurePage(items=[views.measure(m, today) for m in page.items], next_cursor=page.next_cursor)
@@ -43,7 +44,7 @@ async def list_measures(
 async def assign_measure(
     person_id: uuid.UUID, body: schemas.CloseContact | schemas.ExplicitMeasure, principal: Official, session: SessionDep, now: NowDep
 ):
-    person = await people.visible_person(session, principal, person_id)
+    person = await people.visible_person(session=session, principal=principal, person_id=person_id)
     touched = await measures.assign_by_hand(session=session, principal=principal, person=person, data=body, now=now)
     today = local_date(now)
     return schemas.MeasureList(items=[views.measure(m, today) for m in touched])
@@ -55,7 +56,7 @@ async def assign_measure(
     **apidoc.operation("提前解除管控措施", "Release a control measure early", "measure_not_found", "invalid_transition"),
 )
 async def release_measure(measure_id: uuid.UUID, body: schemas.Release, principal: Official, session: SessionDep, now: NowDep):
-    measure, person = await measures.visible_measure(session, principal, measure_id)
+    measure, person = await measures.visible_measure(session=session, principal=principal, measure_id=measure_id)
     released = await measures.release(session=session, principal=principal, measure=measure, person=person, reason=body.reason, now=now)
     return views.measure(released, local_date(now))
 
@@ -69,7 +70,7 @@ async def release_measure(measure_id: uuid.UUID, body: schemas.Release, principa
 async def record_follow_up(
     measure_id: uuid.UUID, body: schemas.FollowUpCreate, principal: GridWorker, session: SessionDep, now: NowDep
 ):
-    measure, person = await measures.visible_measure(session, principal, measure_id)
+    measure, person = await measures.visible_measure(session=session, principal=principal, measure_id=measure_id)
     record = await measures.follow_up(session=session, principal=principal, measure=measure, person=person, data=body, now=now)
     return schemas.FollowUpRead(
         id=record.id, measure_id=record.measure_id, temperature=record.temperature, symptoms=record.symptoms,

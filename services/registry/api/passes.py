@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from cordon import apidoc
-from cordon.clock import NowDep
-from cordon.db import SessionDep
-from services.registry.api.deps import Gate, Resident
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
+from services.registry.api.deps import Gate
+from cordon.auth import Resident
 from services.registry.service import passes, people
 
 router = APIRouter(tags=["health-code"])
@@ -46,7 +47,7 @@ class PassVerdict(BaseModel):
 async def my_pass(principal: Resident, session: SessionDep, request: Request, now: NowDep):
     """A pass for the caller's colour as it stands, valid for a few minutes."""
     settings = request.app.state.settings
-    person = await people.own_person(session, principal)
+    person = await people.own_person(session=session, principal=principal)
     token, expires_at = passes.issue_pass(
         keyring=request.app.state.pass_keys, person=person, issuer=settings.jwt_issuer, now=now,
         ttl=timedelta(seconds=settings.pass_ttl_s),

@@ -8,13 +8,13 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from cordon import apidoc
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.paging import Cursor, Limit
-from cordon.pii import VaultDep
+from cordon.deps import VaultDep
 from services.registry import schemas
 from services.registry.api import views
-from services.registry.api.deps import Staff
+from cordon.auth import FieldStaff
 from services.registry.service import people
 
 router = APIRouter(tags=["persons"])
@@ -29,7 +29,7 @@ router = APIRouter(tags=["persons"])
         "region_unknown@422", "region_forbidden",
     ),
 )
-async def register_person(body: schemas.PersonCreate, principal: Staff, session: SessionDep, vault: VaultDep, now: NowDep):
+async def register_person(body: schemas.PersonCreate, principal: FieldStaff, session: SessionDep, vault: VaultDep, now: NowDep):
     person = await people.register_person(session=session, vault=vault, principal=principal, data=body, now=now)
     return views.person(person)
 
@@ -40,7 +40,7 @@ async def register_person(body: schemas.PersonCreate, principal: Staff, session:
     **apidoc.operation("查询人员列表", "List the people in your regions", "region_forbidden"),
 )
 async def list_persons(
-    principal: Staff,
+    principal: FieldStaff,
     session: SessionDep,
     region_code: str | None = Query(default=None, min_length=6, max_length=15),
     tag: str | None = Query(default=None, max_length=40),
@@ -61,9 +61,9 @@ async def list_persons(
     **apidoc.operation("按身份证号码查找人员", "Find a person by ID number", "id_number_invalid", "person_not_found"),
 )
 async def lookup_person(
-    principal: Staff, session: SessionDep, vault: VaultDep, id_number: str = Query(min_length=1, max_length=32)
+    principal: FieldStaff, session: SessionDep, vault: VaultDep, id_number: str = Query(min_length=1, max_length=32)
 ):
-    return views.person(await people.lookup(session, vault, principal, id_number))
+    return views.person(await people.lookup(session=session, vault=vault, principal=principal, id_number=id_number))
 
 
 @router.get(
@@ -71,9 +71,9 @@ async def lookup_person(
     response_model=schemas.PersonRead,
     **apidoc.operation("查看人员信息", "Read a person (masked unless reveal=true)", "person_not_found", "reveal_forbidden"),
 )
-async def read_person(person_id: uuid.UUID, principal: Staff, session: SessionDep, vault: VaultDep, reveal: bool = False):
-    person = await people.visible_person(session, principal, person_id)
-    revealed = await people.reveal(session, vault, principal, person) if reveal else None
+async def read_person(person_id: uuid.UUID, principal: FieldStaff, session: SessionDep, vault: VaultDep, reveal: bool = False):
+    person = await people.visible_person(session=session, principal=principal, person_id=person_id)
+    revealed = await people.reveal(session=session, vault=vault, principal=principal, person=person) if reveal else None
     return views.person(person, revealed)
 
 
@@ -86,9 +86,9 @@ async def read_person(person_id: uuid.UUID, principal: Staff, session: SessionDe
     ),
 )
 async def update_person(
-    person_id: uuid.UUID, body: schemas.PersonUpdate, principal: Staff, session: SessionDep, vault: VaultDep, now: NowDep
+    person_id: uuid.UUID, body: schemas.PersonUpdate, principal: FieldStaff, session: SessionDep, vault: VaultDep, now: NowDep
 ):
-    person = await people.visible_person(session, principal, person_id)
+    person = await people.visible_person(session=session, principal=principal, person_id=person_id)
     changes = body.model_dump(exclude_unset=True)
     person = await people.update_person(session=session, vault=vault, principal=principal, person=person, changes=changes, now=now)
     return views.person(person)
@@ -99,5 +99,5 @@ async def update_person(
     response_model=schemas.HealthCodeRead,
     **apidoc.operation("查询人员健康码", "Read a person's health code, with its reasons", "person_not_found"),
 )
-async def read_health_code(person_id: uuid.UUID, principal: Staff, session: SessionDep):
-    return views.health_code(await people.visible_person(session, principal, person_id))
+async def read_health_code(person_id: uuid.UUID, principal: FieldStaff, session: SessionDep):
+    return views.health_code(await people.visible_person(session=session, principal=principal, person_id=person_id))

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from cordon import apidoc, messages, policy
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.errors import Unprocessable, field_errors
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from services.registry.api.deps import Admin, AnyStaff
+from cordon.auth import Admin, Staff
 from services.registry.service import policies
 
 router = APIRouter(tags=["policies"])
@@ -36,8 +36,8 @@ def _read(active: policies.Active) -> schemas.PolicyRead:
     response_model=schemas.PolicyRead,
     **apidoc.operation("查看现行防控政策", "Read the active policy"),
 )
-async def read_policy(principal: AnyStaff, session: SessionDep):
-    return _read(await policies.active(session))
+async def read_policy(principal: Staff, session: SessionDep):
+    return _read(await policies.active(session=session))
 
 
 @router.put(
@@ -80,7 +80,7 @@ async def put_policy(request: Request, principal: Admin, session: SessionDep, no
     response_model=schemas.PolicyVersionPage,
     **apidoc.operation("查看防控政策版本记录", "List the policy's versions"),
 )
-async def policy_history(principal: AnyStaff, session: SessionDep, limit: Limit = 50, cursor: Cursor = None):
+async def policy_history(principal: Staff, session: SessionDep, limit: Limit = 50, cursor: Cursor = None):
     page = await policies.history(session=session, limit=limit, cursor=cursor)
     items = [schemas.PolicyVersionRead(version=v.version, changed_by=v.changed_by, changed_at=v.changed_at) for v in page.items]
     return schemas.PolicyVersionPage(items=items, next_cursor=page.next_cursor)

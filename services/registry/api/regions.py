@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query, Request
 
 from cordon import apidoc
 from cordon.batches import BatchResult, batch_lines, ndjson_lines
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from services.registry.api.deps import Admin, Official, SignedIn
+from cordon.auth import Admin, Official, SignedIn
 from services.registry.service import places
 
 router = APIRouter(tags=["places"])
@@ -32,7 +32,7 @@ async def list_regions(
     limit: Limit = 50,
     cursor: Cursor = None,
 ):
-    page = await places.children(session, parent=parent, limit=limit, cursor=cursor)
+    page = await places.children(session=session, parent=parent, limit=limit, cursor=cursor)
     return schemas.RegionPage(items=[_read(r) for r in page.items], next_cursor=page.next_cursor)
 
 
@@ -42,7 +42,7 @@ async def list_regions(
     **apidoc.operation("查看地区", "Read a place", "region_unknown"),
 )
 async def get_region(code: str, principal: SignedIn, session: SessionDep):
-    return _read(await places.get_region(session, code))
+    return _read(await places.get_region(session=session, code=code))
 
 
 @router.put(

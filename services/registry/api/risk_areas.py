@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from services.registry.api.deps import Official, SignedIn
+from cordon.auth import Official, SignedIn
 from services.registry.service import risk_areas
 
 router = APIRouter(tags=["risk_areas"])

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 
 from cordon import apidoc
 from cordon.batches import BatchResult, batch_lines
-from cordon.clock import NowDep
-from cordon.pii import VaultDep
+from cordon.deps import NowDep
+from cordon.deps import VaultDep
 from services.registry import schemas
-from services.registry.api.deps import Partner
+from cordon.auth import Partner
 from services.registry.service import travel
 
 router = APIRouter(tags=["travel"])

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging
 from cordon.auth import Principal
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from cordon.observability import request_id_var
 from services.registry.models import Audit
 
 
-def write(session: AsyncSession, *, actor: str, role: str, action: str, entity: str, entity_id: object, request_id: str | None = None) -> None:
+def write(*, session: AsyncSession, actor: str, role: str, action: str, entity: str, entity_id: object, request_id: str | None = None) -> None:
     session.add(
         Audit(
             actor=actor, role=role, action=action, entity=entity, entity_id=str(entity_id),
@@ -23,8 +23,8 @@ def write(session: AsyncSession, *, actor: str, role: str, action: str, entity: 
     )
 
 
-def record(session: AsyncSession, principal: Principal, *, action: str, entity: str, entity_id: object) -> None:
-    write(session, actor=principal.username or principal.subject, role=principal.role, action=action, entity=entity, entity_id=entity_id)
+def record(*, session: AsyncSession, principal: Principal, action: str, entity: str, entity_id: object) -> None:
+    write(session=session, actor=principal.username or principal.subject, role=principal.role, action=action, entity=entity, entity_id=entity_id)
 
 
 async def search(

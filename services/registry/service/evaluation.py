@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
 from cordon.contracts import registry
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from cordon.policy import Policy
 from services.registry.domain import engine
 from services.registry.domain.measures import status
@@ -32,7 +32,7 @@ def _chunks(ids: Iterable[uuid.UUID], size: int = CHUNK):
         yield chunk
 
 
-async def risk_list(session: AsyncSession, now: datetime) -> dict[str, str]:
+async def risk_list(*, session: AsyncSession, now: datetime) -> dict[str, str]:
     """Areas in force: code -> "high" | "medium", or "local" for a place with local cases and no higher level."""
     rows = await session.execute(
         select(RiskArea.region_code, RiskArea.level, RiskArea.local_cases).where(
@@ -58,17 +58,15 @@ def measure_event(cls, m: Measure, region_code: str, **extra):
 
 
 async def evaluate(
-    session: AsyncSession,
-    person_ids: Iterable[uuid.UUID],
-    *,
-    now: datetime,
+    *, session: AsyncSession,
+    person_ids: Iterable[uuid.UUID], now: datetime,
     today: date,
     policy: Policy,
     extra: dict[uuid.UUID, list[engine.Requirement]] | None = None,
 ) -> list[Measure]:
     """Assign what the policy asks of these people; ``extra`` adds requirements not derived from facts
     (a measure an official sets by hand). Returns the measures created or extended."""
-    risk = await risk_list(session, now)
+    risk = await risk_list(session=session, now=now)
     window_start = today - timedelta(days=policy.travel_window_days)
     touched: list[Measure] = []
     started: set[uuid.UUID] = set()  # people with a measure new to them: their five staff are set
@@ -121,8 +119,8 @@ async def evaluate(
                     touched.append(measure)
                 if change.measure_id is None:
                     started.add(pid)
-        await refresh_codes(session, chunk, today=today, policy=policy)
-    await rosters.assign_from_roster(session, started, now)
+        await refresh_codes(session=session, person_ids=chunk, today=today, policy=policy)
+    await rosters.assign_from_roster(session=session, person_ids=started, now=now)
     return touched
 
 

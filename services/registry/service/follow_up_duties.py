@@ -25,7 +25,7 @@ from services.registry.domain.accountability import slot_for, slots_of_day
 from services.registry.models import FollowUpSlot, Measure, Person, ResponsibleStaff
 
 
-async def open_today(session: AsyncSession, *, now: datetime, policy: Policy) -> int:
+async def open_today(*, session: AsyncSession, now: datetime, policy: Policy) -> int:
     """Create today's slots for everyone whose follow-up measure is active today (idempotent)."""
     tz = ZoneInfo(policy.timezone)
     today = local_date(now)
@@ -51,7 +51,7 @@ async def open_today(session: AsyncSession, *, now: datetime, policy: Policy) ->
     return created
 
 
-async def fulfil(session: AsyncSession, *, person: Person, measure: Measure, follow_up_id: uuid.UUID, now: datetime, policy: Policy) -> str | None:
+async def fulfil(*, session: AsyncSession, person: Person, measure: Measure, follow_up_id: uuid.UUID, now: datetime, policy: Policy) -> str | None:
     """Mark the slot this follow-up fulfils as done; the slot's name, or None outside every slot."""
     slot = slot_for(now, policy.follow_ups, ZoneInfo(policy.timezone))
     if slot is None or measure.kind not in policy.follow_ups.kinds:
@@ -102,13 +102,13 @@ def _named(username: str | None) -> list[str]:
     return [username] if username else []
 
 
-async def mark_missed(session: AsyncSession, *, now: datetime, limit: int = 5000) -> int:
+async def mark_missed(*, session: AsyncSession, now: datetime, limit: int = 5000) -> int:
     """Slots that ended undone become missed; each responsible grid worker is told."""
     return await _move(session, from_status="due", to_status="missed", ended_by=now, event=registry.FollowUpMissed,
                        duty="grid_worker", limit=limit)
 
 
-async def escalate(session: AsyncSession, *, now: datetime, policy: Policy, limit: int = 5000) -> int:
+async def escalate(*, session: AsyncSession, now: datetime, policy: Policy, limit: int = 5000) -> int:
     """Missed and still missing after the grace: the village cadre (and, through notify, the officials) are told."""
     cutoff = now - timedelta(minutes=policy.follow_ups.escalate_after_minutes)
     return await _move(session, from_status="missed", to_status="escalated", ended_by=cutoff,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
 from cordon.contracts import registry
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from cordon.policy import Policy
 from services.registry.domain import healthcode
 from services.registry.models import Measure, Person
@@ -20,7 +20,7 @@ def _titles(policy: Policy) -> dict[str, str]:
     return {name: rule.title.zh for name, rule in policy.rules.items()}
 
 
-async def refresh_codes(session: AsyncSession, person_ids: list[uuid.UUID], *, today: date, policy: Policy) -> None:
+async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], today: date, policy: Policy) -> None:
     if not person_ids:
         return
     people = (await session.execute(select(Person).where(Person.id.in_(person_ids)))).scalars().all()

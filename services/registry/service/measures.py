@@ -32,7 +32,7 @@ class MeasureNotOpen(Conflict):
     code = "invalid_transition"
 
 
-async def visible_measure(session: AsyncSession, principal: Principal, measure_id: uuid.UUID) -> tuple[Measure, Person]:
+async def visible_measure(*, session: AsyncSession, principal: Principal, measure_id: uuid.UUID) -> tuple[Measure, Person]:
     measure = await session.get(Measure, measure_id)
     person = await session.get(Person, measure.person_id) if measure else None
     if measure is None or person is None or not principal.sees_region(person.region_code):
@@ -55,7 +55,7 @@ async def list_measures(
 
 async def assign_by_hand(*, session: AsyncSession, principal: Principal, person: Person, data, now: datetime) -> list[Measure]:
     """A close contact from an exposure date (the policy's chain), or an explicit measure."""
-    policy = await policies.current(session)
+    policy = await policies.current(session=session)
     today = local_date(now)
     extra: dict[uuid.UUID, list[engine.Requirement]] = {}
     if data.rule == "close_contact":
@@ -76,11 +76,11 @@ async def assign_by_hand(*, session: AsyncSession, principal: Principal, person:
         if ends_on < today:
             raise Unprocessable("The measure would end in the past.", code="chain_in_past")
         extra[person.id] = [engine.Requirement(MANUAL_RULE, f"manual:{uuid.uuid4()}", data.kind, data.starts_on, ends_on)]
-    touched = await evaluation.evaluate(session, [person.id], now=now, today=today, policy=policy, extra=extra)
+    touched = await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=today, policy=policy, extra=extra)
     for measure in touched:
         if data.rule != "close_contact" and measure.rule == MANUAL_RULE:
             measure.reason = data.reason
-        audit.record(session, principal, action="assign", entity="measure", entity_id=measure.id)
+        audit.record(session=session, principal=principal, action="assign", entity="measure", entity_id=measure.id)
     await session.commit()
     return touched
 
@@ -91,13 +91,13 @@ async def release(*, session: AsyncSession, principal: Principal, measure: Measu
         raise MeasureNotOpen(f"A {current_status(measure, today)} measure cannot be released.")
     measure.status, measure.released_on, measure.released_by = "released", today, principal.username or principal.subject
     measure.reason, measure.updated_at = reason, now
-    audit.record(session, principal, action="release", entity="measure", entity_id=measure.id)
+    audit.record(session=session, principal=principal, action="release", entity="measure", entity_id=measure.id)
     await outbox.add(
         session,
         evaluation.measure_event(registry.MeasureReleased, measure, person.region_code, reason=reason, released_on=today),
         key=measure.id,
     )
-    await refresh_codes(session, [person.id], today=today, policy=await policies.current(session))
+    await refresh_codes(session=session, person_ids=[person.id], today=today, policy=await policies.current(session=session))
     await session.commit()
     return measure
 
@@ -106,17 +106,17 @@ async def follow_up(*, session: AsyncSession, principal: Principal, measure: Mea
     today = local_date(now)
     if current_status(measure, today) != "active":
         raise Conflict("Follow-ups are recorded on an active measure.", code="measure_not_active")
-    policy = await policies.current(session)
+    policy = await policies.current(session=session)
     record = FollowUp(
         id=uuid.uuid4(), measure_id=measure.id, person_id=person.id, temperature=data.temperature,
         symptoms=list(data.symptoms), note=data.note, recorded_by=principal.username or principal.subject, recorded_at=now,
     )
     session.add(record)
-    await follow_up_duties.fulfil(session, person=person, measure=measure, follow_up_id=record.id, now=now, policy=policy)
+    await follow_up_duties.fulfil(session=session, person=person, measure=measure, follow_up_id=record.id, now=now, policy=policy)
     # The latest reading decides: a fever turns the code yellow, a normal reading after it clears it.
     person.fever_celsius = data.temperature if data.temperature >= policy.follow_ups.fever_celsius else None
-    audit.record(session, principal, action="follow_up", entity="measure", entity_id=measure.id)
-    await refresh_codes(session, [person.id], today=today, policy=policy)
+    audit.record(session=session, principal=principal, action="follow_up", entity="measure", entity_id=measure.id)
+    await refresh_codes(session=session, person_ids=[person.id], today=today, policy=policy)
     await session.commit()
     return record
 
@@ -141,6 +141,6 @@ async def advance(*, session: AsyncSession, now: datetime) -> int:
         measure.status, measure.updated_at = status(measure.starts_on, measure.ends_on, today), now
         if measure.status == "completed":
             await outbox.add(session, evaluation.measure_event(registry.MeasureCompleted, measure, regions[measure.person_id]), key=measure.id)
-    await refresh_codes(session, list(regions), today=today, policy=await policies.current(session))
+    await refresh_codes(session=session, person_ids=list(regions), today=today, policy=await policies.current(session=session))
     await session.commit()
     return len(moved)

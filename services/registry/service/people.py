@@ -80,7 +80,7 @@ async def _claim_pending(session: AsyncSession, person: Person) -> None:
 async def register_person(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> Person:
     id_number = pii.checked_id_number(data.id_number)
     _check_region(principal, data.region_code)
-    await places.require_place(session, data.region_code)
+    await places.require_place(session=session, code=data.region_code)
     index = vault.index("id_number", id_number)
     existing = (await session.execute(select(Person.id).where(Person.id_number_index == index))).scalar_one_or_none()
     if existing is not None:
@@ -109,11 +109,11 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
     await session.flush()
     await _set_tags(session, person, person.tags)
     await _claim_pending(session, person)
-    await reactions.claim_waiting_results(session, person)  # the evaluation below refreshes the code with them
-    audit.record(session, principal, action="create", entity="person", entity_id=person.id)
+    await reactions.claim_waiting_results(session=session, person=person)  # the evaluation below refreshes the code with them
+    audit.record(session=session, principal=principal, action="create", entity="person", entity_id=person.id)
     await outbox.add(session, facts_event(registry.PersonRegistered, person), key=person.id)
-    policy = await policies.current(session)
-    await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
+    policy = await policies.current(session=session)
+    await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=local_date(now), policy=policy)
     await session.commit()
     return person
 
@@ -122,7 +122,7 @@ async def update_person(*, session: AsyncSession, vault: Vault, principal: Princ
     moved_from = None
     if "region_code" in changes and changes["region_code"] != person.region_code:
         _check_region(principal, changes["region_code"])
-        await places.require_place(session, changes["region_code"])
+        await places.require_place(session=session, code=changes["region_code"])
         if changes["region_code"][:6] != person.region_code[:6] and principal.role not in OFFICIALS:
             raise Forbidden("Moving a person to another county (转出/转入) is for an official who sees both.", code="move_forbidden")
         moved_from = person.region_code
@@ -136,21 +136,21 @@ async def update_person(*, session: AsyncSession, vault: Vault, principal: Princ
         setattr(person, key, value)
     person.updated_at = now
     await _claim_pending(session, person)
-    audit.record(session, principal, action="update", entity="person", entity_id=person.id)
+    audit.record(session=session, principal=principal, action="update", entity="person", entity_id=person.id)
     if moved_from is not None:
         # The person keeps their id, and with it their measures, records, tests and audit trail.
         session.add(PersonMove(person_id=person.id, from_region=moved_from, to_region=person.region_code, moved_at=now,
                                moved_by=principal.username or principal.subject))
-        audit.record(session, principal, action="move", entity="person", entity_id=person.id)
-        await rosters.reroute(session, person, now)
+        audit.record(session=session, principal=principal, action="move", entity="person", entity_id=person.id)
+        await rosters.reroute(session=session, person=person, now=now)
     await outbox.add(session, facts_event(registry.PersonUpdated, person), key=person.id)
-    policy = await policies.current(session)
-    await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
+    policy = await policies.current(session=session)
+    await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=local_date(now), policy=policy)
     await session.commit()
     return person
 
 
-async def visible_person(session: AsyncSession, principal: Principal, person_id: uuid.UUID) -> Person:
+async def visible_person(*, session: AsyncSession, principal: Principal, person_id: uuid.UUID) -> Person:
     """The person, if the caller may see them (404 otherwise, even if they exist elsewhere)."""
     person = await session.get(Person, person_id)
     if person is None or not principal.sees_region(person.region_code):
@@ -158,7 +158,7 @@ async def visible_person(session: AsyncSession, principal: Principal, person_id:
     return person
 
 
-async def find_own(session: AsyncSession, principal: Principal) -> Person | None:
+async def find_own(*, session: AsyncSession, principal: Principal) -> Person | None:
     """A resident's own person: by the person id in their token, else by their phone."""
     person = None
     if principal.person_id:
@@ -170,17 +170,17 @@ async def find_own(session: AsyncSession, principal: Principal) -> Person | None
     return person
 
 
-async def own_person(session: AsyncSession, principal: Principal) -> Person:
-    person = await find_own(session, principal)
+async def own_person(*, session: AsyncSession, principal: Principal) -> Person:
+    person = await find_own(session=session, principal=principal)
     if person is None:
         raise DomainError("You are not registered yet; a grid worker registers residents.", code="person_not_registered", status=404)
     return person
 
 
-async def reveal(session: AsyncSession, vault: Vault, principal: Principal, person: Person) -> dict:
+async def reveal(*, session: AsyncSession, vault: Vault, principal: Principal, person: Person) -> dict:
     if principal.role not in OFFICIALS:
         raise Forbidden("Your role may not see personal data in clear.", code="reveal_forbidden")
-    audit.record(session, principal, action="reveal", entity="person", entity_id=person.id)
+    audit.record(session=session, principal=principal, action="reveal", entity="person", entity_id=person.id)
     await session.commit()
     return {
         "id_number": vault.decrypt(person.id_number_enc),
@@ -188,7 +188,7 @@ async def reveal(session: AsyncSession, vault: Vault, principal: Principal, pers
     }
 
 
-async def lookup(session: AsyncSession, vault: Vault, principal: Principal, id_number: str) -> Person:
+async def lookup(*, session: AsyncSession, vault: Vault, principal: Principal, id_number: str) -> Person:
     index = vault.index("id_number", pii.checked_id_number(id_number))
     person = (await session.execute(select(Person).where(Person.id_number_index == index))).scalar_one_or_none()
     if person is None or not principal.sees_region(person.region_code):

@@ -43,22 +43,22 @@ class RegionParentUnknown(Unprocessable):
     code = "region_parent_unknown"
 
 
-async def get_region(session: AsyncSession, code: str) -> Region:
+async def get_region(*, session: AsyncSession, code: str) -> Region:
     region = await session.get(Region, code) if regions.is_region_code(code) else None
     if region is None:
         raise RegionUnknown("No such place.")
     return region
 
 
-async def children(session: AsyncSession, *, parent: str | None, limit: int, cursor: str | None) -> paging.Page[Region]:
+async def children(*, session: AsyncSession, parent: str | None, limit: int, cursor: str | None) -> paging.Page[Region]:
     """The places directly inside ``parent`` (the provinces when it is None), by code."""
     if parent is not None:
-        await get_region(session, parent)
+        await get_region(session=session, code=parent)
     query = select(Region).where(Region.parent == parent if parent is not None else Region.parent.is_(None))
     return await paging.keyset(session, query, order=(Region.code,), limit=limit, cursor=cursor)
 
 
-async def require_place(session: AsyncSession, code: str, *, field: str = "region_code") -> None:
+async def require_place(*, session: AsyncSession, code: str, field: str = "region_code") -> None:
     """422 unless ``code`` is a well-formed code of a place the tree holds."""
     if not regions.is_region_code(code):
         raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.", errors=[{"field": field, "message": "invalid"}])
@@ -66,7 +66,7 @@ async def require_place(session: AsyncSession, code: str, *, field: str = "regio
         raise RegionUnknownField("No place has this code: name it first (PUT /regions/{code}).", errors=[{"field": field, "message": "unknown"}])
 
 
-async def names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+async def names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
     wanted = list(dict.fromkeys(codes))
     if is_postgres(session):  # one array parameter: one prepared statement whatever the number of codes
         rows = await session.execute(text("SELECT code, name FROM region WHERE code = ANY(:codes)"), {"codes": wanted})
@@ -117,7 +117,7 @@ async def put_region(*, session: AsyncSession, principal: Principal, code: str, 
     else:
         region.name = name
     by = principal.username or principal.subject
-    audit.record(session, principal, action="create" if created else "rename", entity="region", entity_id=code)
+    audit.record(session=session, principal=principal, action="create" if created else "rename", entity="region", entity_id=code)
     await _announce(session, [_place(code, name)], by)
     await session.commit()
     return region, created
@@ -173,7 +173,7 @@ async def import_regions(
         async with sessionmaker() as session:
             codes = {code for _, (code, _) in chunk}
             wanted = codes | {p for c in codes if (p := regions.parent(c)) is not None}
-            known = await names(session, wanted)  # every code of the chunk and every parent, as stored now
+            known = await names(session=session, codes=wanted)  # every code of the chunk and every parent, as stored now
             current: dict[str, str] = {}  # code -> name after the lines so far
             for number, (code, name) in chunk:
                 parent = regions.parent(code)
@@ -194,6 +194,6 @@ async def import_regions(
     body = csv_body() if csv else lines_in
     tally = await batches.ingest(body, parse=parse, record=record, chunk=CHUNK)
     async with sessionmaker() as session:
-        audit.record(session, principal, action="import", entity="region_batch", entity_id=f"{tally.accepted}+{tally.duplicates}")
+        audit.record(session=session, principal=principal, action="import", entity="region_batch", entity_id=f"{tally.accepted}+{tally.duplicates}")
         await session.commit()
     return tally

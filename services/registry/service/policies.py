@@ -28,7 +28,7 @@ class Active:
     source_yaml: str | None = None
 
 
-async def active(session: AsyncSession) -> Active:
+async def active(*, session: AsyncSession) -> Active:
     row = (
         await session.execute(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1))
     ).scalar_one_or_none()
@@ -41,8 +41,8 @@ async def active(session: AsyncSession) -> Active:
     return Active(row.version, _parsed[key], row.changed_by, row.changed_at, row.source_yaml)
 
 
-async def current(session: AsyncSession) -> policy.Policy:
-    return (await active(session)).policy
+async def current(*, session: AsyncSession) -> policy.Policy:
+    return (await active(session=session)).policy
 
 
 async def put_policy(
@@ -61,7 +61,7 @@ async def put_policy(
             changed_at=now,
         )
     )
-    audit.record(session, principal, action="set", entity="policy", entity_id=version)
+    audit.record(session=session, principal=principal, action="set", entity="policy", entity_id=version)
     await outbox.add(
         session,
         PolicyChanged(policy_version=version, document=body, changed_by=principal.username or principal.subject),

@@ -31,7 +31,7 @@ async def _person(session: AsyncSession, person_id: uuid.UUID | None, id_number_
 
 
 async def _refresh(session: AsyncSession, person: Person, now: datetime) -> None:
-    await refresh_codes(session, [person.id], today=local_date(now), policy=await policies.current(session))
+    await refresh_codes(session=session, person_ids=[person.id], today=local_date(now), policy=await policies.current(session=session))
 
 
 def _apply_result(person: Person, *, outcome: str, collected_at: datetime, retest_due_by: datetime | None,
@@ -47,11 +47,11 @@ def _apply_result(person: Person, *, outcome: str, collected_at: datetime, retes
             person.positive_at = None  # the positive it corrects was a mistake
 
 
-async def record_result(session: AsyncSession, result: testing.ResultRecorded, now: datetime) -> None:
+async def record_result(*, session: AsyncSession, result: testing.ResultRecorded, now: datetime) -> None:
     if result.relinked:
         return  # the same result again, now with its person: it was applied (or kept waiting) when first told
     if result.correction:  # corrections are the lab's; the trail that answers for them is kept here
-        audit.write(session, actor=f"lab:{result.lab}", role="lab", action="correct", entity="result",
+        audit.write(session=session, actor=f"lab:{result.lab}", role="lab", action="correct", entity="result",
                     entity_id=result.sample_id)
     person = await _person(session, result.person_id, result.id_number_index)
     if person is None:
@@ -67,7 +67,7 @@ async def record_result(session: AsyncSession, result: testing.ResultRecorded, n
     await _refresh(session, person, now)
 
 
-async def claim_waiting_results(session: AsyncSession, person: Person) -> bool:
+async def claim_waiting_results(*, session: AsyncSession, person: Person) -> bool:
     """Inside a registration: the results that waited for this person's ID number become theirs, in the order
     they arrived (the caller refreshes the code). Whether there were any."""
     waiting = list((await session.execute(
@@ -95,17 +95,17 @@ async def apply_waiting_results(*, sessionmaker: async_sessionmaker[AsyncSession
             )
             people = list((await session.execute(skip_locked(session, query))).scalars())
             for person in people:
-                await claim_waiting_results(session, person)
+                await claim_waiting_results(session=session, person=person)
             if people:
-                await refresh_codes(session, [p.id for p in people], today=local_date(now),
-                                    policy=await policies.current(session))
+                await refresh_codes(session=session, person_ids=[p.id for p in people], today=local_date(now),
+                                    policy=await policies.current(session=session))
             await session.commit()
         settled += len(people)
         if len(people) < batch:
             return settled
 
 
-async def record_overdue(session: AsyncSession, schedule: testing.ScheduleOverdue, now: datetime) -> None:
+async def record_overdue(*, session: AsyncSession, schedule: testing.ScheduleOverdue, now: datetime) -> None:
     person = await session.get(Person, schedule.person_id)
     if person is None:
         return
@@ -114,12 +114,12 @@ async def record_overdue(session: AsyncSession, schedule: testing.ScheduleOverdu
     await _refresh(session, person, now)
 
 
-async def record_sample(session: AsyncSession, sample: testing.SampleCollected, now: datetime) -> None:
+async def record_sample(*, session: AsyncSession, sample: testing.SampleCollected, now: datetime) -> None:
     """A sample taken on or after the overdue day settles it."""
     person = await _person(session, sample.person_id, sample.id_number_index)
     if person is None:
         return
-    await reports.count_test(session, region_code=person.region_code, on=local_date(sample.collected_at))
+    await reports.count_test(session=session, region_code=person.region_code, on=local_date(sample.collected_at))
     if person.overdue_since is None:
         return
     if local_date(sample.collected_at) >= person.overdue_since:
@@ -127,7 +127,7 @@ async def record_sample(session: AsyncSession, sample: testing.SampleCollected, 
         await _refresh(session, person, now)
 
 
-async def record_exposure(session: AsyncSession, exposure: gatherings.ExposureDetected, now: datetime) -> None:
+async def record_exposure(*, session: AsyncSession, exposure: gatherings.ExposureDetected, now: datetime) -> None:
     """Each other attendee gets the gathering_exposure rule; those not yet registered when they are."""
     matched: set[uuid.UUID] = set()
     for attendee in exposure.attendees:
@@ -156,11 +156,11 @@ async def record_exposure(session: AsyncSession, exposure: gatherings.ExposureDe
             matched.add(person_id)
     if matched:
         await evaluation.evaluate(
-            session, matched, now=now, today=local_date(now), policy=await policies.current(session)
+            session=session, person_ids=matched, now=now, today=local_date(now), policy=await policies.current(session=session)
         )
 
 
-async def record_decision(session: AsyncSession, decision: gatherings.GatheringFacts, action: str) -> None:
+async def record_decision(*, session: AsyncSession, decision: gatherings.GatheringFacts, action: str) -> None:
     """Gathering decisions are the events service's; the trail that answers for them is kept here."""
-    audit.write(session, actor=decision.by or "unknown", role="official", action=action, entity="gathering",
+    audit.write(session=session, actor=decision.by or "unknown", role="official", action=action, entity="gathering",
                 entity_id=decision.gathering_id)

@@ -45,7 +45,7 @@ async def submit(*, session: AsyncSession, principal: Principal, data, now: date
         submitted_by=by,
     )
     session.add(report)
-    audit.record(session, principal, action="report", entity="daily_report", entity_id=f"{data.region_code}:{data.date}")
+    audit.record(session=session, principal=principal, action="report", entity="daily_report", entity_id=f"{data.region_code}:{data.date}")
     await outbox.add(
         session,
         registry.ReportSubmitted(
@@ -92,7 +92,7 @@ async def summary(*, session: AsyncSession, principal: Principal, region_code: s
     directly inside it that holds units (a county's townships, a township's villages); one query."""
     if not principal.sees_region(region_code):
         raise RegionNotFound("No such region.")
-    await places.get_region(session, region_code)
+    await places.get_region(session=session, code=region_code)
     rows = (await session.execute(
         select(Roster.region_code, DailyReport).outerjoin(
             DailyReport, and_(DailyReport.region_code == Roster.region_code, DailyReport.report_on == on)
@@ -102,7 +102,7 @@ async def summary(*, session: AsyncSession, principal: Principal, region_code: s
     for code, report in rows:
         groups.setdefault(regions.child_toward(region_code, code), []).append(report)
     children = sorted(code for code in groups if code is not None)
-    names = await places.names(session, [region_code, *children])
+    names = await places.names(session=session, codes=[region_code, *children])
     return {
         **rollup([report for code, report in rows]), "region_code": region_code, "name": names.get(region_code), "date": on,
         "children": [{**rollup(groups[code]), "region_code": code, "name": names.get(code)} for code in children],
@@ -118,7 +118,7 @@ def rollup(reports: list[DailyReport | None]) -> dict:
     }
 
 
-async def draft(session: AsyncSession, principal: Principal, *, region_code: str, on: date, policy: Policy) -> dict:
+async def draft(*, session: AsyncSession, principal: Principal, region_code: str, on: date, policy: Policy) -> dict:
     """The counts Cordon already knows for the unit and day, for the reporter to check and send."""
     await _unit(session, principal, region_code)
     tz = ZoneInfo(policy.timezone)
@@ -146,7 +146,7 @@ async def draft(session: AsyncSession, principal: Principal, *, region_code: str
         "returnees_screened": returnees or 0, "under_control": under_control or 0, "fever": fever or 0, "tests_taken": tests or 0}}
 
 
-async def count_test(session: AsyncSession, *, region_code: str, on: date) -> None:
+async def count_test(*, session: AsyncSession, region_code: str, on: date) -> None:
     """A sample was taken from a person of this region today (from testing.sample.collected)."""
     row = await session.get(DailyCount, (region_code, on, "tests_taken"))
     if row is None:
@@ -155,7 +155,7 @@ async def count_test(session: AsyncSession, *, region_code: str, on: date) -> No
         row.value += 1
 
 
-async def notices(session: AsyncSession, *, now: datetime, policy: Policy) -> int:
+async def notices(*, session: AsyncSession, now: datetime, policy: Policy) -> int:
     """Remind units that have not reported as the deadline nears; list the missing for the parent once it passes."""
     tz = ZoneInfo(policy.timezone)
     today = local_date(now)

@@ -17,7 +17,7 @@ from services.registry.models import RiskArea, TravelRecord
 from services.registry.service import audit, evaluation, places, policies
 
 
-async def travellers(session: AsyncSession, region_code: str, since) -> set[uuid.UUID]:
+async def travellers(*, session: AsyncSession, region_code: str, since) -> set[uuid.UUID]:
     """People with travel since ``since`` anywhere in the city holding the area (the area itself, its county
     and the city's other counties, which the county and city rules read): one indexed range."""
     rows = await session.execute(
@@ -30,18 +30,18 @@ async def travellers(session: AsyncSession, region_code: str, since) -> set[uuid
     return set(rows.scalars())
 
 
-async def reevaluate_area(session: AsyncSession, area: RiskArea, now: datetime) -> int:
-    policy = await policies.current(session)
+async def reevaluate_area(*, session: AsyncSession, area: RiskArea, now: datetime) -> int:
+    policy = await policies.current(session=session)
     today = local_date(now)
-    affected = await travellers(session, area.region_code, today - timedelta(days=policy.travel_window_days))
-    await evaluation.evaluate(session, affected, now=now, today=today, policy=policy)
+    affected = await travellers(session=session, region_code=area.region_code, since=today - timedelta(days=policy.travel_window_days))
+    await evaluation.evaluate(session=session, person_ids=affected, now=now, today=today, policy=policy)
     area.evaluated_at = now
     return len(affected)
 
 
 async def set_risk_area(*, session: AsyncSession, principal: Principal, region_code: str, data, now: datetime) -> tuple[RiskArea, int]:
-    await places.require_place(session, region_code)
-    place_name = (await places.names(session, [region_code])).get(region_code)
+    await places.require_place(session=session, code=region_code)
+    place_name = (await places.names(session=session, codes=[region_code])).get(region_code)
     effective_from = data.effective_from or now
     area = await session.get(RiskArea, region_code)
     previous = area.level if area else None
@@ -52,7 +52,7 @@ async def set_risk_area(*, session: AsyncSession, principal: Principal, region_c
     area.name = data.name or area.name or place_name
     area.updated_at, area.updated_by = now, principal.username or principal.subject
     area.evaluated_at = None
-    audit.record(session, principal, action="set", entity="risk_area", entity_id=region_code)
+    audit.record(session=session, principal=principal, action="set", entity="risk_area", entity_id=region_code)
     await outbox.add(
         session,
         registry.RiskAreaChanged(
@@ -63,7 +63,7 @@ async def set_risk_area(*, session: AsyncSession, principal: Principal, region_c
     )
     affected = 0
     if effective_from <= now:
-        affected = await reevaluate_area(session, area, now)
+        affected = await reevaluate_area(session=session, area=area, now=now)
     await session.commit()
     return area, affected
 
@@ -77,7 +77,7 @@ async def list_risk_areas(
     return await paging.keyset(session, query, order=(RiskArea.region_code,), limit=limit, cursor=cursor)
 
 
-async def due_areas(session: AsyncSession, now: datetime) -> list[RiskArea]:
+async def due_areas(*, session: AsyncSession, now: datetime) -> list[RiskArea]:
     """Areas whose moment has come but whose travellers were not yet looked at."""
     rows = await session.execute(
         select(RiskArea).where(RiskArea.effective_from <= now, RiskArea.evaluated_at.is_(None))

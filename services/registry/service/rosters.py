@@ -19,9 +19,9 @@ from services.registry.models import Person, ResponsibleStaff, Roster
 from services.registry.service import audit, places, policies
 
 
-async def duties(session: AsyncSession) -> list[str]:
+async def duties(*, session: AsyncSession) -> list[str]:
     """The duties of the policy in force (五包一 by default)."""
-    return (await policies.current(session)).rosters.duties
+    return (await policies.current(session=session)).rosters.duties
 
 
 def _clean(staff: dict[str, str | None], duties: list[str]) -> dict[str, str | None]:
@@ -36,26 +36,26 @@ async def put_roster(*, session: AsyncSession, principal: Principal, region_code
         raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
     if not principal.sees_region(region_code):
         raise RegionNotFound("No such region.")
-    await places.require_place(session, region_code)
-    cleaned = _clean(staff, await duties(session))
+    await places.require_place(session=session, code=region_code)
+    cleaned = _clean(staff, await duties(session=session))
     roster = await session.get(Roster, region_code)
     if roster is None:
         roster = Roster(region_code=region_code)
         session.add(roster)
     roster.staff, roster.updated_at, roster.updated_by = cleaned, now, principal.username or principal.subject
-    audit.record(session, principal, action="set", entity="roster", entity_id=region_code)
+    audit.record(session=session, principal=principal, action="set", entity="roster", entity_id=region_code)
     await session.commit()
     return roster
 
 
-async def get_roster(session: AsyncSession, principal: Principal, region_code: str) -> Roster:
+async def get_roster(*, session: AsyncSession, principal: Principal, region_code: str) -> Roster:
     roster = await session.get(Roster, region_code)
     if roster is None or not principal.sees_region(region_code):
         raise NotFound("This region has no roster.", code="roster_not_found")
     return roster
 
 
-async def rosters_above(session: AsyncSession, codes: set[str]) -> dict[str, dict]:
+async def rosters_above(*, session: AsyncSession, codes: set[str]) -> dict[str, dict]:
     """The rosters of these places and of every place above them (one query, by key)."""
     wanted = {up for code in codes for up in regions.ancestors(code)}
     found: dict[str, dict] = {}
@@ -70,7 +70,7 @@ def _from_roster(region_code: str, rosters: dict[str, dict], duties: list[str]) 
     return found if found else (None, {duty: None for duty in duties})
 
 
-async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], now: datetime) -> None:
+async def assign_from_roster(*, session: AsyncSession, person_ids: set[uuid.UUID], now: datetime) -> None:
     """People put under control get their five from the most specific roster; gaps are announced."""
     if not person_ids:
         return
@@ -79,7 +79,7 @@ async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], 
     if not todo:
         return
     people = list((await session.execute(select(Person).where(Person.id.in_(todo)))).scalars())
-    rosters, named = await rosters_above(session, {p.region_code for p in people}), await duties(session)
+    rosters, named = await rosters_above(session=session, codes={p.region_code for p in people}), await duties(session=session)
     for person in people:
         region, staff = _from_roster(person.region_code, rosters, named)
         session.add(ResponsibleStaff(person_id=person.id, staff=staff, roster_region=region, assigned_at=now, assigned_by="roster"))
@@ -93,13 +93,13 @@ async def assign_from_roster(session: AsyncSession, person_ids: set[uuid.UUID], 
         )
 
 
-async def reroute(session: AsyncSession, person: Person, now: datetime) -> None:
+async def reroute(*, session: AsyncSession, person: Person, now: datetime) -> None:
     """A controlled person moved: their responsible staff become those of the roster above their new place."""
     row = await session.get(ResponsibleStaff, person.id)
     if row is None:
         return
-    named = await duties(session)
-    region, staff = _from_roster(person.region_code, await rosters_above(session, {person.region_code}), named)
+    named = await duties(session=session)
+    region, staff = _from_roster(person.region_code, await rosters_above(session=session, codes={person.region_code}), named)
     row.staff, row.roster_region, row.assigned_at, row.assigned_by = staff, region, now, "roster"
     await outbox.add(
         session,
@@ -109,12 +109,12 @@ async def reroute(session: AsyncSession, person: Person, now: datetime) -> None:
     )
 
 
-async def get_responsible(session: AsyncSession, person: Person) -> ResponsibleStaff | None:
+async def get_responsible(*, session: AsyncSession, person: Person) -> ResponsibleStaff | None:
     return await session.get(ResponsibleStaff, person.id)
 
 
 async def put_responsible(*, session: AsyncSession, principal: Principal, person: Person, staff: dict, now: datetime) -> ResponsibleStaff:
-    named = await duties(session)
+    named = await duties(session=session)
     cleaned = _clean(staff, named)
     row = await session.get(ResponsibleStaff, person.id)
     by = principal.username or principal.subject
@@ -122,7 +122,7 @@ async def put_responsible(*, session: AsyncSession, principal: Principal, person
         row = ResponsibleStaff(person_id=person.id, roster_region=None)
         session.add(row)
     row.staff, row.assigned_at, row.assigned_by = cleaned, now, by
-    audit.record(session, principal, action="set", entity="responsible_staff", entity_id=person.id)
+    audit.record(session=session, principal=principal, action="set", entity="responsible_staff", entity_id=person.id)
     await outbox.add(
         session,
         registry.StaffAssigned(

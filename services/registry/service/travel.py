@@ -147,15 +147,15 @@ async def evaluate_pending(
         async with sessionmaker() as session:
             claimed = await _claim_pending(session, partner_id=partner_id, now=now, limit=batch)
             if claimed:
-                policy = await policies.current(session)
-                risk = await evaluation.risk_list(session, now)
+                policy = await policies.current(session=session)
+                risk = await evaluation.risk_list(session=session, now=now)
                 window_start = today - timedelta(days=policy.travel_window_days)
                 affected = {
                     pid for pid, region, last in claimed
                     if pid is not None and last >= window_start and touches_risk(region, risk)
                 }
                 if affected:
-                    await evaluation.evaluate(session, affected, now=now, today=today, policy=policy)
+                    await evaluation.evaluate(session=session, person_ids=affected, now=now, today=today, policy=policy)
             await session.commit()
         settled += len(claimed)
         if len(claimed) < batch:
@@ -178,7 +178,7 @@ async def ingest(
 ) -> Tally:
     today = local_date(now)
     async with sessionmaker() as session:
-        policy = await policies.current(session)
+        policy = await policies.current(session=session)
         await session.commit()
     window_start = today - timedelta(days=policy.travel_window_days)
 
@@ -199,7 +199,7 @@ async def ingest(
 
     result = await batches.ingest(lines, parse=parse, record=write, chunk=CHUNK)
     async with sessionmaker() as session:
-        audit.record(session, principal, action="push", entity="travel_batch", entity_id=f"{result.accepted}+{result.duplicates}")
+        audit.record(session=session, principal=principal, action="push", entity="travel_batch", entity_id=f"{result.accepted}+{result.duplicates}")
         await session.commit()
     # What this push inserted, and whatever of this partner's is still pending (a retry after a crash).
     await evaluate_pending(sessionmaker=sessionmaker, now=now, partner_id=principal.subject)
@@ -212,12 +212,12 @@ async def declare(*, session: AsyncSession, principal: Principal, data, now: dat
         raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
     if data.last_seen < data.first_seen:
         raise Unprocessable("last_seen is before first_seen.", code="dates_reversed")
-    policy = await policies.current(session)
+    policy = await policies.current(session=session)
     try:
         travel_lines.check_window(data.last_seen, local_date(now), policy.travel_window_days)
     except batches.LineError as exc:
         raise Unprocessable(str(exc), code=exc.code, errors=[{"field": "last_seen", "message": str(exc)}]) from None
-    person = await people.find_own(session, principal)
+    person = await people.find_own(session=session, principal=principal)
     record = TravelRecord(
         partner_id=f"self:{principal.subject}"[:64],
         record_id=str(uuid.uuid4()),
@@ -232,8 +232,8 @@ async def declare(*, session: AsyncSession, principal: Principal, data, now: dat
     )
     session.add(record)
     await session.flush()
-    audit.record(session, principal, action="declare", entity="travel_record", entity_id=record.seq)
+    audit.record(session=session, principal=principal, action="declare", entity="travel_record", entity_id=record.seq)
     if person is not None:
-        await evaluation.evaluate(session, [person.id], now=now, today=local_date(now), policy=policy)
+        await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=local_date(now), policy=policy)
     await session.commit()
     return record

@@ -13,18 +13,14 @@ from cordon.errors import PersonNotFound
 from services.testing.models import PersonRef
 from services.testing.service import persons
 
-Lab = Annotated[Principal, Depends(require("lab"))]
-Resident = Annotated[Principal, Depends(require("resident"))]
 StaffOrResident = Annotated[Principal, Depends(require(*STAFF, "resident"))]
-Supervisor = Annotated[Principal, Depends(require("admin", "official", "grid_worker"))]
-Scheduler = Annotated[Principal, Depends(require("admin", "official"))]
 
 WithinHours = Annotated[int, Query(ge=1, le=24 * 90, description="how recent the negative must be")]
 
 
 async def visible_person(session: AsyncSession, principal: Principal, person_id: uuid.UUID) -> PersonRef:
     """The person, if this caller may see their tests: staff in its regions, a resident only themself."""
-    person = await persons.find(session, person_id)
+    person = await persons.find(session=session, person_id=person_id)
     if person is None:
         raise PersonNotFound("No such person.")
     if principal.role == "resident":

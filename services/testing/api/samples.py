@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response
 
 from cordon import apidoc, batches
 from cordon.batches import BatchResult, batch_lines
-from cordon.clock import NowDep
-from cordon.db import SessionDep
-from cordon.pii import VaultDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
+from cordon.deps import VaultDep
 from services.testing import schemas
-from services.testing.api.deps import Lab
+from cordon.auth import Lab
 from services.testing.service import samples
 
 router = APIRouter(tags=["samples"])

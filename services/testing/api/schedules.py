@@ -7,11 +7,11 @@ from typing import Literal
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.paging import Cursor, Limit
 from services.testing import schemas
-from services.testing.api.deps import Scheduler, Supervisor
+from cordon.auth import FieldStaff, Official
 from services.testing.service import schedules
 
 router = APIRouter(tags=["schedules"])
@@ -24,7 +24,7 @@ router = APIRouter(tags=["schedules"])
 )
 async def list_schedules(
     session: SessionDep,
-    principal: Supervisor,
+    principal: FieldStaff,
     now: NowDep,
     status: Literal["due", "overdue"] = "due",
     region_code: str | None = None,
@@ -42,6 +42,6 @@ async def list_schedules(
     response_model=schemas.ScheduleRun,
     **apidoc.operation("立即执行检测排期", "Run the test scheduler now"),
 )
-async def run_schedules(session: SessionDep, principal: Scheduler, now: NowDep):
+async def run_schedules(session: SessionDep, principal: Official, now: NowDep):
     """Announce what is due and overdue now, as the daily run would (once each: a repeat finds nothing)."""
     return await schedules.announce(session=session, now=now)

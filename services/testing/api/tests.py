@@ -8,12 +8,13 @@ from fastapi import APIRouter
 
 from cordon import apidoc
 from cordon.auth import Principal
-from cordon.clock import NowDep
-from cordon.db import SessionDep
+from cordon.deps import NowDep
+from cordon.deps import SessionDep
 from cordon.errors import PersonNotFound
 from cordon.paging import Cursor, Limit
 from services.testing import schemas
-from services.testing.api.deps import Resident, StaffOrResident, WithinHours, visible_person
+from services.testing.api.deps import StaffOrResident, WithinHours, visible_person
+from cordon.auth import Resident
 from services.testing.domain import proof as rules
 from services.testing.service import history, persons, proofs
 
@@ -40,7 +41,7 @@ async def person_negative_proof(
     person_id: uuid.UUID, session: SessionDep, principal: StaffOrResident, now: NowDep, within_hours: WithinHours = 48
 ):
     """Any staff member may ask (a checkpoint checks travellers from anywhere); a resident only of themself."""
-    found = await proofs.summary_of_person(session, person_id)
+    found = await proofs.summary_of_person(session=session, person_id=person_id)
     if found is None or (principal.role == "resident" and not _own(principal, found)):
         raise PersonNotFound("No such person.")
     return _answer(found[3], now, within_hours)
@@ -52,7 +53,7 @@ async def person_negative_proof(
     **apidoc.operation("查询本人核酸检测记录", "My own test history, newest first"),
 )
 async def my_tests(session: SessionDep, principal: Resident, limit: Limit = 50, cursor: Cursor = None):
-    person = await persons.find_own(session, principal)
+    person = await persons.find_own(session=session, principal=principal)
     if person is None:  # not registered yet: no sample can be linked to them
         return {"items": [], "next_cursor": None}
     page = await history.list_tests(session=session, person_id=person.person_id, limit=limit, cursor=cursor)
@@ -66,9 +67,9 @@ async def my_tests(session: SessionDep, principal: Resident, limit: Limit = 50, 
 )
 async def my_negative_proof(session: SessionDep, principal: Resident, now: NowDep, within_hours: WithinHours = 48):
     if principal.person_id is not None:
-        found = await proofs.summary_of_person(session, principal.person_id)
+        found = await proofs.summary_of_person(session=session, person_id=principal.person_id)
     else:
-        found = await proofs.summary_by_phone(session, principal.phone_index) if principal.phone_index else None
+        found = await proofs.summary_by_phone(session=session, phone_index=principal.phone_index) if principal.phone_index else None
     return _answer(found[3] if found else None, now, within_hours)
 
 

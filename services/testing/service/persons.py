@@ -52,11 +52,11 @@ async def _tell_again(session: AsyncSession, event: PersonFacts, samples: list) 
     ])
 
 
-async def find(session: AsyncSession, person_id: uuid.UUID) -> PersonRef | None:
+async def find(*, session: AsyncSession, person_id: uuid.UUID) -> PersonRef | None:
     return await session.get(PersonRef, person_id)
 
 
-async def find_own(session: AsyncSession, principal: Principal) -> PersonRef | None:
+async def find_own(*, session: AsyncSession, principal: Principal) -> PersonRef | None:
     """A resident's own person: by the person_id claim, else by their phone's blind index."""
     if principal.person_id is not None:
         return await session.get(PersonRef, principal.person_id)

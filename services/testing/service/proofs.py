@@ -45,12 +45,12 @@ _READ = select(
 ).outerjoin(Proof, Proof.id_number_index == PersonRef.id_number_index)
 
 
-async def summary_of_person(session: AsyncSession, person_id: uuid.UUID):
+async def summary_of_person(*, session: AsyncSession, person_id: uuid.UUID):
     """(person_id, region_code, phone_index, Summary) of a registry person, or None: one indexed read."""
     return _as_summary((await session.execute(_READ.where(PersonRef.person_id == person_id))).first())
 
 
-async def summary_by_phone(session: AsyncSession, phone_index: str):
+async def summary_by_phone(*, session: AsyncSession, phone_index: str):
     return _as_summary((await session.execute(_READ.where(PersonRef.phone_index == phone_index).limit(1))).first())
 
 

@@ -12,7 +12,7 @@ from cordon.bus import streams
 from cordon.bus.envelope import Envelope, wrap
 from cordon.clock import CHINA
 from cordon.contracts import Event
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.tokens import bearer
 
 _serial = itertools.count(1)

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 from cordon.contracts import registry, testing
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.events.integration.helpers import GRID, file, id_number, iso, phone, publish, vault
 from tests.serving import settled, stream_envelopes
 

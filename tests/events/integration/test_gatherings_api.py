@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from cordon import policy
 from cordon.contracts import registry
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.events.integration.helpers import (
     ADMIN, CITY_OFFICIAL, GRID, LAB, OFFICIAL, OTHER_GRID, OTHER_OFFICIAL, PLANS, body, file, iso, phone,
     publish, resident, vault,

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.events.integration.helpers import GRID, file, iso, publish, vault
 from tests.events.integration.test_exposure import result
 from tests.registry.integration.people import GRID as REGISTRY_GRID

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, Integer, String, Table, Uuid, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import clock, contracts, db
+from cordon import clock, contracts, db, deps
 from cordon.app import create_service_app
 from cordon.bus import ConsumerSpec, Transient, outbox
 from cordon.bus.envelope import Envelope
@@ -51,7 +51,7 @@ router = APIRouter()
 
 
 @router.post("/notes", status_code=201)
-async def create_note(body: NoteIn, session: db.SessionDep) -> dict:
+async def create_note(body: NoteIn, session: deps.SessionDep) -> dict:
     note_id = uuid.uuid4()
     await session.execute(insert(note).values(id=note_id, text=body.text))
     await outbox.add(session, NoteCreated(note_id=note_id, text=body.text), key=note_id)
@@ -63,7 +63,7 @@ async def create_note(body: NoteIn, session: db.SessionDep) -> dict:
 
 
 @router.get("/received")
-async def list_received(session: db.SessionDep) -> dict:
+async def list_received(session: deps.SessionDep) -> dict:
     rows = (await session.execute(select(received.c.event_id, received.c.note_id))).all()
     return {"count": len(rows), "events": [str(r.event_id) for r in rows], "notes": [str(r.note_id) for r in rows]}
 

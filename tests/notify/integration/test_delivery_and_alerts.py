@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from cordon.contracts import auth, testing
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from services.notify.models import Alert
 from services.notify.service import alerts
 from tests.notify.integration.conftest import notify_service, projected, provider_stub, publish, stub_deliveries, vault

@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cordon.contracts import auth, testing
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from cordon.policy import QuietHours
 from services.notify.domain import pacing
 from services.notify.models import Notification, WechatRef

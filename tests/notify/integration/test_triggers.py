@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from cordon.bus.envelope import wrap
 from cordon.contracts import auth, events, registry, testing
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.notify.integration.conftest import projected, publish, vault
 from tests.notify.integration.people import REGION, person_registered, user_created
 from tests.serving import eventually, settled

@@ -72,7 +72,7 @@ def positive(index: str, **fields) -> testing.ResultRecorded:
 async def handle(registry, event) -> None:
     """As the registry's consumer runs it: in one transaction (the inbox row aside)."""
     async with registry.app.state.sessionmaker() as session:
-        await reactions.record_result(session, event, utcnow())
+        await reactions.record_result(session=session, result=event, now=utcnow())
         await session.commit()
 
 

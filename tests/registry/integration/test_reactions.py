@@ -13,7 +13,7 @@ from cordon.bus.envelope import wrap
 from cordon.clock import local_date
 from cordon.contracts import events
 from cordon.contracts import testing
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.registry.integration.people import GRID, id_number, register
 from tests.serving import eventually, settled
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import orjson
 
 from cordon.clock import local_date
-from cordon.db import utcnow
+from cordon.clock import utcnow
 from tests.registry.integration.people import OFFICIAL, PARTNER, register
 from tests.serving import settled, stream_events
 

@@ -42,7 +42,7 @@ def template_params(kind: str, title: str, body: str, code: str | None) -> dict[
     return {"title": title, "content": body}
 
 
-async def request(provider: str, session: aiohttp.ClientSession, method: str, url: str, *, timeout_s: float,
+async def request(*, provider: str, session: aiohttp.ClientSession, method: str, url: str, timeout_s: float,
                   **kwargs) -> tuple[int, dict] | Outcome:
     """One HTTP exchange: (status, JSON answer), or the retry a transport failure calls for."""
     try:

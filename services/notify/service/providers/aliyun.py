@@ -94,7 +94,7 @@ class AliyunSms:
             now=self.clock(), nonce=uuid.uuid4().hex, out_id=message.notification_id,
         )
         answer = await providers.request(
-            NAME, self.session, "POST", self.endpoint, timeout_s=self.timeout_s, data=canonical_query(params),
+            provider=NAME, session=self.session, method="POST", url=self.endpoint, timeout_s=self.timeout_s, data=canonical_query(params),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         return answer if isinstance(answer, Outcome) else classify(*answer)

@@ -101,6 +101,6 @@ class TencentSms:
             "Content-Type": CONTENT_TYPE, "Host": host, "X-TC-Action": "SendSms", "X-TC-Version": "2021-01-11",
             "X-TC-Timestamp": str(timestamp), "X-TC-Region": self.region,
         }
-        answer = await providers.request(NAME, self.session, "POST", self.endpoint, timeout_s=self.timeout_s,
+        answer = await providers.request(provider=NAME, session=self.session, method="POST", url=self.endpoint, timeout_s=self.timeout_s,
                                          data=payload.encode(), headers=headers)
         return answer if isinstance(answer, Outcome) else classify(*answer)

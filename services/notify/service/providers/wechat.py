@@ -56,7 +56,7 @@ class WechatSubscribe:
             if self._token and self._token[1] > time.monotonic():
                 return self._token[0]
             params = {"grant_type": "client_credential", "appid": self.app_id, "secret": self.app_secret}
-            answer = await providers.request(NAME, self.session, "GET", f"{self.api}/cgi-bin/token",
+            answer = await providers.request(provider=NAME, session=self.session, method="GET", url=f"{self.api}/cgi-bin/token",
                                              timeout_s=self.timeout_s, params=params)
             if isinstance(answer, Outcome):
                 return answer
@@ -79,7 +79,7 @@ class WechatSubscribe:
         params = providers.template_params(message.kind, message.title, message.body, message.code)
         payload = {"touser": message.to, "template_id": template["template_id"], "lang": "zh_CN",
                    "data": data_fields(template["fields"], params)}
-        answer = await providers.request(NAME, self.session, "POST", f"{self.api}/cgi-bin/message/subscribe/send",
+        answer = await providers.request(provider=NAME, session=self.session, method="POST", url=f"{self.api}/cgi-bin/message/subscribe/send",
                                          timeout_s=self.timeout_s, params={"access_token": token}, json=payload)
         if isinstance(answer, Outcome):
             return answer
