@@ -127,12 +127,17 @@ async def _unsent(services) -> int:
 
 
 @contextlib.asynccontextmanager
-async def start_service(name: str, databases, nats_url: str | None, **settings) -> AsyncIterator[httpx.AsyncClient]:
-    """Migrate a fresh database for service ``name`` and serve it, ready on the bus; the client talks real HTTP to it."""
+async def start_service(name: str, databases, nats_url: str | None, *, database_url: str | None = None,
+                        **settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Migrate a fresh database for service ``name`` and serve it, ready on the bus; the client talks real HTTP to it.
+
+    ``database_url``: serve another replica on that (already migrated) database instead."""
     from cordon import migrate, services
 
-    url = await databases.new(name)
-    await asyncio.to_thread(migrate.upgrade, name, url)
+    url = database_url
+    if url is None:
+        url = await databases.new(name)
+        await asyncio.to_thread(migrate.upgrade, name, url)
     app_module = importlib.import_module(services.app_path(name).split(":")[0])
     config = services.settings_class(name)(database_url=url, nats_url=nats_url, **settings)
     app = app_module.create_app(config)

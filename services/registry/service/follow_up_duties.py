@@ -83,6 +83,9 @@ async def _move(session: AsyncSession, *, from_status: str, to_status: str, ende
             .where(FollowUpSlot.id.in_(
                 select(FollowUpSlot.id).where(FollowUpSlot.status == from_status, FollowUpSlot.ends_at <= ended_by).limit(limit)
             ))
+            # Again on the row itself: on PostgreSQL a replica blocked on a row another replica moved rechecks
+            # only these conditions (not the subquery's), and must find it no longer ``from_status``.
+            .where(FollowUpSlot.status == from_status)
             .values(status=to_status)
             .returning(FollowUpSlot.person_id, FollowUpSlot.measure_id, FollowUpSlot.region_code, FollowUpSlot.due_on,
                        FollowUpSlot.slot, FollowUpSlot.ends_at)
