@@ -9,8 +9,8 @@ import json
 import uuid
 from datetime import timedelta
 
+from cordon.clock import utcnow
 from cordon.contracts import auth, testing
-from cordon.db import utcnow
 from tests.notify.integration.conftest import notify_service, projected, publish, vault
 from tests.notify.integration.people import REGION, person_registered, user_created
 from tests.notify.integration.test_delivery_and_alerts import escalated_events, escalation_rounds
