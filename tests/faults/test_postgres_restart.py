@@ -16,8 +16,8 @@ import pytest
 
 from cordon import pii
 from tests.faults.private_postgres import Databases, PrivatePostgres
-from tests.registry.integration.people import GRID, stream_events
-from tests.serving import eventually, start_service
+from tests.registry.integration.people import GRID
+from tests.serving import eventually, start_service, stream_events
 
 AFTER = 60  # requests that must all succeed once the server is back
 _serial = itertools.count(1)
