@@ -22,9 +22,10 @@ up: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/cordon migrate
 
+# Lint and the import contracts first (so CI runs them), then pytest.
 # PYTEST_ARGS narrows the run, e.g. `make test PYTEST_ARGS="-k bus"`. pytest's exit code 5
 # (nothing collected) is named as such: it is neither a pass nor a test failure.
-test: $(STAMP)
+test: lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "make test: no tests were selected (pytest exit 5)" >&2; fi; \
 	exit $$code

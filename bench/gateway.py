@@ -246,7 +246,7 @@ class Child:
         assert self.process is not None
         return self.process.pid
 
-    def start(self, env: dict[str, str]) -> "Child":
+    def start(self, env: dict[str, str]) -> Child:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "cordon", "serve", self.name, "--host", "127.0.0.1", "--port", str(self.port)],
@@ -453,7 +453,7 @@ async def load_get(spec: dict) -> dict:
                     async with session.get(url, headers=headers) as r:
                         await r.read()
                         status: int | str = r.status
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     status = type(exc).__name__
                 done = time.perf_counter()
                 if t0 <= done <= t1:
@@ -1213,7 +1213,7 @@ def report(out: dict) -> str:
         gw_us = g.cpu_us_per_req.get("gateway", 0)
         lines += [
             "",
-            f"4. The gateway's own steps per proxied GET, CPU µs measured in this process (thread CPU time, best of 3,",
+            "4. The gateway's own steps per proxied GET, CPU µs measured in this process (thread CPU time, best of 3,",
             f"   warm caches: a floor), against the {gw_us:,.0f} µs of gateway CPU per request measured in run 1",
             f"   {'step':<72} {'µs/call':>8} {'calls':>5} {'µs/req':>7} {'share':>6}",
         ]

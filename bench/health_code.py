@@ -147,7 +147,7 @@ async def generate_load(config: dict) -> dict:
                 async with request as response:
                     body = await response.read()
                     status = response.status
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 if started >= t_measure:
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                 continue
@@ -252,7 +252,7 @@ class BareServer(ServiceProcess):
         super().__init__("bare", dict(os.environ), log_path)
         self.kind, self.body_file = kind, body_file
 
-    def start(self) -> "BareServer":
+    def start(self) -> BareServer:
         self._log = open(self.log_path, "wb")
         cmd = [sys.executable, "-m", "bench.health_code", "--serve-bare", self.kind, "--port", str(self.port),
                "--body-file", str(self.body_file)]

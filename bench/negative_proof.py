@@ -36,7 +36,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.travel_ingest import (  # noqa: E402  the shared bench helpers
-    ADMIN_URL, REPO, ServiceProcess, TempDatabase, machine_info, machine_line, prepare_env,
+    ADMIN_URL,
+    REPO,
+    ServiceProcess,
+    TempDatabase,
+    machine_info,
+    machine_line,
+    prepare_env,
 )
 
 STATUSES = ("negative",) * 85 + ("pending",) * 10 + ("invalid",) * 3 + ("pool_positive",) * 2

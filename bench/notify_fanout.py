@@ -105,6 +105,7 @@ async def _load_people(url: str, n: int, region: str) -> float:
         await conn.close()
     else:
         from sqlalchemy import insert
+
         from services.notify.models import PersonRef
         engine = db.create_engine(url)
         async with engine.begin() as conn:
@@ -165,6 +166,7 @@ async def run(args) -> dict:
         baseline = await _baseline(provider)
 
         import httpx
+
         from tests.tokens import bearer
         official = bearer("official", regions=[region], username="bench", ttl=3600)
         rss_idle = _rss_kb(service.pid, "VmRSS")

@@ -36,7 +36,16 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.travel_ingest import (  # noqa: E402  (after the path fix)
-    ADMIN_URL, REPO, ServiceProcess, TempDatabase, machine_info, machine_line, prepare_env, progress, settle, signed_token,
+    ADMIN_URL,
+    REPO,
+    ServiceProcess,
+    TempDatabase,
+    machine_info,
+    machine_line,
+    prepare_env,
+    progress,
+    settle,
+    signed_token,
 )
 
 CHUNK = 5000

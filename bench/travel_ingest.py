@@ -196,7 +196,7 @@ class ServiceProcess:
         assert self.process is not None
         return self.process.pid
 
-    def start(self) -> "ServiceProcess":
+    def start(self) -> ServiceProcess:
         self._log = open(self.log_path, "wb")
         cmd = [sys.executable, "-m", "cordon", "serve", self.service, "--port", str(self.port)]
         self.process = subprocess.Popen(cmd, env=self.env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
@@ -272,7 +272,7 @@ class RssSampler:
                 self.peak_kb = max(self.peak_kb, rss)
             await asyncio.sleep(self.interval)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 

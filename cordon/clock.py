@@ -8,7 +8,6 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-
 CHINA = ZoneInfo("Asia/Shanghai")
 
 Clock = Callable[[], datetime]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, Select, TypeDecorator, event, text

@@ -9,12 +9,11 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 
 PASS_KID_TIME = "%Y%m%dT%H%M%SZ"
 
@@ -73,7 +72,7 @@ def new_pass_key(directory: Path, now: datetime | None = None) -> str:
 
     The newest key signs; older ones stay published until the passes they signed have expired.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     kid = f"{now.strftime(PASS_KID_TIME)}-{secrets.token_hex(3)}"
     key = Ed25519PrivateKey.generate()
     _write_once(

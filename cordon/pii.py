@@ -111,7 +111,7 @@ class Vault:
     encryption_key: bytes
 
     @classmethod
-    def from_hex(cls, index_key: str, encryption_key: str) -> "Vault":
+    def from_hex(cls, index_key: str, encryption_key: str) -> Vault:
         return cls(bytes.fromhex(index_key), bytes.fromhex(encryption_key))
 
     def index(self, kind: str, value: str) -> str:

@@ -14,7 +14,8 @@ is the single place every service turns a region scope into SQL.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 from sqlalchemy import and_, false, or_
 from sqlalchemy.sql.elements import ColumnElement

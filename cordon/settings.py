@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     relay_max_backoff_s: float = 30.0
 
     @model_validator(mode="after")
-    def _resolve(self) -> "Settings":
+    def _resolve(self) -> Settings:
         if not self.database_url:
             own = os.environ.get(f"CORDON_{self.service.upper()}_DATABASE_URL")
             self.database_url = own or f"sqlite+aiosqlite:///{self.home / 'data' / (self.service + '.db')}"

@@ -12,7 +12,6 @@ millisecond of CPU per request (encode/httpx#3215) and caps a hop near 600 req/s
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -133,7 +132,7 @@ async def forward(request: Request, route: Route, upstream: Upstream, authorizat
                 continue
             upstream.breaker.failure(time.monotonic())
             return problem(502, "upstream_unreachable", f"{upstream.name} cannot be reached.")
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             upstream.breaker.failure(time.monotonic())
             return problem(504, "upstream_timeout", f"{upstream.name} did not answer in {route.timeout_s:.0f} s.")
         except BodyTooLarge:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 import uvicorn

@@ -10,7 +10,6 @@ import jwt
 from cordon.keys import ensure_jwt_keypair
 from cordon.settings import Settings
 
-
 # Modules mint their tokens once, at collection: they must outlive the slowest whole run (a loaded
 # 2-core CI machine took over 15 minutes), or late tests fail with 401 token_expired by chance.
 RUN_TTL_S = 6 * 3600

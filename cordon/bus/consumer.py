@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 import nats.errors
 import nats.js.errors
@@ -15,10 +15,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cordon import clock as clock_of_app
 from cordon import contracts
 from cordon.bus import inbox
 from cordon.bus.envelope import Envelope
-from cordon import clock as clock_of_app
 from cordon.clock import Clock, utcnow
 from cordon.observability import BUS_DEAD_LETTERS, BUS_HANDLED, request_id_var
 

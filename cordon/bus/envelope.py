@@ -35,7 +35,7 @@ class Envelope(BaseModel):
         return orjson.dumps(self.model_dump(mode="json", exclude_none=True))
 
     @classmethod
-    def from_json(cls, raw: bytes) -> "Envelope":
+    def from_json(cls, raw: bytes) -> Envelope:
         return cls.model_validate_json(raw)
 
     def event(self) -> contracts.Event:

@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon.bus.tables import dead_letter, inbox
-from cordon.db import dialect_insert, insert_or_ignore
 from cordon.clock import utcnow
+from cordon.db import dialect_insert, insert_or_ignore
 
 
 async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID) -> bool:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from nats.js import JetStreamContext
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon.bus.tables import outbox
-from cordon.db import is_postgres
 from cordon.clock import utcnow
+from cordon.db import is_postgres
 from cordon.observability import BUS_PUBLISHED, BUS_RELAY_ERRORS
 
 log = logging.getLogger("cordon.bus.relay")

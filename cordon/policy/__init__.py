@@ -36,7 +36,7 @@ class Trigger(_Strict):
     date: str | None = None  # the person's field that starts the chain, for a tag trigger
 
     @model_validator(mode="after")
-    def _complete(self) -> "Trigger":
+    def _complete(self) -> Trigger:
         if self.type == "travel" and self.level is None:
             raise ValueError("a travel trigger needs a level")
         if self.type in ("county_travel", "city_travel") and not self.levels:
@@ -59,7 +59,7 @@ class TestDay(_Strict):
     after_chain: int | None = Field(default=None, ge=1, le=365)
 
     @model_validator(mode="after")
-    def _one_form(self) -> "TestDay":
+    def _one_form(self) -> TestDay:
         if (self.after_chain is None) == (self.measure is None or self.day is None):
             raise ValueError("a test day is either {measure, day} or {after_chain}")
         return self
@@ -72,7 +72,7 @@ class Rule(_Strict):
     tests: list[TestDay] = []
 
     @model_validator(mode="after")
-    def _tests_fit_measures(self) -> "Rule":
+    def _tests_fit_measures(self) -> Rule:
         steps = {step.kind: step.days for step in self.measures}
         if len(steps) != len(self.measures):
             raise ValueError("a measure kind appears twice in one chain")
@@ -97,7 +97,7 @@ class Slot(_Strict):
     end: time
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Slot":
+    def _ordered(self) -> Slot:
         if self.end <= self.start:
             raise ValueError(f"slot {self.name} ends before it starts")
         return self
@@ -127,7 +127,7 @@ class Gatherings(_Strict):
     exposure_window_days: int = Field(gt=0, le=30)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Gatherings":
+    def _ordered(self) -> Gatherings:
         if self.approval_from >= self.prohibited_from:
             raise ValueError("approval_from must be below prohibited_from")
         return self
@@ -176,7 +176,7 @@ class Rosters(_Strict):
     )
 
     @model_validator(mode="after")
-    def _unique(self) -> "Rosters":
+    def _unique(self) -> Rosters:
         if len(set(self.duties)) != len(self.duties) or not all(d.isidentifier() and len(d) <= 40 for d in self.duties):
             raise ValueError("duties must be distinct snake_case names")
         return self
@@ -196,7 +196,7 @@ class Policy(_Strict):
     rosters: Rosters = Rosters()  # absent from documents older than it: the five duties
 
     @model_validator(mode="after")
-    def _known_conditions(self) -> "Policy":
+    def _known_conditions(self) -> Policy:
         known = {"case", "positive", "pool_positive", "test_overdue", "fever"}
         kinds = {"measure:" + k for k in MeasureKind.__args__}
         for condition in [*self.health_code.red, *self.health_code.yellow]:

@@ -11,10 +11,9 @@ from alembic import op
 from sqlalchemy import Column, Integer, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import policy
+from cordon import clock, policy
 from cordon.bus.envelope import Envelope
 from cordon.contracts.registry import PolicyChanged
-from cordon import clock
 from cordon.db import JSONType, UTCDateTime, new_metadata
 
 metadata = new_metadata()

@@ -10,11 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cordon import apidoc
 from cordon.auth import Admin, Resident, Role
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.errors import DomainError
 from cordon.paging import Cursor, Limit
-from cordon.deps import VaultDep
 from gateway.auth import service, tokens
 
 router = APIRouter(prefix="/auth", tags=["auth"])

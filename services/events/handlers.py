@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import clock
 from cordon.bus import ConsumerSpec
 from cordon.bus.envelope import Envelope
 from cordon.contracts import registry, testing
-from cordon import clock
 from cordon.policy import replica
 from services.events.service import exposure, people
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 from fastapi import FastAPI
@@ -61,7 +61,7 @@ async def _send(app: FastAPI, adapter: channels.Channel, job: delivery.Job, limi
             )
             # The adapters time out themselves; this bounds anything else (a stuck sink, DNS).
             return await asyncio.wait_for(adapter.send(message), app.state.settings.provider_timeout_s * 2)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return rules.unknown("timeout")
         except Exception as exc:  # an adapter bug must not lose the notification: retried, then failed
             log.warning("notify: %s send of %s raised %s", job.channel, job.id, type(exc).__name__)

@@ -6,9 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import ConsumerSpec
 from cordon.bus.envelope import Envelope
-from cordon.contracts import events
-from cordon.contracts import testing
 from cordon.clock import utcnow
+from cordon.contracts import events, testing
 from services.registry.service import reactions
 
 

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from fastapi import FastAPI
 
 from cordon import clockwork
-from cordon.clock import CHINA
-from cordon.clock import utcnow
+from cordon.clock import CHINA, utcnow
 from services.testing.service import schedules
 
 log = logging.getLogger("cordon.testing.clockwork")

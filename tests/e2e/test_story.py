@@ -12,8 +12,7 @@ from datetime import timedelta
 import orjson
 
 from cordon import pii
-from cordon.clock import local_date
-from cordon.clock import utcnow
+from cordon.clock import local_date, utcnow
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
 from tests.serving import eventually, settled
 
@@ -47,7 +46,7 @@ async def test_the_story(databases, nats_server, home):
         for user in users:
             assert (await gw.post("/api/v1/auth/users", json=user, headers=admin)).status_code == 201
         partner_key = (await gw.post("/api/v1/auth/partners", json={"name": "运营商"}, headers=admin)).json()["api_key"]
-        official, city = await token(gw, "official-jt", "official-password"), await token(gw, "official-cz", "official-password")
+        official, _city = await token(gw, "official-jt", "official-password"), await token(gw, "official-cz", "official-password")
         grid, lab = await token(gw, "grid-jt", "grid-password-1"), await token(gw, "lab-jt", "lab-password-12")
 
         # The grid worker registers the person, and nine neighbours who will share a pooled tube.

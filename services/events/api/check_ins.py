@@ -7,10 +7,8 @@ import uuid
 from fastapi import APIRouter, Response
 
 from cordon import apidoc
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.paging import Cursor, Limit
-from cordon.deps import VaultDep
 from services.events import schemas
 from services.events.api import views
 from services.events.api.deps import Participant

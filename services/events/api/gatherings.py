@@ -8,16 +8,14 @@ from datetime import date, datetime, time, timedelta
 from fastapi import APIRouter, Query
 
 from cordon import apidoc, bounds
+from cordon.auth import Official
 from cordon.clock import CHINA
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.errors import Unprocessable
 from cordon.paging import Cursor, Limit
-from cordon.deps import VaultDep
 from services.events import schemas
 from services.events.api import views
 from services.events.api.deps import Participant
-from cordon.auth import Official
 from services.events.service import gatherings
 
 router = APIRouter(tags=["gatherings"])

@@ -13,14 +13,13 @@ from cordon import paging, pii, regions
 from cordon.auth import FIELD_STAFF, OFFICIALS, Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
-from cordon.db import is_postgres
 from cordon.contracts import events
+from cordon.db import is_postgres
 from cordon.errors import Forbidden, NotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
 from cordon.policy import replica
 from services.events.domain import thresholds, workflow
 from services.events.models import Gathering
-
 
 
 class GatheringNotFound(NotFound):

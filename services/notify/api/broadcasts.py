@@ -7,11 +7,10 @@ import uuid
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.auth import Official
+from cordon.deps import NowDep, SessionDep
 from services.notify import schemas
 from services.notify.api import views
-from cordon.auth import Official
 from services.notify.service import broadcasts
 
 router = APIRouter(tags=["broadcasts"])

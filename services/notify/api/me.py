@@ -7,12 +7,11 @@ import uuid
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.auth import Resident
+from cordon.deps import NowDep, SessionDep
 from cordon.paging import Cursor, Limit
 from services.notify import schemas
 from services.notify.api import views
-from cordon.auth import Resident
 from services.notify.service import queries
 
 router = APIRouter(tags=["inbox"])

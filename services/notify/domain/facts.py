@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from cordon.clock import CHINA
-from cordon.contracts import events
-from cordon.contracts import registry, testing
+from cordon.contracts import events, registry, testing
 from cordon.policy import Policy
 from services.notify.domain.rendering import join, word
 

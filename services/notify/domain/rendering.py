@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from typing import Mapping
+from collections.abc import Mapping
 
 from services.notify.domain.templates import COLLAPSED, LANGUAGES, TEMPLATES, WORDS
 

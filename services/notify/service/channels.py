@@ -99,7 +99,7 @@ async def _post(session: aiohttp.ClientSession, url: str, body: bytes, headers: 
         async with session.post(url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
             detail = "" if 200 <= response.status < 300 else (await response.text())[:200]
             return delivery.from_status(response.status, detail)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         return delivery.unknown(f"timeout after {timeout_s}s")
     except aiohttp.ClientConnectorError as exc:  # no connection was made: nothing was sent
         return delivery.retry(f"{type(exc).__name__}: {exc}"[:200])

@@ -8,14 +8,13 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from cordon import apidoc
+from cordon.auth import Admin, FieldStaff, Official
 from cordon.bounds import AnyMoment, Day
 from cordon.clock import local_date
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.deps import NowDep, SessionDep
 from cordon.errors import NotFound, RegionNotFound
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from cordon.auth import Admin, FieldStaff, Official
 from services.registry.domain.accountability import missing_duties
 from services.registry.service import audit, follow_up_duties, people, policies, reports, rosters
 

@@ -10,7 +10,6 @@ from cordon.auth import STAFF, CurrentPrincipal, Principal
 from cordon.errors import Forbidden
 
 
-
 async def _gate(principal: CurrentPrincipal) -> Principal:
     """Staff, or a gate device: a partner key with the ``gate`` scope."""
     if principal.role in STAFF or (principal.role == "partner" and "gate" in principal.scopes):

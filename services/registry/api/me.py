@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.auth import Resident
+from cordon.deps import NowDep, SessionDep
 from services.registry import schemas
 from services.registry.api import views
-from cordon.auth import Resident
 from services.registry.service import people, travel
 
 router = APIRouter(tags=["me"])

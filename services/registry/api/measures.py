@@ -7,13 +7,12 @@ import uuid
 from fastapi import APIRouter
 
 from cordon import apidoc
+from cordon.auth import FieldStaff, GridWorker, Official
 from cordon.clock import local_date
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.deps import NowDep, SessionDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
 from services.registry.api import views
-from cordon.auth import FieldStaff, GridWorker, Official
 from services.registry.service import measures, people
 
 router = APIRouter(tags=["measures"])

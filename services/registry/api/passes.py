@@ -9,10 +9,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from cordon import apidoc
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
-from services.registry.api.deps import Gate
 from cordon.auth import Resident
+from cordon.deps import NowDep, SessionDep
+from services.registry.api.deps import Gate
 from services.registry.service import passes, people
 
 router = APIRouter(tags=["health-code"])

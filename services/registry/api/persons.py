@@ -8,13 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from cordon import apidoc
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.auth import FieldStaff
+from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.paging import Cursor, Limit
-from cordon.deps import VaultDep
 from services.registry import schemas
 from services.registry.api import views
-from cordon.auth import FieldStaff
 from services.registry.service import people
 
 router = APIRouter(tags=["persons"])

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from cordon import apidoc, messages, policy
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.auth import Admin, Staff
+from cordon.deps import NowDep, SessionDep
 from cordon.errors import Unprocessable, field_errors
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from cordon.auth import Admin, Staff
 from services.registry.service import policies
 
 router = APIRouter(tags=["policies"])

@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from cordon import apidoc
+from cordon.auth import Admin, Official, SignedIn
 from cordon.batches import BatchResult, batch_lines, ndjson_lines
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.deps import NowDep, SessionDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from cordon.auth import Admin, Official, SignedIn
 from services.registry.service import places
 
 router = APIRouter(tags=["places"])

@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.auth import Official, SignedIn
+from cordon.deps import NowDep, SessionDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from cordon.auth import Official, SignedIn
 from services.registry.service import risk_areas
 
 router = APIRouter(tags=["risk_areas"])

@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from cordon import apidoc
-from cordon.batches import BatchResult, batch_lines
-from cordon.deps import NowDep
-from cordon.deps import VaultDep
-from services.registry import schemas
 from cordon.auth import Partner
+from cordon.batches import BatchResult, batch_lines
+from cordon.deps import NowDep, VaultDep
+from services.registry import schemas
 from services.registry.service import travel
 
 router = APIRouter(tags=["travel"])

@@ -13,7 +13,6 @@ from cordon import regions
 from cordon.policy import FollowUps
 
 
-
 def resolve_roster(region_code: str, rosters: dict[str, dict[str, str | None]]) -> tuple[str, dict[str, str | None]] | None:
     """The roster of the nearest place holding ``region_code``: its own, then each place above it in turn."""
     code: str | None = region_code

@@ -6,16 +6,16 @@ Set-based: a few queries per chunk of people, never a query per person.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from itertools import islice
-from typing import Iterable
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
-from cordon.contracts import registry
 from cordon.clock import utcnow
+from cordon.contracts import registry
 from cordon.policy import Policy
 from services.registry.domain import engine
 from services.registry.domain.measures import status

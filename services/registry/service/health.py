@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
-from cordon.contracts import registry
 from cordon.clock import utcnow
+from cordon.contracts import registry
 from cordon.policy import Policy
 from services.registry.domain import healthcode
 from services.registry.models import Measure, Person

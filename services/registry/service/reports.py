@@ -16,7 +16,7 @@ from cordon.contracts import registry
 from cordon.db import insert_or_ignore
 from cordon.errors import Conflict, NotFound, RegionNotFound, Unprocessable
 from cordon.policy import Policy
-from services.registry.domain.accountability import is_late, report_deadline, reminder_due
+from services.registry.domain.accountability import is_late, reminder_due, report_deadline
 from services.registry.models import DailyCount, DailyReport, FollowUp, Measure, Person, PersonTag, ReportNotice, Roster
 from services.registry.service import audit, places
 

@@ -16,8 +16,8 @@ clockwork sweeps whatever is pending after that (``evaluate_pending``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from typing import AsyncIterator
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

@@ -5,12 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from cordon import apidoc, batches
-from cordon.batches import BatchResult, batch_lines
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
-from cordon.deps import VaultDep
-from services.testing import schemas
 from cordon.auth import Lab
+from cordon.batches import BatchResult, batch_lines
+from cordon.deps import NowDep, SessionDep, VaultDep
+from services.testing import schemas
 from services.testing.service import samples
 
 router = APIRouter(tags=["samples"])

@@ -7,11 +7,10 @@ from typing import Literal
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.auth import FieldStaff, Official
+from cordon.deps import NowDep, SessionDep
 from cordon.paging import Cursor, Limit
 from services.testing import schemas
-from cordon.auth import FieldStaff, Official
 from services.testing.service import schedules
 
 router = APIRouter(tags=["schedules"])

@@ -7,14 +7,12 @@ import uuid
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.auth import Principal
-from cordon.deps import NowDep
-from cordon.deps import SessionDep
+from cordon.auth import Principal, Resident
+from cordon.deps import NowDep, SessionDep
 from cordon.errors import PersonNotFound
 from cordon.paging import Cursor, Limit
 from services.testing import schemas
 from services.testing.api.deps import StaffOrResident, WithinHours, visible_person
-from cordon.auth import Resident
 from services.testing.domain import proof as rules
 from services.testing.service import history, persons, proofs
 

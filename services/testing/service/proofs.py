@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon.db import dialect_insert, slices
 from services.testing.domain import proof as rules
 from services.testing.domain.outcomes import POSITIVE_OUTCOMES
 from services.testing.models import PersonRef, Proof, Sample
-from cordon.db import dialect_insert, slices
 
 _SUMMARY = ("latest_negative_collected_at", "latest_negative_barcode", "latest_positive_collected_at")
 

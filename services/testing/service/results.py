@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.auth import Principal
+from cordon.batches import Tally
 from cordon.bus import outbox
 from cordon.contracts.testing import ResultRecorded
+from cordon.db import dialect_insert, slices
 from cordon.errors import Conflict, DomainError, NotFound, Unprocessable
 from cordon.policy import replica
 from services.testing.domain import outcomes
@@ -20,8 +22,6 @@ from services.testing.domain.samples import CLOCK_SKEW
 from services.testing.models import PersonRef, ResultCorrection, Sample, TestResult
 from services.testing.schemas import ResultCreate
 from services.testing.service import proofs
-from cordon.batches import Tally
-from cordon.db import dialect_insert, slices
 
 REFUSALS: dict[str, type[DomainError]] = {
     "sample_not_found": NotFound,

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import pii
 from cordon.auth import Principal
+from cordon.batches import Tally
 from cordon.bus import outbox
 from cordon.contracts.testing import SampleCollected
+from cordon.db import dialect_insert, slices
 from cordon.errors import Conflict, DomainError, Unprocessable
 from cordon.pii import Vault
 from cordon.policy import replica
@@ -20,8 +22,6 @@ from services.testing.domain import samples as rules
 from services.testing.models import PersonRef, Sample, TestResult, Tube
 from services.testing.schemas import SampleCreate
 from services.testing.service import schedules
-from cordon.batches import Tally
-from cordon.db import dialect_insert, slices
 
 # The HTTP answer for each refusal when a single sample is posted.
 REFUSALS: dict[str, type[DomainError]] = {

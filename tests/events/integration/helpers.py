@@ -10,9 +10,8 @@ import nats
 from cordon import pii
 from cordon.bus import streams
 from cordon.bus.envelope import Envelope, wrap
-from cordon.clock import CHINA
+from cordon.clock import CHINA, utcnow
 from cordon.contracts import Event
-from cordon.clock import utcnow
 from tests.tokens import bearer
 
 _serial = itertools.count(1)

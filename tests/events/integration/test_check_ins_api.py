@@ -7,7 +7,16 @@ import uuid
 
 from cordon import pii
 from tests.events.integration.helpers import (
-    ADMIN, GRID, LAB, OFFICIAL, OTHER_GRID, file, id_number, phone, resident, vault,
+    ADMIN,
+    GRID,
+    LAB,
+    OFFICIAL,
+    OTHER_GRID,
+    file,
+    id_number,
+    phone,
+    resident,
+    vault,
 )
 
 API = "/api/v1/gatherings"

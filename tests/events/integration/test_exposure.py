@@ -6,8 +6,8 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from cordon.contracts import registry, testing
 from cordon.clock import utcnow
+from cordon.contracts import registry, testing
 from tests.events.integration.helpers import GRID, file, id_number, iso, phone, publish, vault
 from tests.serving import settled, stream_envelopes
 

@@ -6,11 +6,24 @@ import uuid
 from datetime import datetime, timedelta
 
 from cordon import policy
-from cordon.contracts import registry
 from cordon.clock import utcnow
+from cordon.contracts import registry
 from tests.events.integration.helpers import (
-    ADMIN, CITY_OFFICIAL, GRID, LAB, OFFICIAL, OTHER_GRID, OTHER_OFFICIAL, PLANS, body, file, iso, phone,
-    publish, resident, vault,
+    ADMIN,
+    CITY_OFFICIAL,
+    GRID,
+    LAB,
+    OFFICIAL,
+    OTHER_GRID,
+    OTHER_OFFICIAL,
+    PLANS,
+    body,
+    file,
+    iso,
+    phone,
+    publish,
+    resident,
+    vault,
 )
 from tests.serving import eventually, settled, stream_envelopes
 from tests.tokens import bearer

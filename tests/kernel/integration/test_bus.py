@@ -11,7 +11,6 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-
 import nats
 import pytest
 from sqlalchemy import select

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from cordon.contracts import auth, testing
 from cordon.clock import utcnow
+from cordon.contracts import auth, testing
 from services.notify.models import Alert
 from services.notify.service import alerts
 from tests.notify.integration.conftest import notify_service, projected, provider_stub, publish, stub_deliveries, vault
@@ -154,7 +154,7 @@ async def test_an_unacknowledged_alert_climbs_every_tier_then_stops_where_nobody
     assert [a["recipient"] for a in await listed(notify, kind="positive_alert")] == ["county"]
 
     start, climbed = utcnow(), []
-    for step, expected in enumerate(["city", "province", "root"], start=1):  # each tier waits its 30 minutes
+    for step, _expected in enumerate(["city", "province", "root"], start=1):  # each tier waits its 30 minutes
         await escalation_rounds(notify, start + timedelta(minutes=31 * step))
         await settled(nats_server.url, notify)
         climbed = sorted(await listed(notify, kind="alert_escalated"), key=lambda n: n["created_at"])

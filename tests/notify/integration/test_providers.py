@@ -14,8 +14,8 @@ import orjson
 from aiohttp import web
 from sqlalchemy import select
 
-from cordon.contracts import auth, testing
 from cordon.clock import utcnow
+from cordon.contracts import auth, testing
 from cordon.policy import QuietHours
 from services.notify.domain import pacing
 from services.notify.models import Notification, WechatRef

@@ -7,8 +7,8 @@ import uuid
 from datetime import date, timedelta
 
 from cordon.bus.envelope import wrap
-from cordon.contracts import auth, events, registry, testing
 from cordon.clock import utcnow
+from cordon.contracts import auth, events, registry, testing
 from tests.notify.integration.conftest import projected, publish, vault
 from tests.notify.integration.people import REGION, person_registered, user_created
 from tests.serving import eventually, settled
@@ -152,7 +152,7 @@ async def test_organisers_and_exposed_attendees_are_told(notify, nats_server):
     stranger = bearer("resident", sub=stranger_index, phone_index=stranger_index)
     kinds = {i["kind"] for i in (await notify.get("/api/v1/me/notifications", headers=stranger)).json()["items"]}
     assert kinds == {"gathering_rejected", "exposure"}
-    await eventually(lambda: _async(any("13955556666" == line["to"] for line in sink(notify))))
+    await eventually(lambda: _async(any(line["to"] == "13955556666" for line in sink(notify))))
 
 
 async def test_lists_check_roles_paging_and_input(notify, nats_server):

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import orjson
 
-from cordon.clock import CHINA
-from cordon.clock import utcnow
+from cordon.clock import CHINA, utcnow
 from services.notify.domain.templates import WORDS
 from tests.notify.integration.conftest import notify_service, projected, publish, vault
 from tests.notify.integration.people import REGION, user_created

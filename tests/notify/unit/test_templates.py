@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cordon.contracts import events
-from cordon.contracts import registry, testing
+from cordon.contracts import events, registry, testing
 from cordon.policy import default
 from services.notify.domain import facts, recipients
 from services.notify.domain.rendering import MissingFact, collapsed_body, fields, render

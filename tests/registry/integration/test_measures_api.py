@@ -7,8 +7,7 @@ from datetime import timedelta
 import orjson
 
 from cordon import policy
-from cordon.clock import local_date
-from cordon.clock import utcnow
+from cordon.clock import local_date, utcnow
 from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, register
 from tests.serving import settled, stream_events
 from tests.tokens import bearer

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, timedelta
 
 import nats
 
 from cordon import pii
 from cordon.bus import streams
 from cordon.bus.envelope import wrap
-from cordon.clock import local_date
-from cordon.contracts import events
-from cordon.contracts import testing
-from cordon.clock import utcnow
+from cordon.clock import local_date, utcnow
+from cordon.contracts import events, testing
 from tests.registry.integration.people import GRID, id_number, register
 from tests.serving import eventually, settled
 
@@ -106,15 +104,15 @@ async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registratio
 
 
 async def test_gathering_decisions_and_result_corrections_reach_the_audit_trail(registry, nats_server):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tests.registry.integration.people import ADMIN
 
     gathering = uuid.uuid4()
     decision = events.GatheringApproved(
         gathering_id=gathering, title="婚宴", kind="wedding", region_code="320413", status="approved",
-        requirement="approval", starts_at=datetime(2026, 1, 1, 10, tzinfo=timezone.utc),
-        ends_at=datetime(2026, 1, 1, 14, tzinfo=timezone.utc), expected_attendees=80, by="official-jt",
+        requirement="approval", starts_at=datetime(2026, 1, 1, 10, tzinfo=UTC),
+        ends_at=datetime(2026, 1, 1, 14, tzinfo=UTC), expected_attendees=80, by="official-jt",
     )
     await publish(nats_server.url, decision)
     corrected = result(None, "negative", "some-index", correction=True, correction_reason="录入错误")

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import orjson
 
-from cordon.clock import local_date
-from cordon.clock import utcnow
+from cordon.clock import local_date, utcnow
 from tests.registry.integration.people import OFFICIAL, PARTNER, register
 from tests.serving import settled, stream_events
 

@@ -7,8 +7,7 @@ from datetime import timedelta
 import orjson
 
 from cordon import pii
-from cordon.clock import local_date
-from cordon.clock import utcnow
+from cordon.clock import local_date, utcnow
 from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, PARTNER, id_number, phone, register
 from tests.tokens import bearer
 

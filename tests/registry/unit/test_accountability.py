@@ -1,4 +1,4 @@
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,7 +45,7 @@ def test_roster_fall_back_down_to_the_grid():
 
 def test_two_slots_a_day_in_china_time():
     slots = slots_of_day(date(2022, 1, 5), FOLLOW, CN)
-    assert [(s.name, s.starts_at.astimezone(timezone.utc).hour, s.ends_at.astimezone(timezone.utc).hour) for s in slots] == [
+    assert [(s.name, s.starts_at.astimezone(UTC).hour, s.ends_at.astimezone(UTC).hour) for s in slots] == [
         ("morning", 0, 4), ("evening", 8, 12)]
 
 
@@ -63,20 +63,20 @@ def test_two_slots_a_day_in_china_time():
 )
 def test_slot_a_follow_up_fulfils(local, expected):
     moment = datetime.fromisoformat(local).replace(tzinfo=CN)
-    slot = slot_for(moment.astimezone(timezone.utc), FOLLOW, CN)
+    slot = slot_for(moment.astimezone(UTC), FOLLOW, CN)
     assert (None if slot is None else (slot.on.isoformat(), slot.name)) == expected
 
 
 def test_utc_evening_is_the_next_china_morning():
     # 2022-01-05 23:30 UTC is 2022-01-06 07:30 in China.
-    slot = slot_for(datetime(2022, 1, 5, 23, 30, tzinfo=timezone.utc), FOLLOW, CN)
+    slot = slot_for(datetime(2022, 1, 5, 23, 30, tzinfo=UTC), FOLLOW, CN)
     assert slot.on == date(2022, 1, 6) and slot.name == "morning"
 
 
 def test_report_deadline_lateness_and_reminder_window():
     on = date(2022, 1, 5)
     deadline = report_deadline(on, time(14, 0), CN)
-    assert deadline == datetime(2022, 1, 5, 6, 0, tzinfo=timezone.utc)
+    assert deadline == datetime(2022, 1, 5, 6, 0, tzinfo=UTC)
     assert not is_late(deadline, on, time(14, 0), CN)
     assert is_late(deadline + timedelta(seconds=1), on, time(14, 0), CN)
     before = timedelta(minutes=120)

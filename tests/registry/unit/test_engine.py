@@ -186,7 +186,7 @@ def test_one_open_measure_per_kind_and_trigger_is_never_served_twice(facts, risk
         by_kind.setdefault(a.kind, []).append(a)
     for same in by_kind.values():
         spans = sorted((a.starts_on, a.ends_on) for a in same)
-        for (s1, e1), (s2, _) in zip(spans, spans[1:]):
+        for (_s1, e1), (s2, _) in zip(spans, spans[1:]):
             assert s2 > e1 + D(1)  # separate episodes never overlap or touch
 
 

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from cordon.policy import default
 from services.registry.domain.healthcode import ActiveMeasure, HealthState, derive
@@ -24,7 +24,7 @@ def test_red_for_centralized_quarantine_with_rule_and_until():
 
 
 def test_yellow_conditions():
-    moment = datetime(2022, 1, 2, tzinfo=timezone.utc)
+    moment = datetime(2022, 1, 2, tzinfo=UTC)
     for state in (
         {"measures": (ActiveMeasure("home_health_monitoring", "medium_risk_travel", UNTIL),)},
         {"measures": (ActiveMeasure("home_quarantine", "inbound", UNTIL),)},
@@ -40,7 +40,7 @@ def test_daily_health_monitoring_alone_is_green():
 
 
 def test_red_wins_and_keeps_yellow_reasons_after_its_own():
-    result, reasons = color(positive_at=datetime(2022, 1, 2, tzinfo=timezone.utc), fever_celsius=38.0)
+    result, reasons = color(positive_at=datetime(2022, 1, 2, tzinfo=UTC), fever_celsius=38.0)
     assert result == "red"
     assert [r.rule for r in reasons] == ["positive", "fever"]
 

@@ -12,7 +12,7 @@ import nats
 from cordon import pii
 from cordon.bus import streams
 from cordon.bus.envelope import wrap
-from cordon.contracts.registry import MeasureAssigned, MeasureReleased, PersonRegistered
+from cordon.contracts.registry import MeasureAssigned, PersonRegistered
 from cordon.pii import Vault
 from tests.serving import eventually, settled, stream_envelopes
 from tests.tokens import bearer

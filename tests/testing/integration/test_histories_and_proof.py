@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.testing.integration.helpers import (
-    ADMIN, ELSEWHERE, GRID, LAB, OFFICIAL, id_number, now, post_result, post_sample, register_person, vault,
+    ADMIN,
+    ELSEWHERE,
+    GRID,
+    LAB,
+    OFFICIAL,
+    id_number,
+    now,
+    post_result,
+    post_sample,
+    register_person,
+    vault,
 )
 from tests.tokens import bearer
 

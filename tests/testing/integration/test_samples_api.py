@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 from tests.testing.integration.helpers import GRID, LAB, bad_id_number, id_number, post_sample, sample_body
 

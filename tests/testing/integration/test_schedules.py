@@ -9,7 +9,17 @@ from cordon.clock import local_date
 from cordon.contracts.registry import MeasureReleased
 from tests.serving import eventually, settled
 from tests.testing.integration.helpers import (
-    ELSEWHERE, GRID, LAB, OFFICIAL, id_number, measure, now, post_sample, publish, register_person, published_events,
+    ELSEWHERE,
+    GRID,
+    LAB,
+    OFFICIAL,
+    id_number,
+    measure,
+    now,
+    post_sample,
+    publish,
+    published_events,
+    register_person,
 )
 
 
