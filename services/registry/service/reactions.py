@@ -16,6 +16,7 @@ from cordon.clock import local_date
 from cordon.contracts import events as gatherings
 from cordon.contracts import testing
 from cordon.db import insert_or_ignore, skip_locked
+from services.registry.domain import results
 from services.registry.models import Exposure, Person, WaitingResult
 from services.registry.service import audit, evaluation, policies, reports
 from services.registry.service.health import refresh_codes
@@ -36,15 +37,11 @@ async def _refresh(session: AsyncSession, person: Person, now: datetime) -> None
 
 def _apply_result(person: Person, *, outcome: str, collected_at: datetime, retest_due_by: datetime | None,
                   correction: bool) -> None:
-    if outcome == "positive":
-        person.positive_at, person.pool_positive_due_by = collected_at, None
-    elif outcome == "pool_positive" and person.positive_at is None:
-        person.pool_positive_due_by = retest_due_by
-    elif outcome == "negative":
-        if person.pool_positive_due_by is not None:
-            person.pool_positive_due_by = None  # the single-tube retest came back negative
-        if correction and person.positive_at == collected_at:
-            person.positive_at = None  # the positive it corrects was a mistake
+    state = results.after_result(
+        results.ResultState(positive_at=person.positive_at, pool_positive_due_by=person.pool_positive_due_by),
+        outcome=outcome, collected_at=collected_at, retest_due_by=retest_due_by, correction=correction,
+    )
+    person.positive_at, person.pool_positive_due_by = state.positive_at, state.pool_positive_due_by
 
 
 async def record_result(*, session: AsyncSession, result: testing.ResultRecorded, now: datetime) -> None:

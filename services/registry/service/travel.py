@@ -30,6 +30,7 @@ from cordon.db import dialect_insert, is_postgres, skip_locked
 from cordon.errors import RegionInvalid, Unprocessable
 from cordon.pii import Vault
 from services.registry.domain import travel_lines
+from services.registry.domain.risk import touches_risk
 from services.registry.models import Person, TravelRecord
 from services.registry.service import audit, evaluation, people, policies
 
@@ -160,12 +161,6 @@ async def evaluate_pending(
         settled += len(claimed)
         if len(claimed) < batch:
             return settled
-
-
-def touches_risk(region: str, risk: dict[str, str]) -> bool:
-    """Whether a record may fall under a travel rule: inside an area, holding one, or in the same city (the
-    county and city rules); the engine decides which."""
-    return any(regions.contains(regions.city(area) or area, region) or regions.contains(region, area) for area in risk)
 
 
 async def ingest(
