@@ -19,6 +19,8 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 from pydantic_core import PydanticCustomError
 
+from cordon.clock import CHINA
+
 EARLIEST = date(2019, 1, 1)
 YEARS_AHEAD = 10
 MAX_COUNT = 10_000_000  # counts are >= 0 and below this
@@ -73,6 +75,10 @@ def _adapt(check):
     return validate
 
 
+def _in_china_if_naive(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=CHINA)
+
+
 def _not_null(value):
     if value is None:
         raise PydanticCustomError("null_not_allowed", "此项不可为空（this field cannot be null）")
@@ -81,7 +87,8 @@ def _not_null(value):
 
 Day = Annotated[date, AfterValidator(_adapt(check_day))]
 Moment = Annotated[AwareDatetime, AfterValidator(_adapt(check_moment))]
-AnyMoment = Annotated[datetime, AfterValidator(_adapt(check_moment))]
+# A query's time without an offset is China Standard Time, as every date of the API is.
+AnyMoment = Annotated[datetime, AfterValidator(_adapt(check_moment)), AfterValidator(_in_china_if_naive)]
 Count = Annotated[int, Field(ge=0, lt=MAX_COUNT)]
 # A PATCH field that may be left out but not set to null: default None means "not given".
 NotNull = AfterValidator(_not_null)
