@@ -29,10 +29,8 @@ import contextlib
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -489,14 +487,9 @@ def main(argv=None) -> int:
         serve_bare(args.serve_bare, args.port, Path(args.body_file))
         return 0
 
-    from bench.travel_ingest import prepare_env
+    from bench.travel_ingest import in_private_home
 
-    tmp = Path(tempfile.mkdtemp(prefix="cordon-bench-"))
-    try:
-        env = prepare_env(tmp)
-        out = asyncio.run(run(args, tmp, env))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    out = in_private_home(run, args)
     print(report(out))
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(out), indent=2, default=str) + "\n")

@@ -24,10 +24,8 @@ import argparse
 import asyncio
 import csv
 import json
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +38,9 @@ from bench.travel_ingest import (  # noqa: E402  (after the path fix)
     REPO,
     ServiceProcess,
     TempDatabase,
+    in_private_home,
     machine_info,
     machine_line,
-    prepare_env,
     progress,
     settle,
     signed_token,
@@ -244,12 +242,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="cordon-bench-"))
-    try:
-        env = prepare_env(tmp)
-        out = asyncio.run(run(args, tmp, env))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    out = in_private_home(run, args)
     print(report(out))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n")

@@ -69,6 +69,15 @@ def progress(message: str) -> None:
     print(f"[{time.monotonic() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+def in_private_home(run, args):
+    """``run(args, home, env)`` in a fresh private CORDON_HOME, removed afterwards (keys included)."""
+    tmp = Path(tempfile.mkdtemp(prefix="cordon-bench-"))
+    try:
+        return asyncio.run(run(args, tmp, prepare_env(tmp)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def prepare_env(tmp: Path) -> dict:
     """A private CORDON_HOME in dev mode (keys generated there); the environment the service gets."""
     for name in list(os.environ):
@@ -670,12 +679,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="cordon-bench-"))
-    try:
-        env = prepare_env(tmp)
-        out = asyncio.run(run(args, tmp, env))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    out = in_private_home(run, args)
     print(report(out))
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(out), indent=2, default=str) + "\n")
