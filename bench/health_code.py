@@ -40,7 +40,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.travel_ingest import (  # noqa: E402  (shared helpers of the benchmarks)
+from bench.common import (  # noqa: E402  (shared helpers of the benchmarks)
     ADMIN_URL,
     REPO,
     PySpy,
@@ -376,7 +376,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
             if spy:
                 spy.stop()
         if spy and spy.out.exists():
-            from bench.travel_ingest import summarize_profile
+            from bench.common import summarize_profile
 
             profile = summarize_profile(spy.out)
         progress("stopping the registry")
@@ -431,7 +431,7 @@ def report(out: dict) -> str:
     verify = [r for r in runs if "verify" in r.name]
     if verify:
         lines.append(f"ratio verify / bare uvicorn: {verify[0].result['rps'] / base if base else 0:.3f}")
-    from bench.travel_ingest import profile_lines
+    from bench.common import profile_lines
 
     lines += profile_lines(out["profile"])
     return "\n".join(lines)
@@ -446,7 +446,7 @@ def to_json(out: dict) -> dict:
     return {
         **{k: v for k, v in out.items() if k not in ("runs", "profile")},
         "runs": [{**asdict(r), "ratio_to_baseline": round(r.result["rps"] / base, 4) if base else None} for r in out["runs"]],
-        "profile": __import__("bench.travel_ingest", fromlist=["profile_json"]).profile_json(out["profile"]),
+        "profile": __import__("bench.common", fromlist=["profile_json"]).profile_json(out["profile"]),
     }
 
 
@@ -487,7 +487,7 @@ def main(argv=None) -> int:
         serve_bare(args.serve_bare, args.port, Path(args.body_file))
         return 0
 
-    from bench.travel_ingest import in_private_home
+    from bench.common import in_private_home
 
     out = in_private_home(run, args)
     print(report(out))

@@ -35,7 +35,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.travel_ingest import (  # noqa: E402  the shared bench helpers
+from bench.common import (  # noqa: E402  the shared bench helpers
     ADMIN_URL,
     REPO,
     ServiceProcess,

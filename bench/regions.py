@@ -33,7 +33,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.travel_ingest import (  # noqa: E402  (after the path fix)
+from bench.common import (  # noqa: E402  (after the path fix)
     ADMIN_URL,
     REPO,
     ServiceProcess,

@@ -32,16 +32,16 @@ import orjson
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import id_number  # noqa: E402
-from bench.negative_proof import staff_token  # noqa: E402
-from bench.travel_ingest import (  # noqa: E402  the shared bench helpers
+from bench.common import (  # noqa: E402  the shared bench helpers
     ADMIN_URL,
     ServiceProcess,
     TempDatabase,
+    id_number,  # noqa: E402
     machine_info,
     machine_line,
     prepare_env,
 )
+from bench.negative_proof import staff_token  # noqa: E402
 
 
 def bodies(lines: list[dict], per_request: int) -> list[bytes]:
