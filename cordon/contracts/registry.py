@@ -193,3 +193,51 @@ class ReportSubmitted(ReportFacts):
     late: bool
     zero: bool
     by: str
+
+
+class LeadReason(BaseModel):
+    rule: str
+    detail: str
+
+
+class LeadFacts(Event):
+    """A big-data lead (大数据推送排查): someone a record or a list names, not found among the registered.
+
+    Carries where the lead is (``region_code``; None: admins only), its due time and reasons, and the
+    masked contact; never an ID number or phone in clear.
+    """
+
+    lead_id: uuid.UUID
+    region_code: str | None = None
+    source: Literal["travel_record", "import"]
+    reasons: list[LeadReason] = []
+    due_at: datetime
+    phone_masked: str | None = None
+    id_number_masked: str | None = None
+    name_masked: str | None = None
+
+
+@register
+class LeadOpened(LeadFacts):
+    """A lead was opened, or an open lead gained reasons (a later record of the same phone or ID number)."""
+
+    subject: ClassVar[str] = "registry.lead.opened"
+
+
+@register
+class LeadClosed(LeadFacts):
+    """A lead was closed with its outcome: found and registered (``person_id``), or why not."""
+
+    subject: ClassVar[str] = "registry.lead.closed"
+    outcome: Literal["registered", "unreachable", "left_area", "not_found", "already_handled"]
+    person_id: uuid.UUID | None = None
+    closed_by: str | None = None  # None: closed by the registration that found the person
+
+
+@register
+class LeadOverdue(LeadFacts):
+    """An open lead passed its due time (told once): the officials of its county are alerted."""
+
+    subject: ClassVar[str] = "registry.lead.overdue"
+    county_code: str | None = None
+    assignee: str | None = None

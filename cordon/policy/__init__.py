@@ -182,6 +182,12 @@ class Rosters(_Strict):
         return self
 
 
+class Leads(_Strict):
+    """Big-data leads (大数据推送排查): how long the local village has to find the person (当日排查到位)."""
+
+    due_hours: int = Field(default=24, gt=0, le=24 * 14)
+
+
 class Policy(_Strict):
     name: str
     timezone: str = "Asia/Shanghai"
@@ -194,6 +200,7 @@ class Policy(_Strict):
     notifications: Notifications
     daily_reports: DailyReports
     rosters: Rosters = Rosters()  # absent from documents older than it: the five duties
+    leads: Leads = Leads()  # absent from documents older than it: 24 hours
 
     @model_validator(mode="after")
     def _known_conditions(self) -> Policy:

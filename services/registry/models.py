@@ -349,3 +349,72 @@ class DailyCount(Base):
     count_on: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Lead(Base):
+    """A big-data lead (大数据推送排查): someone a travel record or an imported list names who is not registered.
+
+    Matched by blind index (``match_key``: the ID number's, else the phone's); one open lead per key, so
+    several records of one person fold into one lead with all their reasons. Contact encrypted at rest.
+    """
+
+    __tablename__ = "lead"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    match_key: Mapped[str] = mapped_column(String(80))  # "id:<blind index>" or "phone:<blind index>"
+    id_number_index: Mapped[str | None] = mapped_column(String(64))
+    id_number_enc: Mapped[str | None] = mapped_column(Text)
+    id_number_masked: Mapped[str | None] = mapped_column(String(18))
+    phone_index: Mapped[str | None] = mapped_column(String(64))
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(100))
+    region_code: Mapped[str | None] = mapped_column(String(15))  # None: admins only (no place known)
+    source: Mapped[str] = mapped_column(String(16))  # travel_record | import
+    reasons: Mapped[list[dict]] = mapped_column(JSONType, default=list)
+    status: Mapped[str] = mapped_column(String(8))  # open | closed
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the clockwork told it overdue (once)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index("uq_lead_open_match_key", "match_key", unique=True,
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("ix_lead_region_code_created_at", "region_code", "created_at"),
+        Index("ix_lead_status_created_at", "status", "created_at"),
+        Index("ix_lead_due", "due_at", postgresql_where=text("status = 'open' AND overdue_at IS NULL"),
+              sqlite_where=text("status = 'open' AND overdue_at IS NULL")),
+        Index("ix_lead_phone_index", "phone_index"),
+        Index("ix_lead_id_number_index", "id_number_index"),
+    )
+
+
+class LeadImportLine(Base):
+    """One line of an imported list (协查函) once taken, by a digest of who, where and why: a re-import of the
+    same list is answered as duplicates, whether its leads are still open or closed since."""
+
+    __tablename__ = "lead_import_line"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffRef(Base):
+    """A staff user as the gateway announces them (auth.user.*): whom a lead may be assigned to."""
+
+    __tablename__ = "staff_ref"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    regions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
