@@ -1,4 +1,4 @@
-"""Who was exposed: check-ins of a positive person within the policy's window before the sample."""
+"""Who was exposed: check-ins of a positive person from the policy's look-back before the sample until the result."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ class Keys:
         )
 
 
-def window(collected_at: datetime, days: int) -> tuple[datetime, datetime]:
-    """Check-ins from ``days`` days before the sample up to the sample itself, both ends included."""
-    return collected_at - timedelta(days=days), collected_at
+def window(collected_at: datetime, tested_at: datetime, days: int) -> tuple[datetime, datetime]:
+    """Check-ins from ``days`` days before the sample until the result, both ends included.
+
+    The days between sampling and the result are the most infectious: a gathering the person attended
+    then is an exposure too. A result stamped before its sample (a lab clock astray) ends at the sample."""
+    return collected_at - timedelta(days=days), max(collected_at, tested_at)
 
 
-def in_window(checked_in_at: datetime, collected_at: datetime, days: int) -> bool:
-    start, end = window(collected_at, days)
+def in_window(checked_in_at: datetime, collected_at: datetime, tested_at: datetime, days: int) -> bool:
+    start, end = window(collected_at, tested_at, days)
     return start <= checked_in_at <= end

@@ -41,12 +41,13 @@ async def _ids_for_phones(session: AsyncSession, phone_indexes: set[str]) -> dic
 
 
 async def detect_exposure(*, session: AsyncSession, result: testing.ResultRecorded, now: datetime) -> list[uuid.UUID]:
-    """Mark each gathering the positive person checked in at within the window; the ids newly marked."""
+    """Mark each gathering the positive person checked in at from the look-back before the sample until the
+    result; the ids newly marked."""
     if result.outcome != "positive":
         return []
     policy = (await replica.current(session)).gatherings
     keys, person_id = await _keys(session, result)
-    start, end = rules.window(result.collected_at, policy.exposure_window_days)
+    start, end = rules.window(result.collected_at, result.tested_at, policy.exposure_window_days)
     matching = [CheckIn.id_number_index == keys.id_number_index]
     if keys.phone_index:
         matching.append(CheckIn.phone_index == keys.phone_index)

@@ -14,11 +14,11 @@ from tests.serving import settled, stream_envelopes
 API = "/api/v1/gatherings"
 
 
-def result(index: str, outcome: str = "positive", collected_at=None, person_id=None) -> testing.ResultRecorded:
+def result(index: str, outcome: str = "positive", collected_at=None, person_id=None, tested_at=None) -> testing.ResultRecorded:
     now = utcnow()
     return testing.ResultRecorded(
         sample_id=uuid.uuid4(), barcode=f"B{uuid.uuid4().hex[:8]}", person_id=person_id, id_number_index=index,
-        outcome=outcome, collected_at=collected_at or now, tested_at=now, lab="lab-1",
+        outcome=outcome, collected_at=collected_at or now, tested_at=tested_at or now, lab="lab-1",
     )
 
 
@@ -66,10 +66,11 @@ async def test_window_phone_links_and_outcomes(events, nats_server):
     person, person_phone = id_number(), phone()
     person_id = uuid.uuid4()
     collected = now - timedelta(hours=1)
+    tested = collected + timedelta(hours=20)  # the result comes the next day
     start = iso(now - timedelta(days=6))
-    long = {"starts_at": start, "ends_at": iso(now + timedelta(hours=4))}
-    at_dinner, at_meeting, long_ago, without, after = [(await file(events, **long))["id"] for _ in range(5)]
-    others = {name: id_number() for name in ("dinner", "long_ago", "without", "after")}
+    long = {"starts_at": start, "ends_at": iso(now + timedelta(days=2))}
+    at_dinner, at_meeting, long_ago, without, between, after = [(await file(events, **long))["id"] for _ in range(6)]
+    others = {name: id_number() for name in ("dinner", "long_ago", "without", "between", "after")}
     meeting_guest_phone = phone()
 
     events.app.state.clock = lambda: collected - timedelta(days=4)  # the window's first moment
@@ -83,14 +84,17 @@ async def test_window_phone_links_and_outcomes(events, nats_server):
     await check_in(events, long_ago, id_number=others["long_ago"])
     events.app.state.clock = lambda: collected - timedelta(days=1)
     await check_in(events, without, id_number=others["without"])
-    events.app.state.clock = lambda: collected + timedelta(seconds=1)
+    events.app.state.clock = lambda: collected + timedelta(hours=8)  # after sampling, before the result
+    await check_in(events, between, id_number=person)
+    await check_in(events, between, id_number=others["between"])
+    events.app.state.clock = lambda: tested + timedelta(seconds=1)
     await check_in(events, after, id_number=person)
     await check_in(events, after, id_number=others["after"])
     events.app.state.clock = utcnow
 
     index = v.index("id_number", person)
-    await publish(nats_server.url, result(index, "negative", collected))
-    await publish(nats_server.url, result(index, "pool_positive", collected))
+    await publish(nats_server.url, result(index, "negative", collected, tested_at=tested))
+    await publish(nats_server.url, result(index, "pool_positive", collected, tested_at=tested))
     await settled(nats_server.url, events)
     assert await exposures(nats_server.url) == []
 
@@ -98,11 +102,12 @@ async def test_window_phone_links_and_outcomes(events, nats_server):
         person_id=person_id, region_code="320413", id_number_index=index, id_number_masked="x",
         phone_index=v.index("phone", person_phone)))
     await settled(nats_server.url, events)
-    await publish(nats_server.url, result(index, "positive", collected))
+    await publish(nats_server.url, result(index, "positive", collected, tested_at=tested))
     await settled(nats_server.url, events)
     sent = await exposures(nats_server.url)
     found = {e.event().gathering_id: e.event() for e in sent}
-    assert len(sent) == 2 and set(found) == {uuid.UUID(at_dinner), uuid.UUID(at_meeting)}
+    assert len(sent) == 3 and set(found) == {uuid.UUID(at_dinner), uuid.UUID(at_meeting), uuid.UUID(between)}
+    assert [a.id_number_index for a in found[uuid.UUID(between)].attendees] == [v.index("id_number", others["between"])]
     dinner, meeting = found[uuid.UUID(at_dinner)], found[uuid.UUID(at_meeting)]
     assert [a.id_number_index for a in dinner.attendees] == [v.index("id_number", others["dinner"])]
     assert dinner.positive_person_id == person_id  # from the projection: the result carried none
@@ -110,7 +115,8 @@ async def test_window_phone_links_and_outcomes(events, nats_server):
 
     async def flag(gid):
         return (await events.get(f"{API}/{gid}", headers=GRID)).json()["exposure"]
-    assert [await flag(g) for g in (at_dinner, at_meeting, long_ago, without, after)] == [True, True, False, False, False]
+    assert [await flag(g) for g in (at_dinner, at_meeting, long_ago, without, between, after)] == [
+        True, True, False, False, True, False]
 
 
 async def test_each_positive_person_is_one_exposure_of_a_gathering(events, nats_server):

@@ -55,15 +55,24 @@ def test_check_ins_only_while_not_called_off(status):
 AT = datetime(2022, 1, 10, 4, 0, tzinfo=UTC)
 
 
+RESULT_AT = AT + timedelta(hours=30)
+
+
 @pytest.mark.parametrize("offset, inside", [
     (timedelta(0), True),
     (timedelta(days=-4), True),
     (timedelta(days=-4, seconds=-1), False),
-    (timedelta(seconds=1), False),
+    (timedelta(seconds=1), True),  # between sampling and result: the most infectious days
+    (timedelta(hours=30), True),
+    (timedelta(hours=30, seconds=1), False),
     (timedelta(days=-2), True),
 ])
-def test_exposure_window_is_four_days_up_to_the_sample(offset, inside):
-    assert exposure.in_window(AT + offset, AT, 4) is inside
+def test_exposure_window_is_four_days_before_the_sample_until_the_result(offset, inside):
+    assert exposure.in_window(AT + offset, AT, RESULT_AT, 4) is inside
+
+
+def test_a_result_stamped_before_its_sample_ends_the_window_at_the_sample():
+    assert exposure.window(AT, AT - timedelta(hours=1), 4) == (AT - timedelta(days=4), AT)
 
 
 def test_keys_match_by_id_number_or_linked_phone():
