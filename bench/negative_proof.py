@@ -43,22 +43,10 @@ from bench.common import (  # noqa: E402  the shared bench helpers
     machine_info,
     machine_line,
     prepare_env,
+    signed_token,
 )
 
 STATUSES = ("negative",) * 85 + ("pending",) * 10 + ("invalid",) * 3 + ("pool_positive",) * 2
-
-
-def staff_token(home: Path, *, role: str, subject: str, regions=(), ttl: int = 3600) -> str:
-    """Signed as the gateway signs (EdDSA, the run's dev key), like tests/tokens.py."""
-    import jwt
-
-    from cordon.keys import ensure_jwt_keypair
-
-    private, _ = ensure_jwt_keypair(home)
-    now = int(time.time())
-    claims = {"sub": subject, "role": role, "regions": list(regions), "username": subject, "iss": "cordon", "aud": "cordon",
-              "iat": now, "exp": now + ttl}
-    return jwt.encode(claims, private.read_text(), algorithm="EdDSA")
 
 
 # --- the bare ceiling ----------------------------------------------------------------------------
@@ -209,7 +197,7 @@ async def main(args) -> None:
             [sys.executable, "-m", "uvicorn", "bench.negative_proof:bare_app", "--port", str(port), "--log-level", "warning",
              "--no-access-log"], cwd=REPO, env=env,
         )
-        token = staff_token(Path(env["CORDON_HOME"]), subject="bench-gate", role="official", regions=["320000"])
+        token = signed_token(Path(env["CORDON_HOME"]), "bench-gate", "official", ["320000"], username="bench-gate")
         sample_ids = random.Random(7).sample(person_ids, min(len(person_ids), 20000))
         urls = [f"{service.base_url}/api/v1/persons/{p}/negative-proof?within_hours=48" for p in sample_ids]
         check = await _get(urls[0], token)

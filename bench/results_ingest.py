@@ -40,8 +40,8 @@ from bench.common import (  # noqa: E402  the shared bench helpers
     machine_info,
     machine_line,
     prepare_env,
+    signed_token,
 )
-from bench.negative_proof import staff_token  # noqa: E402
 
 
 def bodies(lines: list[dict], per_request: int) -> list[bytes]:
@@ -109,7 +109,7 @@ async def main(args) -> None:
                "CORDON_LOG_LEVEL": "WARNING"}
         service = ServiceProcess("testing", env, tmp / "testing.log").start()
         await service.wait_ready()
-        token = staff_token(Path(env["CORDON_HOME"]), subject="bench-lab", role="lab", regions=["320000"])
+        token = signed_token(Path(env["CORDON_HOME"]), "bench-lab", "lab", ["320000"], username="bench-lab")
         async with httpx.AsyncClient(base_url=service.base_url, timeout=300) as client:
             samples_s, samples_totals = await post_all(client, "/api/v1/samples/batch", bodies(samples, args.batch * args.pool), token)
             results_s, results_totals = await post_all(client, "/api/v1/results/batch", bodies(results, args.batch), token)
