@@ -63,7 +63,11 @@ class NatsServer:
 
     def start(self, timeout: float = 10.0) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own session: a Ctrl-C in the terminal signals the whole foreground process group, and the
+        # runner stops NATS itself, last, once every service has stopped using it.
+        self.process = subprocess.Popen(
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while not port_open(self.port):
             if self.process.poll() is not None:

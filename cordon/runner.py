@@ -141,6 +141,16 @@ class Runner:
                 if process.returncode is None:
                     process.kill()
 
+    def stop_nats(self) -> None:
+        """Last: the services have stopped, so none of them sees NATS go away while it stops."""
+        if self.nats is None:
+            return
+        if self.nats.process is not None and self.nats.process.poll() is None:
+            say("services stopped; stopping nats-server")
+        else:
+            say("nats-server had stopped already")
+        self.nats.stop()
+
     def taken_port(self) -> Child | None:
         """The first child whose port something else already holds: checked before anything starts,
         so a busy port is one clear line instead of a child restarting for ever behind the banner."""
@@ -166,12 +176,11 @@ class Runner:
                 supervisors.append(asyncio.create_task(self.supervise_nats()))
             self.announce()
             await self.stopping.wait()
-            say("stopping")
+            say("stopping the services")
             await self.stop_children()
             await asyncio.gather(*supervisors, return_exceptions=True)
         finally:
-            if self.nats:
-                self.nats.stop()
+            self.stop_nats()
         say("stopped")
         return 0
 

@@ -101,3 +101,33 @@ def test_runner_refuses_a_taken_port_with_one_line(tmp_path):
     assert len(lines) == 1, done.stderr
     assert f"port {taken}" in lines[0] and "testing" in lines[0] and "CORDON_GATEWAY_PORT" in lines[0]
     assert not (tmp_path / ".cordon" / "nats").exists()  # nothing was started
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_services_first_and_nats_last(tmp_path):
+    """A Ctrl-C in a terminal signals the whole foreground process group: the runner, and whatever
+    shares its group. NATS must not hear it: the runner stops the services, then NATS, so no service
+    sees NATS go away while it stops."""
+    gateway_port = free_block()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
+    env["CORDON_LOG_LEVEL"] = "WARNING"
+    log = open(tmp_path / "up.log", "wb")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "cordon", "up", "--port", str(gateway_port)], cwd=tmp_path, env=env, stdout=log, stderr=log,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
+    )
+    try:
+        for port in ports(gateway_port).values():
+            wait_ready(f"http://127.0.0.1:{port}")
+        os.killpg(runner.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        assert runner.wait(30) == 0
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+        log.close()
+    output = (tmp_path / "up.log").read_text()
+    assert "services stopped; stopping nats-server" in output, output[-3000:]
+    assert "nats-server had stopped already" not in output
+    assert "disconnected from NATS" not in output and "cannot reach NATS" not in output, output[-3000:]
+    assert output.rstrip().endswith("[cordon] stopped"), output[-3000:]
