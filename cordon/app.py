@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
@@ -45,6 +46,16 @@ async def nats_round_trip(bus: Bus | None) -> str:
     except Exception as exc:  # noqa: BLE001 - any failure of the round trip is "not ready"
         return f"unavailable: {type(exc).__name__}"
     return "ok"
+
+
+def public_states(checks: dict) -> dict:
+    """Each check's state word only ("ok", "unavailable", "unreachable"): no address, no error text."""
+    def word(value) -> str:
+        if isinstance(value, dict):
+            value = value.get("status", "unavailable")
+        return str(value).split(":", 1)[0]
+
+    return {name: ({"status": word(v)} if isinstance(v, dict) else word(v)) for name, v in checks.items()}
 
 
 def database_unreachable(exc: BaseException) -> bool:
@@ -123,7 +134,10 @@ def create_service_app(
     own_docs: bool = True,
     streams: dict[str, list[str]] | None = None,
     description: str = "",
+    public: bool = False,
 ) -> FastAPI:
+    """``public``: the process faces the internet (the gateway): its /readyz names states without error
+    texts, and its /metrics on the main port needs CORDON_METRICS_TOKEN outside dev mode."""
     consumers, tasks, contexts = list(consumers), list(tasks), list(contexts)
 
     @asynccontextmanager
@@ -160,9 +174,13 @@ def create_service_app(
         for context in contexts:
             await resources.enter_async_context(context(app))
         running = [asyncio.create_task(task(app), name=getattr(task, "__name__", "task")) for task in tasks]
+        metrics_server = observability.serve_metrics(settings.metrics_host, settings.metrics_port)
         try:
             yield
         finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
             await resources.aclose()
             for task in running:
                 task.cancel()
@@ -206,11 +224,21 @@ def create_service_app(
         if readiness is not None:
             checks.update(await readiness(request.app))
         ready = all(v == "ok" or (isinstance(v, dict) and v.get("status") == "ok") for v in checks.values())
+        if public:
+            checks = public_states(checks)
         body = {"status": "ready" if ready else "unavailable", "service": settings.service, "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    async def metrics():
+    async def metrics(request: Request):
+        token = settings.metrics_token
+        if token:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return errors.problem(401, "unauthenticated", "The metrics token is required.",
+                                      headers={"WWW-Authenticate": "Bearer"})
+        elif public and settings.env != "dev":  # never to the public: an internal port, or the token
+            return errors.problem(404, "not_found", "Not found.")
         return observability.metrics_response()
 
     return app

@@ -58,6 +58,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.Formatter.converter = time.gmtime
     for noisy in ("uvicorn.access",):  # our middleware logs requests without query strings
         logging.getLogger(noisy).disabled = True
+    # httpx logs every request at INFO (the gateway's readiness probes: four lines a call); warnings stay.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 REQUESTS = Counter("cordon_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
@@ -71,6 +73,16 @@ BUS_PUBLISHED = Counter("cordon_bus_published_total", "Events published by the r
 BUS_RELAY_ERRORS = Counter("cordon_bus_relay_errors_total", "Relay publish attempts that failed", ["service"])
 BUS_HANDLED = Counter("cordon_bus_handled_total", "Events handled by consumers", ["consumer", "outcome"])
 BUS_DEAD_LETTERS = Counter("cordon_bus_dead_letters_total", "Poison events set aside", ["consumer"])
+
+
+def serve_metrics(host: str, port: int | None):
+    """Prometheus metrics on an internal port of their own (a thread); None when no port is set."""
+    if port is None:
+        return None
+    from prometheus_client import start_http_server
+
+    server, _thread = start_http_server(port, addr=host)
+    return server
 
 
 def metrics_response() -> Response:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     stream_replicas: int = 1  # 3 on a JetStream cluster
     relay_batch: int = 500
     relay_max_backoff_s: float = 30.0
+    # /metrics: on its own port as well (internal, never published), and/or behind a bearer token.
+    metrics_port: int | None = None
+    metrics_host: str = "0.0.0.0"
+    metrics_token: str = Field(default="", repr=False)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
