@@ -46,13 +46,21 @@ def run_env(metadata: MetaData) -> None:
         return
 
     def run(connection: Connection) -> None:
-        context.configure(
-            connection=connection,
-            target_metadata=target,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a column by copying its table (batch mode) and dropping the old one; with
+            # foreign keys on, that DROP would cascade to every child row (measures of a person, check-ins
+            # of a gathering). Off for the migration, set outside its transaction (where SQLite honours it),
+            # and the keys checked before it commits.
+            # (On the driver's connection: a statement through SQLAlchemy would begin the transaction first.)
+            cursor = connection.connection.dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.close()
+        context.configure(connection=connection, target_metadata=target, render_as_batch=sqlite)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                raise RuntimeError(f"the migration left rows whose parents are missing: {broken[:5]}")
 
     async def main() -> None:
         engine = db.create_engine(url)

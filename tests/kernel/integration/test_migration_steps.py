@@ -1,19 +1,18 @@
 """Every service's and the gateway's migrations, step by step on both databases: each revision is applied,
-taken back down and applied again, with rows in the tables, which survive every step."""
+taken back down and applied again, with a row in every table that exists at that step (the outbox and
+every table of the service's own), and the rows survive every step."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, inspect, select, table
 
 from cordon import db, migrate
-from cordon.bus.tables import outbox
-from cordon.clock import utcnow
 from cordon.settings import SERVICES
+from tests.kernel.integration import fill
 
 
 def revisions(service: str, url: str) -> list[str]:
@@ -22,14 +21,16 @@ def revisions(service: str, url: str) -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-async def outbox_rows(url: str, add: bool) -> int:
+async def rows_by_table(url: str, add: int | None = None) -> dict[str, int]:
+    """Rows per table; with ``add``, a new row in every table first (tests/kernel/integration/fill.py)."""
     engine = db.create_engine(url)
     try:
         async with engine.begin() as conn:
-            if add:
-                await conn.execute(insert(outbox).values(
-                    event_id=uuid.uuid4(), nats_subject="test.step.kept", payload="{}", created_at=utcnow()))
-            return await conn.scalar(select(func.count()).select_from(outbox))
+            if add is not None:
+                seeded, failed = await conn.run_sync(fill.fill_tables, add)
+                assert not failed, failed
+            tables = await conn.run_sync(lambda c: [n for n in inspect(c).get_table_names() if n != "alembic_version"])
+            return {name: await conn.scalar(select(func.count()).select_from(table(name))) for name in tables}
     finally:
         await engine.dispose()
 
@@ -40,16 +41,21 @@ async def test_each_revision_goes_down_and_up_again_with_data(databases, service
     url = await databases.new(f"steps_{service}")
     steps = revisions(service, url)
     assert len(steps) >= 2
-    rows = 0
     for i, revision in enumerate(steps):
+        before = await rows_by_table(url) if i else {}
         await asyncio.to_thread(migrate.upgrade, service, url, revision)
-        rows = await outbox_rows(url, add=True)  # the bus tables come with the first revision
-        assert rows == i + 1, revision
+        kept = await rows_by_table(url)
+        assert {name: n for name, n in kept.items() if name in before} == before, f"{revision} up lost rows"
+        rows = await rows_by_table(url, add=i)
+        assert all(n >= 1 for n in rows.values()), rows
+        assert rows["outbox"] == i + 1, revision  # the bus tables come with the first revision
         if i == 0:
             continue
         await asyncio.to_thread(migrate.downgrade, service, url, steps[i - 1])
-        assert await outbox_rows(url, add=False) == rows, f"{revision} down lost rows"
+        below = await rows_by_table(url)
+        assert below == {name: n for name, n in rows.items() if name in below}, f"{revision} down lost rows"
         await asyncio.to_thread(migrate.upgrade, service, url, revision)
-        assert await outbox_rows(url, add=False) == rows, f"{revision} up again lost rows"
+        again = await rows_by_table(url)
+        assert {name: n for name, n in again.items() if name in below} == below, f"{revision} up again lost rows"
     await asyncio.to_thread(migrate.downgrade, service, url, "base")
     await asyncio.to_thread(migrate.upgrade, service, url, "head")
