@@ -397,3 +397,28 @@ async def settle(db_url: str) -> None:
             await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
+
+
+# --- the README's table --------------------------------------------------------------------------
+
+RESULTS = REPO / "bench" / "results.json"
+
+
+def keep_row(key: str, *, what: str, cordon: str, baseline: str, ratio: str, machine: dict) -> dict:
+    """A benchmark's row of the README table, from the run that just ended: kept in ``bench/results.json``
+    under ``key`` (the newest run replaces the row), with the run's date and the load it started at.
+    ``python -m bench.table --write`` writes the README's table from that file. Scripts call this only
+    for a run whose answers were all correct (``--record``)."""
+    import json
+    from datetime import UTC, datetime
+
+    load = machine.get("load_average") or [round(x, 2) for x in LOAD_AT_START]
+    row = {"what": what, "cordon": cordon, "baseline": baseline, "ratio": ratio, "load": load[0],
+           "date": datetime.now(UTC).date().isoformat(),
+           "machine": machine_line({k: v for k, v in machine.items() if k != "load_average"}).splitlines()[0],
+           "code": machine.get("code", "")}
+    rows = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    rows[key] = row
+    RESULTS.write_text(json.dumps(dict(sorted(rows.items())), indent=2, ensure_ascii=False) + "\n")
+    progress(f"row {key!r} kept in {RESULTS.relative_to(REPO)}")
+    return row

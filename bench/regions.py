@@ -39,6 +39,7 @@ from bench.common import (  # noqa: E402  (after the path fix)
     ServiceProcess,
     TempDatabase,
     in_private_home,
+    keep_row,
     machine_info,
     machine_line,
     progress,
@@ -234,6 +235,7 @@ def parse_args(argv=None):
     parser.add_argument("--requests", type=int, default=200, help="timed list requests of each kind (default 200)")
     parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary one is created from")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--record", action="store_true", help="keep the run's rows for the README table (bench/results.json)")
     args = parser.parse_args(argv)
     if min(args.places, args.people, args.villages, args.requests) < 1:
         parser.error("sizes must be positive")
@@ -247,7 +249,16 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n")
     answer = out["import_answer"]
-    return 0 if answer["accepted"] == out["places"] and answer["rejected_total"] == 0 else 1
+    ok = answer["accepted"] == out["places"] and answer["rejected_total"] == 0
+    if ok and args.record:
+        rate, copy_rate = out["places"] / out["import_seconds"], out["places"] / out["copy_seconds"]
+        county, village = out["county_list"], out["village_list"]
+        keep_row("bench/regions.py", machine=out["machine"],
+                 what=f"{out['places']:,} places imported; {out['people']:,} people in {out['villages']:,} villages of one county (PostgreSQL)",
+                 cordon=f"import {rate:,.0f} places/s; `GET /persons?region_code=<county>` first page p50 {county['p50_ms']} ms, "
+                        f"p95 {county['p95_ms']} ms (aim < 50)" + (f"; a village's grid worker p95 {village['p95_ms']} ms" if village else ""),
+                 baseline=f"raw COPY of the same rows {copy_rate:,.0f} rows/s", ratio=f"{rate / copy_rate:.2f} (aim 0.3)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from bench.common import (  # noqa: E402  the shared bench helpers
     ServiceProcess,
     TempDatabase,
     id_number,  # noqa: E402
+    keep_row,
     machine_info,
     machine_line,
     prepare_env,
@@ -136,6 +137,12 @@ async def main(args) -> None:
     print(f"  {machine_line(info)}")
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": info, "samples_s": samples_s, "results_s": results_s, "again_s": again_s}))
+    if args.record:
+        keep_row("bench/results_ingest.py", machine=info,
+                 what=f"{args.tubes:,} pooled tubes of {args.pool} ({people:,} samples), NDJSON (PostgreSQL)",
+                 cordon=f"{args.tubes / results_s:,.0f} tube results/s = {people / results_s:,.0f} person outcomes/s; "
+                        f"samples {people / samples_s:,.0f}/s; a repeat of every result {args.tubes / again_s:,.0f}/s (no-ops)",
+                 baseline="—", ratio="—")
 
 
 def parse_args(argv=None):
@@ -145,6 +152,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--postgres-url", default=os.environ.get("CORDON_BENCH_POSTGRES_URL", ADMIN_URL))
     parser.add_argument("--json")
+    parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
     return parser.parse_args(argv)
 
 
