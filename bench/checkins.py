@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -42,7 +43,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import machine  # noqa: E402
+from bench.common import keep_row, machine, machine_info, prepare_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 REGION = "320413"
@@ -280,18 +281,18 @@ def report(results: list[dict]) -> str:
 
 
 async def amain(args) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="cordon-bench-checkins-"))
+    try:
+        return await run_all(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the generated keys with it
+
+
+async def run_all(args, tmp: Path) -> int:
     from cordon.natsserver import NatsServer
 
-    tmp = Path(tempfile.mkdtemp(prefix="cordon-bench-checkins-"))
-    for name in list(os.environ):
-        if name.startswith("CORDON_") and name.endswith("DATABASE_URL") or name == "CORDON_NATS_URL":
-            os.environ.pop(name)
-    os.environ["CORDON_HOME"] = str(tmp / "home")
-    os.environ["CORDON_ENV"] = "dev"
+    prepare_env(tmp)
     os.environ["CORDON_LOG_LEVEL"] = "WARNING"
-    from cordon.keys import dev_secrets
-
-    dev_secrets(tmp / "home")
     deadline = time.monotonic() + args.budget
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     results = []
@@ -309,7 +310,18 @@ async def amain(args) -> int:
     print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
-    return 0 if len(results) == len(backends) else 1
+    ok = len(results) == len(backends)
+    if ok and args.record:
+        for r in results:
+            b, h, e = r.get("burst_best"), r["healthz_baseline"], r["exposure"]
+            if b:
+                keep_row(f"bench/checkins.py ({r['backend']})", machine=machine_info(),
+                         what=f"a burst of {CROWD} check-ins at once ({r['backend']}); exposure of a positive at {e['gatherings']} gatherings",
+                         cordon=f"median {r['burst_median_per_s']}/s over {len(r['burst_runs'])} bursts (best {b['per_s']}/s, p99 {b['p99_ms']} ms); "
+                                f"all {e['events']} exposure events within {e['all_s']} s",
+                         baseline=f"the same burst on `GET /healthz`: {h['per_s']}/s",
+                         ratio=f"{r['burst_median_per_s'] / h['per_s']:.2f}" if h["per_s"] else "—")
+    return 0 if ok else 1
 
 
 def main(argv=None) -> int:
@@ -320,6 +332,7 @@ def main(argv=None) -> int:
     parser.add_argument("--gatherings", type=int, default=50)
     parser.add_argument("--budget", type=float, default=150)
     parser.add_argument("--json")
+    parser.add_argument("--record", action="store_true", help="keep the run's rows for the README table (bench/results.json)")
     return asyncio.run(amain(parser.parse_args(argv)))
 
 

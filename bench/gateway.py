@@ -1272,6 +1272,7 @@ def parse_args(argv=None):
     parser.add_argument("--profile-out", metavar="PATH", help="keep the folded py-spy stacks here")
     parser.add_argument("--budget", type=float, default=290.0, help="time limit of the whole run, seconds (default 290)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--record", action="store_true", help="keep the run's rows for the README table (bench/results.json)")
     parser.add_argument("--load", metavar="SPEC", help=argparse.SUPPRESS)  # internal: run as the load generator
     args = parser.parse_args(argv)
     if not args.load and (args.seconds <= 0 or args.concurrency < 1 or args.records < 1 or args.people < 1 or args.rounds < 1):
@@ -1305,7 +1306,25 @@ def main(argv=None) -> int:
     failed = any(r.errors or r.requests == 0 for r in reads.values()) or any(
         p.status != 200 or p.accepted != p.records for p in pushes.values()
     )
+    if args.record and not failed:
+        record(out)
     return 1 if failed else 0
+
+
+def record(out: dict) -> None:
+    """The README rows of a correct run: the read through the gateway and straight, and the push."""
+    machine = {**out["machine"], "code": out["code"]}
+    reads, pushes, a = out["reads"], out["pushes"], out["args"]
+    d, g = reads["direct"], reads["gateway"]
+    common.keep_row("bench/gateway.py (read)", machine=machine,
+                    what=f"`GET /persons/{{id}}/health-code` through the gateway, {a['concurrency']} concurrent ({a['database']})",
+                    cordon=f"{g.rate:,.0f} req/s, p99 {g.p99_ms:.0f} ms", baseline=f"straight to the registry {d.rate:,.0f} req/s, p99 {d.p99_ms:.0f} ms",
+                    ratio=f"{g.rate / d.rate:.2f} (target ≥ {RATIO_TARGET:.2f})")
+    pg, pd = pushes["gateway"], pushes["direct"]
+    common.keep_row("bench/gateway.py (push)", machine=machine,
+                    what=f"{a['records']:,}-record NDJSON travel push through the gateway ({a['database']})",
+                    cordon=f"{pg.rate:,.0f} records/s", baseline=f"straight to the registry {pd.rate:,.0f} records/s",
+                    ratio=f"{pg.rate / pd.rate:.2f}")
 
 
 if __name__ == "__main__":

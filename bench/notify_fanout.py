@@ -225,9 +225,20 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--database", choices=("postgres", "sqlite"))
     parser.add_argument("--timeout", type=float, default=115.0, help="seconds for the broadcast to finish")
+    parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     machine = result.pop("machine")
+    if args.record and not result["timed_out"] and result["notifications_created"] >= args.people:
+        from bench.common import keep_row
+        from bench.common import machine_info as common_machine
+
+        keep_row("bench/notify_fanout.py", machine=common_machine(),
+                 what=f"a broadcast to {args.people:,} people ({result['backend']})",
+                 cordon=f"{result['created_per_s']:,} notifications created/s; {result['delivered_per_s']:,} SMS delivered/s "
+                        f"through a loopback provider; service peak RSS {result['service_peak_rss_mb']:.0f} MB",
+                 baseline=f"the loopback provider alone {result['baseline_provider_req_per_s']:,} req/s",
+                 ratio=f"{result['delivered_per_s'] / result['baseline_provider_req_per_s']:.2f} (delivery)")
     for key, value in result.items():
         print(f"{key:>28}: {value}")
     print(f"{'machine':>28}: {machine['cpu']}, {machine['usable_cores']} cores usable, Python {machine['python']}, "
