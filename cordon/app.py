@@ -166,6 +166,7 @@ def create_service_app(
                 relay_batch=settings.relay_batch,
                 relay_max_backoff_s=settings.relay_max_backoff_s,
                 clock=lambda: app.state.clock(),  # handlers' clock.now(): replaced with it by the tests
+                credentials=settings.nats_options(),
             )
             await app.state.bus.start()
         else:

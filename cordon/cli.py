@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from cordon import migrate, services
-from cordon.settings import SERVICES
+from cordon.settings import SERVICES, database_url
+
+
+def _refused(lines: list[str]) -> int:
+    """Each refusal on one line of stderr, no traceback; the exit code every start-up refusal shares."""
+    for line in lines:
+        print(f"[cordon] {line}", file=sys.stderr, flush=True)
+    return 2
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    if refused := services.refusals([args.service]):  # before anything opens a port, a file or a connection
+        return _refused(refused)
 
     uvicorn.run(
         services.app_path(args.service),
@@ -18,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_config=None,  # the service configures JSON logging itself
-        proxy_headers=True,
+        proxy_headers=False,  # the gateway reads X-Forwarded-For itself, from CORDON_TRUSTED_PROXIES only
         access_log=False,
     )
     return 0
@@ -26,7 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     for name in args.service or SERVICES:
-        url = services.settings(name).database_url
+        url = database_url(name)
         if args.downgrade:
             migrate.downgrade(name, url, args.downgrade)
         else:

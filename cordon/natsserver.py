@@ -50,6 +50,9 @@ class NatsServer:
     port: int = field(default_factory=free_port)
     log_file: Path | None = None
     process: subprocess.Popen | None = None
+    # Set: clients must present this user and password (production's `cordon up`; the credentials tests).
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -59,6 +62,8 @@ class NatsServer:
         cmd = [binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
         if self.log_file:
             cmd += ["-l", str(self.log_file)]
+        if self.user:
+            cmd += ["--user", self.user, "--pass", self.password or ""]
         return cmd
 
     def start(self, timeout: float = 10.0) -> NatsServer:
@@ -95,7 +100,8 @@ class NatsServer:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                nc = await nats.connect(self.url, allow_reconnect=False, connect_timeout=1)
+                auth = {"user": self.user, "password": self.password} if self.user else {}
+                nc = await nats.connect(self.url, allow_reconnect=False, connect_timeout=1, **auth)
                 try:
                     await nc.jetstream().account_info()
                     return

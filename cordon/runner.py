@@ -14,10 +14,11 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from cordon import migrate, services
 from cordon.natsserver import NatsServer, free_port, port_free, port_open
-from cordon.settings import SERVICES, Settings
+from cordon.settings import SERVICES
 
 DEFAULT_NATS_PORT = 4222
 STOP_GRACE_S = 10.0
@@ -51,10 +52,13 @@ def say(text: str) -> None:
 
 class Runner:
     def __init__(self, *, host: str = "127.0.0.1", gateway_port: int = 8000) -> None:
-        base = Settings()
-        self.home = base.home.resolve()
+        env = os.environ  # each process checks its own secrets (refusals)
+        self.home = Path(env.get("CORDON_HOME", ".cordon")).resolve()
         self.host = host
-        self.nats_url = base.nats_url
+        self.production = env.get("CORDON_ENV", "dev") == "prod"
+        self.nats_url = env.get("CORDON_NATS_URL") or None
+        # Production's own nats-server asks for the same credentials the processes present.
+        self.nats_user, self.nats_password = env.get("CORDON_NATS_USER"), env.get("CORDON_NATS_PASSWORD")
         self.nats: NatsServer | None = None
         self.children = {name: Child(name, port) for name, port in ports(gateway_port).items()}
         self.stopping = asyncio.Event()
@@ -72,7 +76,8 @@ class Runner:
             return
         # The standard port when free, else any: a NATS already running is left alone.
         port = DEFAULT_NATS_PORT if not port_open(DEFAULT_NATS_PORT) else free_port()
-        self.nats = NatsServer(store_dir=self.home / "nats", port=port, log_file=self.home / "nats.log").start()
+        self.nats = NatsServer(store_dir=self.home / "nats", port=port, log_file=self.home / "nats.log",
+                               user=self.nats_user if self.production else None, password=self.nats_password).start()
         self.nats_url = self.nats.url
         say(f"nats-server (JetStream) on {self.nats_url}, store {self.home / 'nats'}")
 
@@ -156,7 +161,22 @@ class Runner:
         so a busy port is one clear line instead of a child restarting for ever behind the banner."""
         return next((c for c in self.children.values() if not port_free(c.port, self.host)), None)
 
+    def refusals(self) -> list[str]:
+        """Every process's missing secrets, checked before anything starts. Without CORDON_NATS_URL the runner
+        starts NATS itself (with CORDON_NATS_USER and CORDON_NATS_PASSWORD in production)."""
+        if self.nats_url:
+            return services.refusals()
+        lines = services.refusals(nats_url="nats://127.0.0.1:4222")
+        if self.production and not (self.nats_user and self.nats_password):
+            lines.append("cordon up cannot start its own NATS in production: missing CORDON_NATS_USER and "
+                         "CORDON_NATS_PASSWORD (or set CORDON_NATS_URL to a NATS of your own)")
+        return list(dict.fromkeys(lines))
+
     async def run(self) -> int:
+        if refused := self.refusals():
+            for line in refused:
+                say(line)
+            return 2
         if (busy := self.taken_port()) is not None:
             say(
                 f"port {busy.port} on {self.host} ({busy.name}) is already in use: stop what holds it, or move "

@@ -11,7 +11,7 @@ import importlib
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
-from cordon.settings import SERVICES, Settings
+from cordon.settings import SERVICES, MissingSecrets, Settings, database_url, refusal
 
 GROUP = "cordon.services"
 
@@ -44,4 +44,18 @@ def settings(name: str) -> Settings:
 
 
 def database_urls() -> dict[str, str]:
-    return {name: settings(name).database_url for name in SERVICES}
+    """Every process's database (migrations need no other secret)."""
+    return {name: database_url(name) for name in SERVICES}
+
+
+def refusals(names=SERVICES, **overrides) -> list[str]:
+    """One line for each process among ``names`` whose settings refuse to start (each missing secret named)."""
+    from pydantic import ValidationError
+
+    lines = []
+    for name in names:
+        try:
+            settings_class(name)(**overrides)
+        except (ValidationError, MissingSecrets) as exc:
+            lines.append(refusal(exc, name))
+    return lines

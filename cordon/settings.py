@@ -12,10 +12,55 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("registry", "testing", "events", "notify", "gateway")
+
+
+class MissingSecrets(ValueError):
+    """A process refuses to start: each missing (or unusable) secret named, in one line."""
+
+    def __init__(self, service: str, env: str, missing: list[str]) -> None:
+        self.service, self.missing = service, missing
+        where = "in production (CORDON_ENV=prod)" if env == "prod" else "with these settings"
+        super().__init__(f"{service} cannot start {where}: missing {'; '.join(missing)}")
+
+
+def refusal(exc: ValidationError | MissingSecrets, service: str) -> str:
+    """The one line a process prints instead of a traceback when its settings refuse to start."""
+    if isinstance(exc, MissingSecrets):
+        return str(exc)
+    found = [e.get("ctx", {}).get("error") for e in exc.errors()]
+    secrets = [f for f in found if isinstance(f, MissingSecrets)]
+    if secrets:
+        return str(secrets[0])
+    bad = [f"CORDON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()]
+    return f"{service} cannot start: {'; '.join(bad)}"
+
+
+def database_url(service: str) -> str:
+    """A process's database: CORDON_<SERVICE>_DATABASE_URL, else a SQLite file under CORDON_HOME (what
+    migrations need, without the secrets a running process needs)."""
+    own = os.environ.get("CORDON_DATABASE_URL") or os.environ.get(f"CORDON_{service.upper()}_DATABASE_URL")
+    home = Path(os.environ.get("CORDON_HOME", ".cordon"))
+    return own or f"sqlite+aiosqlite:///{home / 'data' / (service + '.db')}"
+
+
+def _hex_key(value: str) -> bool:
+    try:
+        return len(bytes.fromhex(value)) == 32
+    except ValueError:
+        return False
+
+
+def secret_file(name: str, path: Path | None) -> str | None:
+    """What is wrong with a secret file setting, or None."""
+    if path is None:
+        return name
+    if not path.is_file():
+        return f"{name} (no file at {path})"
+    return None
 
 
 class Settings(BaseSettings):
@@ -28,6 +73,10 @@ class Settings(BaseSettings):
     env: Literal["dev", "prod"] = "dev"
     home: Path = Path(".cordon")
     nats_url: str | None = None
+    # NATS credentials (required in production): a user and password, or a .creds file (NKEY/JWT).
+    nats_user: str | None = None
+    nats_password: str | None = Field(default=None, repr=False)
+    nats_creds_file: Path | None = None
     # A service's own database: CORDON_<SERVICE>_DATABASE_URL, else a SQLite file under home.
     database_url: str = ""
     jwt_public_key_file: Path | None = None
@@ -50,19 +99,51 @@ class Settings(BaseSettings):
         if not self.database_url:
             own = os.environ.get(f"CORDON_{self.service.upper()}_DATABASE_URL")
             self.database_url = own or f"sqlite+aiosqlite:///{self.home / 'data' / (self.service + '.db')}"
-        if self.jwt_public_key_file is None:
-            if self.env != "dev":  # production makes no keys of its own: this one would never exist
-                raise ValueError("CORDON_JWT_PUBLIC_KEY_FILE is required outside dev mode")
-            self.jwt_public_key_file = self.home / "keys" / "jwt_public.pem"
-        if self.env == "dev":
+        if self.env == "dev":  # zero configuration: generated keys under CORDON_HOME
             from cordon import keys
 
+            if self.jwt_public_key_file is None:
+                self.jwt_public_key_file = self.home / "keys" / "jwt_public.pem"
             dev = keys.dev_secrets(self.home)
             self.pii_index_key = self.pii_index_key or dev.pii_index_key
             self.pii_encryption_key = self.pii_encryption_key or dev.pii_encryption_key
-        elif not (self.pii_index_key and self.pii_encryption_key):
-            raise ValueError("CORDON_PII_INDEX_KEY and CORDON_PII_ENCRYPTION_KEY are required outside dev mode")
+        self.dev_defaults()
+        missing = self.missing_secrets()
+        if missing:  # production makes no secrets of its own: each one it lacks is named, all at once
+            raise MissingSecrets(self.service, self.env, missing)
         return self
+
+    def dev_defaults(self) -> None:
+        """A process's own generated defaults in dev mode (its key files...); nothing in production."""
+
+    def missing_secrets(self) -> list[str]:
+        """Each secret this process lacks, by its variable (with what is wrong, where it is set but unusable).
+
+        In dev mode only inconsistent settings count (a provider named without its credentials)."""
+        if self.env == "dev":
+            return []
+        missing = [m for m in [secret_file("CORDON_JWT_PUBLIC_KEY_FILE", self.jwt_public_key_file)] if m]
+        for name, value in (("CORDON_PII_INDEX_KEY", self.pii_index_key), ("CORDON_PII_ENCRYPTION_KEY", self.pii_encryption_key)):
+            if not value:
+                missing.append(name)
+            elif not _hex_key(value):
+                missing.append(f"{name} (not 32 bytes in hex)")
+        if not self.nats_url:
+            missing.append("CORDON_NATS_URL")
+        if self.nats_creds_file is not None:
+            if (wrong := secret_file("CORDON_NATS_CREDS_FILE", self.nats_creds_file)) is not None:
+                missing.append(wrong)
+        elif not (self.nats_user and self.nats_password):
+            missing.append("CORDON_NATS_USER and CORDON_NATS_PASSWORD (or CORDON_NATS_CREDS_FILE)")
+        return missing
+
+    def nats_options(self) -> dict:
+        """The credentials nats.connect() takes, as set."""
+        if self.nats_creds_file is not None:
+            return {"user_credentials": str(self.nats_creds_file)}
+        if self.nats_user:
+            return {"user": self.nats_user, "password": self.nats_password or ""}
+        return {}
 
     @cached_property
     def jwt_public_key(self) -> str:

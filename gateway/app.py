@@ -20,13 +20,15 @@ from starlette.routing import Route as StarletteRoute
 from cordon import apidoc
 from cordon.app import API_PREFIX, create_service_app
 from cordon.errors import DomainError, problem
-from cordon.settings import Settings
+from cordon.settings import Settings, secret_file
 from gateway import handlers, jwks, limits, openapi, proxy, routes
 from gateway.auth import api as auth_api
 from gateway.auth import service as auth
 from gateway.auth import tokens, wechat
 
 log = logging.getLogger("cordon.gateway")
+
+ADMIN_PASSWORD_MIN = 10  # as for every staff account (POST /auth/users)
 
 
 class SmsSettings(BaseModel):
@@ -58,11 +60,25 @@ class GatewaySettings(Settings):
     wechat_code2session_url: str = wechat.CODE2SESSION_URL
     wechat_failures_per_minute: float = 10.0  # wrong or replayed codes per client address
 
-    def model_post_init(self, _context) -> None:
-        if self.jwt_private_key_file is None:
-            if self.env != "dev":
-                raise ValueError("CORDON_JWT_PRIVATE_KEY_FILE is required outside dev mode")
+    def dev_defaults(self) -> None:
+        if self.jwt_private_key_file is None and self.env == "dev":
             self.jwt_private_key_file = self.home / "keys" / "jwt_private.pem"
+
+    def missing_secrets(self) -> list[str]:
+        missing = super().missing_secrets()
+        if self.wechat_app_id and not self.wechat_app_secret:  # WeChat sign-in is on: its secret too
+            missing.append("CORDON_WECHAT_APP_SECRET (CORDON_WECHAT_APP_ID is set)")
+        elif self.wechat_app_secret and not self.wechat_app_id:
+            missing.append("CORDON_WECHAT_APP_ID (CORDON_WECHAT_APP_SECRET is set)")
+        if self.env == "dev":
+            return missing
+        if (wrong := secret_file("CORDON_JWT_PRIVATE_KEY_FILE", self.jwt_private_key_file)) is not None:
+            missing.append(wrong)
+        if not self.admin_password:  # a generated one would be printed into a container's log, or lost
+            missing.append("CORDON_ADMIN_PASSWORD")
+        elif len(self.admin_password) < ADMIN_PASSWORD_MIN:
+            missing.append(f"CORDON_ADMIN_PASSWORD (at least {ADMIN_PASSWORD_MIN} characters)")
+        return missing
 
     def upstream_url(self, name: str) -> str:
         return getattr(self, f"{name}_url")

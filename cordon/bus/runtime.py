@@ -35,8 +35,10 @@ class Bus:
         relay_batch: int = 500,
         relay_max_backoff_s: float = 30.0,
         clock: Clock = utcnow,
+        credentials: dict | None = None,
     ) -> None:
         self.service = service
+        self.credentials = credentials or {}  # nats.connect()'s user/password or user_credentials
         self.url = url
         self.stream_subjects = stream_subjects
         self.replicas = replicas
@@ -94,6 +96,7 @@ class Bus:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
+                    **self.credentials,
                 )
                 js = self.nc.jetstream(timeout=5)
                 await streams.declare(js, self.stream_subjects, self.replicas)

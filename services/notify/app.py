@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import FastAPI
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from cordon.app import create_service_app
 from cordon.settings import Settings
@@ -61,27 +61,22 @@ class NotifySettings(Settings):
     broadcast_batch: int = 2000
     broadcast_poll_s: float = 1.0
 
-    @model_validator(mode="after")
-    def _webhook_signed(self) -> NotifySettings:
+    def missing_secrets(self) -> list[str]:
+        missing = super().missing_secrets()
         if self.webhook_url and not self.webhook_secret:
-            raise ValueError("CORDON_WEBHOOK_SECRET is required with CORDON_WEBHOOK_URL")
-        return self
-
-    @model_validator(mode="after")
-    def _real_providers(self) -> NotifySettings:
+            missing.append("CORDON_WEBHOOK_SECRET (CORDON_WEBHOOK_URL is set)")
         needs = {
             "aliyun": ("sms_sign_name", "aliyun_access_key_id", "aliyun_access_key_secret"),
             "tencent": ("sms_sign_name", "tencent_secret_id", "tencent_secret_key", "tencent_sms_sdk_app_id"),
         }.get(self.sms_provider or "", ())
-        missing = [f"CORDON_{name.upper()}" for name in needs if not getattr(self, name)]
-        if missing:
-            raise ValueError(f"{', '.join(missing)} required with CORDON_SMS_PROVIDER={self.sms_provider}")
-        if self.wechat_app_id and not self.wechat_app_secret:
-            raise ValueError("CORDON_WECHAT_APP_SECRET is required with CORDON_WECHAT_APP_ID")
+        missing += [f"CORDON_{name.upper()} (CORDON_SMS_PROVIDER={self.sms_provider})" for name in needs
+                    if not getattr(self, name)]
+        if self.wechat_app_id and not self.wechat_app_secret:  # WeChat messages are on: the secret too
+            missing.append("CORDON_WECHAT_APP_SECRET (CORDON_WECHAT_APP_ID is set)")
         if self.env != "dev" and not (self.sms_provider or self.sms_provider_url):
-            raise ValueError("CORDON_SMS_PROVIDER (aliyun or tencent) or CORDON_SMS_PROVIDER_URL is required outside "
-                             "dev mode: the file sink is for development only")
-        return self
+            missing.append("CORDON_SMS_PROVIDER (aliyun or tencent) or CORDON_SMS_PROVIDER_URL: the file sink is for "
+                           "development only")
+        return missing
 
     @property
     def lease_s(self) -> float:

@@ -25,12 +25,19 @@ class RegistrySettings(Settings):
     pass_keys_dir: Path | None = None
     pass_ttl_s: int = 180
 
-    def model_post_init(self, _context) -> None:
-        if self.pass_keys_dir is None:
-            if self.env != "dev":
-                raise ValueError("CORDON_PASS_KEYS_DIR is required outside dev mode")
+    def dev_defaults(self) -> None:
+        if self.pass_keys_dir is None and self.env == "dev":
             self.pass_keys_dir = self.home / "keys" / "pass"
             keys.ensure_pass_key(self.pass_keys_dir)
+
+    def missing_secrets(self) -> list[str]:
+        missing = super().missing_secrets()
+        if self.env != "dev":
+            if self.pass_keys_dir is None:
+                missing.append("CORDON_PASS_KEYS_DIR")
+            elif not any(self.pass_keys_dir.glob("*.pem")):
+                missing.append(f"CORDON_PASS_KEYS_DIR (no <kid>.pem key in {self.pass_keys_dir})")
+        return missing
 
 
 @contextlib.asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,8 @@ def _env_example(tmp_path) -> dict[str, str]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from cordon import keys
+
     env = {}
     for line in (DEPLOY / ".env.example").read_text().splitlines():
         if "=" in line and not line.startswith("#"):
@@ -95,15 +98,21 @@ def _env_example(tmp_path) -> dict[str, str]:
         "CORDON_JWT_PRIVATE_KEY_FILE": str(private), "CORDON_JWT_PUBLIC_KEY_FILE": str(public),
         "CORDON_ADMIN_PASSWORD": secrets.token_urlsafe(16), "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
         "CORDON_PASS_KEYS_DIR": str(tmp_path / "pass"), "CORDON_SMS_PROVIDER_URL": "https://sms.example.gov.cn/send",
+        "CORDON_NATS_PASSWORD": secrets.token_urlsafe(16),
     }
     assert set(filled) <= set(env), "a secret the example does not name"
-    return {**env, **filled, "CORDON_HOME": str(tmp_path / "home")}
+    keys.new_pass_key(tmp_path / "pass")  # as the example's openssl line makes one
+    # What the compose file itself gives every process.
+    given = {"CORDON_NATS_URL": "nats://nats:4222"}
+    return {**env, **filled, **given, "CORDON_HOME": str(tmp_path / "home")}
 
 
-# What production refuses to start without (the admin password is generated on first start if unset).
+# What production refuses to start without, and which processes need it ("cordon": every one).
 REQUIRED = {
     "CORDON_PII_INDEX_KEY": "cordon", "CORDON_PII_ENCRYPTION_KEY": "cordon", "CORDON_JWT_PUBLIC_KEY_FILE": "cordon",
-    "CORDON_JWT_PRIVATE_KEY_FILE": "gateway", "CORDON_PASS_KEYS_DIR": "registry", "CORDON_SMS_PROVIDER_URL": "notify",
+    "CORDON_NATS_URL": "cordon", "CORDON_NATS_USER": "cordon", "CORDON_NATS_PASSWORD": "cordon",
+    "CORDON_JWT_PRIVATE_KEY_FILE": "gateway", "CORDON_ADMIN_PASSWORD": "gateway", "CORDON_PASS_KEYS_DIR": "registry",
+    "CORDON_SMS_PROVIDER_URL": "notify",
 }
 
 
@@ -125,9 +134,68 @@ def test_production_refuses_to_start_without_each_secret(monkeypatch, tmp_path, 
     for name, value in _env_example(tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv(secret)
-    for service in SERVICES if REQUIRED[secret] == "cordon" else [REQUIRED[secret]]:
+    needing = SERVICES if REQUIRED[secret] == "cordon" else (REQUIRED[secret],)
+    for service in needing:
         with pytest.raises(ValueError, match=secret):
             services.settings(service)
+    refused = services.refusals()
+    assert len(refused) == len(needing) and all(secret in line and "\n" not in line for line in refused), refused
+
+
+@pytest.mark.parametrize("service", ["gateway", "notify"])
+def test_wechat_switched_on_needs_its_secret(monkeypatch, tmp_path, service):
+    for name, value in _env_example(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CORDON_WECHAT_APP_ID", "wx0123456789abcdef")
+    assert services.refusals([service]) == [
+        f"{service} cannot start in production (CORDON_ENV=prod): missing CORDON_WECHAT_APP_SECRET (CORDON_WECHAT_APP_ID is set)"
+    ]
+    monkeypatch.setenv("CORDON_WECHAT_APP_SECRET", "s3cret")
+    assert services.refusals([service]) == []
+
+
+def test_a_short_admin_password_is_refused(monkeypatch, tmp_path):
+    for name, value in _env_example(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CORDON_ADMIN_PASSWORD", "change-me")
+    assert services.refusals() == [
+        "gateway cannot start in production (CORDON_ENV=prod): missing CORDON_ADMIN_PASSWORD (at least 10 characters)"
+    ]
+
+
+def _cordon(args: list[str], env: dict[str, str], cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cordon", *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_each_process_names_every_missing_secret_in_one_line_and_exits(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
+    env.update(_env_example(tmp_path))
+    for secret in REQUIRED:
+        env.pop(secret)
+    for service in SERVICES:
+        done = _cordon(["serve", service, "--port", "1"], env, tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        [line] = done.stderr.splitlines()
+        assert line.startswith(f"[cordon] {service} cannot start in production (CORDON_ENV=prod): missing ")
+        for secret, needs in REQUIRED.items():
+            assert (secret in line) == (needs in ("cordon", service)), (secret, line)
+    assert not (tmp_path / "home").exists()  # nothing was written
+
+
+def test_the_runner_checks_every_process_before_it_starts_anything(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
+    env.update(_env_example(tmp_path))
+    del env["CORDON_ADMIN_PASSWORD"], env["CORDON_NATS_URL"], env["CORDON_NATS_PASSWORD"]
+    done = _cordon(["up", "--port", "1"], env, tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert any(line.startswith("[cordon] gateway cannot start") and "CORDON_ADMIN_PASSWORD" in line for line in lines)
+    assert lines[-1] == ("[cordon] cordon up cannot start its own NATS in production: missing CORDON_NATS_USER and "
+                         "CORDON_NATS_PASSWORD (or set CORDON_NATS_URL to a NATS of your own)")
+    assert len(lines) == len(SERVICES) + 1  # every process lacks the NATS password
+    assert not (tmp_path / "home").exists()  # no NATS store, no database, no key
 
 
 def test_compose_refuses_to_start_without_the_database_password(compose):

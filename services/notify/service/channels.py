@@ -41,6 +41,18 @@ class Channel(Protocol):
     async def send(self, message: Message) -> Outcome: ...
 
 
+class Unconfigured:
+    """A channel production has no provider for (WeChat left off): its messages fail, none is written anywhere."""
+
+    repeatable = True
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    async def send(self, message: Message) -> Outcome:
+        return Outcome("give_up", f"{self.channel}: no provider is configured")
+
+
 class SinkChannel:
     """The embedded default: one JSON object a line in <home>/outbox/<channel>.jsonl.
 

@@ -153,11 +153,29 @@ def test_a_missing_template_is_a_start_up_error(tmp_path):
 def test_production_refuses_the_sink_and_half_configured_providers(tmp_path, monkeypatch):
     from services.notify.app import NotifySettings
 
+    (tmp_path / "jwt_public.pem").write_text("-----BEGIN PUBLIC KEY-----\n")
     prod = dict(env="prod", home=tmp_path, pii_index_key="11" * 32, pii_encryption_key="22" * 32,
-                jwt_public_key_file=Path(tmp_path / "jwt_public.pem"))
+                jwt_public_key_file=Path(tmp_path / "jwt_public.pem"), nats_url="nats://nats:4222",
+                nats_user="notify", nats_password="nats-secret")
     with pytest.raises(ValueError, match="CORDON_SMS_PROVIDER"):
         NotifySettings(**prod)
     with pytest.raises(ValueError, match="CORDON_TENCENT_SECRET_KEY"):
         NotifySettings(**prod, sms_provider="tencent", sms_sign_name="防疫", tencent_secret_id="id", tencent_sms_sdk_app_id="1400")
     assert NotifySettings(**prod, sms_provider="tencent", sms_sign_name="防疫", tencent_secret_id="id",
                           tencent_secret_key="k", tencent_sms_sdk_app_id="1400").sms_provider == "tencent"
+
+
+async def test_production_writes_no_sink_file_for_a_channel_without_a_provider(tmp_path):
+    from services.notify.app import NotifySettings
+    from services.notify.service import channels
+
+    (tmp_path / "jwt_public.pem").write_text("-----BEGIN PUBLIC KEY-----\n")
+    settings = NotifySettings(env="prod", home=tmp_path, pii_index_key="11" * 32, pii_encryption_key="22" * 32,
+                              jwt_public_key_file=tmp_path / "jwt_public.pem", nats_url="nats://nats:4222",
+                              nats_user="notify", nats_password="nats-secret", sms_provider_url="https://sms.example/send")
+    adapter = providers.wechat_channel(settings, policy.default(), http=None)  # WeChat left off
+    assert isinstance(adapter, channels.Unconfigured)
+    message = channels.Message(notification_id="n1", kind="result_positive", recipient="p", to="o-openid", title="t", body="b")
+    outcome = await adapter.send(message)
+    assert outcome.verdict == "give_up" and "no provider" in outcome.reason
+    assert not (tmp_path / "outbox").exists()

@@ -110,6 +110,9 @@ def _generic_or_sink(settings, channel: str, url: str | None, http: aiohttp.Clie
 
     if url:
         return channels.ProviderChannel(url, http, settings.provider_timeout_s, repeatable=settings.provider_idempotent)
+    if settings.env != "dev":  # production never writes phones, openids or codes to a file
+        logging.getLogger("cordon.notify").warning("%s: no provider is configured; its messages fail", channel)
+        return channels.Unconfigured(channel)
     path = settings.home / "outbox" / f"{channel}.jsonl"
     logging.getLogger("cordon.notify").warning("%s messages go to the development sink %s, not to a provider", channel, path)
     return channels.SinkChannel(path)
