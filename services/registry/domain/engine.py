@@ -8,7 +8,7 @@ is ``plan_assignment`` below, also pure.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from cordon import regions
@@ -142,8 +142,19 @@ def requirements(facts: PersonFacts, risk: dict[str, str], policy: Policy, today
                 if e.rule == name:
                     starts.append((f"{name}:{e.key}", e.on))
         for key, start in dict(starts).items():  # two records of one trip are one trigger
-            found += [r for r in chain(name, rule, key, start) if r.ends_on >= today]
+            found += from_today(chain(name, rule, key, start), today)
     return found
+
+
+def from_today(parts: list[Requirement], today: date) -> list[Requirement]:
+    """The parts of a chain that still run on ``today``. A person found late (the record came after the
+    day) would silently lose the test days already past: the first part still running gets a test today
+    instead (抵达后第一时间核酸)."""
+    running = [r for r in parts if r.ends_on >= today]
+    if running and any(d < today for r in parts for d in r.test_days):
+        first = running[0]
+        running[0] = replace(first, test_days=tuple(sorted({today, *first.test_days})))
+    return running
 
 
 # --- merging with what is already assigned ---------------------------------------------

@@ -96,10 +96,12 @@ async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registratio
     items = (await registry.get(f"/api/v1/persons/{attendee['id']}/measures", headers=GRID)).json()["items"]
     assert [(m["kind"], m["rule"], m["starts_on"], m["ends_on"]) for m in items] == [
         ("home_health_monitoring", "gathering_exposure", on.isoformat(), (on + timedelta(days=6)).isoformat())]
-    assert items[0]["test_days"] == [d.isoformat() for d in (on, on + timedelta(days=6)) if d >= TODAY]
+    # Day 1's test is yesterday: found a day late, the attendee is tested today instead of losing it.
+    assert items[0]["test_days"] == [TODAY.isoformat(), (on + timedelta(days=6)).isoformat()]
     late = (await registry.post("/api/v1/persons", json={"id_number": late_id, "name": "后到", "region_code": "320413"}, headers=GRID)).json()
     later_items = (await registry.get(f"/api/v1/persons/{late['id']}/measures", headers=GRID)).json()["items"]
     assert [m["rule"] for m in later_items] == ["gathering_exposure"]
+    assert later_items[0]["test_days"] == [TODAY.isoformat(), (on + timedelta(days=6)).isoformat()]
     await becomes(registry, late["id"], "yellow")
 
 

@@ -65,7 +65,10 @@ def test_inbound_14_7_7_with_4_plus_1_tests():
         ("inbound", "home_quarantine", entry + D(14), entry + D(20)),
         ("inbound", "daily_health_monitoring", entry + D(21), entry + D(27)),
     ]
-    assert [r.test_days for r in reqs] == [(entry, entry + D(13)), (entry + D(20),), (entry + D(27),)]
+    # Day 1 is yesterday: found a day late, the arrival is tested today instead of losing that test.
+    assert [r.test_days for r in reqs] == [(entry, TODAY, entry + D(13)), (entry + D(20),), (entry + D(27),)]
+    on_time = requirements(PersonFacts(tags=frozenset({"inbound"}), dates={"entry_date": TODAY}), {}, POLICY, TODAY)
+    assert [r.test_days for r in on_time] == [(TODAY, TODAY + D(13)), (TODAY + D(20),), (TODAY + D(27),)]
 
 
 def test_close_contact_and_gathering_exposure():
@@ -75,7 +78,20 @@ def test_close_contact_and_gathering_exposure():
     assert ("close_contact", "centralized_quarantine", on, on + D(13)) in kinds(reqs)
     gathering = [r for r in reqs if r.rule == "gathering_exposure"]
     assert kinds(gathering) == [("gathering_exposure", "home_health_monitoring", on, on + D(6))]
-    assert gathering[0].test_days == (on, on + D(6))
+    assert gathering[0].test_days == (on, TODAY, on + D(6))  # day 1 is past: a test today instead
+
+
+def test_a_person_found_late_has_a_test_today_in_the_first_part_still_running():
+    entry = TODAY - D(16)  # centralized quarantine over: its two tests are lost, home quarantine runs
+    reqs = requirements(PersonFacts(tags=frozenset({"inbound"}), dates={"entry_date": entry}), {}, POLICY, TODAY)
+    assert [r.kind for r in reqs] == ["home_quarantine", "daily_health_monitoring"]
+    assert reqs[0].test_days == (TODAY, entry + D(20))
+    changes = plan_assignment(reqs, [], set(), TODAY)
+    assert {c.kind: c.test_days for c in changes} == {"home_quarantine": (TODAY, entry + D(20)), "daily_health_monitoring": (entry + D(27),)}
+    # A chain whose past days had no tests asks for none today.
+    left = TODAY - D(3)
+    travel = requirements(PersonFacts(travel=(Travel("420106", left, left),)), {"420106": "high"}, POLICY, TODAY)
+    assert all(TODAY not in r.test_days for r in travel)
 
 
 def test_a_chain_wholly_in_the_past_assigns_nothing_and_a_partly_served_one_is_filled_up():
@@ -149,6 +165,23 @@ def test_assignment_is_idempotent(facts, risk):
     assert sorted(again, key=lambda a: a.id) == sorted(assigned, key=lambda a: a.id)
     assert not any(c.changed for c in changes)
     assert served_again == served
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts_st(), risk_st)
+def test_no_test_day_is_lost_a_chain_with_past_test_days_is_tested_today(facts, risk):
+    reqs = requirements(facts, risk, POLICY, TODAY)
+    assigned, _, _ = run(facts, risk, [], set())
+    assert all(d >= TODAY for a in assigned for d in a.test_days)
+    for trigger in {r.trigger for r in reqs}:
+        parts = [r for r in reqs if r.trigger == trigger]
+        rule = POLICY.rules[parts[0].rule]
+        dropped = rule.measures[: len(rule.measures) - len(parts)]
+        start = parts[0].starts_on - D(sum(step.days for step in dropped))
+        full = engine.chain(parts[0].rule, rule, trigger, start)
+        past = [d for r in full for d in r.test_days if d < TODAY]
+        on_time = {d for r in full for d in r.test_days}
+        assert (TODAY in parts[0].test_days) == (bool(past) or TODAY in {d for d in parts[0].test_days if d in on_time})
 
 
 @settings(max_examples=300, deadline=None)
