@@ -116,6 +116,25 @@ async def test_a_storm_of_same_kind_notices_collapses_for_staff(notify, nats_ser
     assert all(i["count"] == 1 for i in residents)
 
 
+async def test_each_measure_of_a_chain_is_its_own_notice(notify, nats_server):
+    """集中隔离 then 居家健康监测: the second must not overwrite the first (both are instructions)."""
+    v = vault(notify)
+    person = person_registered(v, "13900004444")
+    await publish(nats_server.url, person)
+    await projected(notify, person)
+    chain = [("centralized_quarantine", date(2022, 3, 1), date(2022, 3, 14), []),
+             ("home_health_monitoring", date(2022, 3, 15), date(2022, 3, 21), [date(2022, 3, 16), date(2022, 3, 21)])]
+    await publish(nats_server.url, *[
+        registry.MeasureAssigned(measure_id=uuid.uuid4(), person_id=person.person_id, region_code=REGION, kind=kind,
+                                 rule="high_risk_travel", starts_on=start, ends_on=end, status="active", test_days=days)
+        for kind, start, end, days in chain])
+    await settled(nats_server.url, notify)
+    mine = (await notify.get("/api/v1/me/notifications", headers=resident(person))).json()["items"]
+    assert sorted((i["title"], i["count"]) for i in mine) == [("管控措施：居家健康监测", 1), ("管控措施：集中隔离", 1)]
+    sms = await listed(notify, kind="measure_assigned", channel="sms")
+    assert len(sms) == 2 and all(i["count"] == 1 for i in sms)
+
+
 async def test_organisers_and_exposed_attendees_are_told(notify, nats_server):
     v = vault(notify)
     organiser = person_registered(v, "13911112222", language="en")

@@ -70,6 +70,12 @@ def test_collapse_outside_the_window_or_first_is_new_now():
     assert collapse.decide(kind="test_overdue", urgent=False, now=NOW, window=timedelta(0), latest=latest(1)) == collapse.New(NOW)
 
 
+@pytest.mark.parametrize("kind", sorted(collapse.ACT_ON | collapse.NEVER_COLLAPSE))
+def test_what_a_person_must_act_on_never_folds(kind):
+    for last in (latest(1), latest(1, "sent", 0, "inbox")):
+        assert collapse.decide(kind=kind, urgent=False, now=NOW, window=WINDOW, latest=last) == collapse.New(NOW)
+
+
 def test_inbox_folds_while_unread():
     assert collapse.decide(kind="x", urgent=False, now=NOW, window=WINDOW, latest=latest(1, "sent", 0, "inbox")) == collapse.Fold()
     assert collapse.decide(kind="x", urgent=False, now=NOW, window=WINDOW, latest=latest(1, "read", 0, "inbox")) == collapse.New(NOW)
