@@ -51,8 +51,10 @@ class ScheduleFacts(Event):
     schedule_id: uuid.UUID
     person_id: uuid.UUID
     region_code: str
-    measure_id: uuid.UUID
+    measure_id: uuid.UUID  # the measure; for a recurring test by tag, the person's series of that tag
     due_on: date
+    at_door: bool = False  # under quarantine: sampled at the door, not at a sampling site
+    tag: str | None = None  # a recurring test of a person tagged so (high_risk_post...), not of a measure
 
 
 @register

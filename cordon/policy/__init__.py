@@ -111,10 +111,37 @@ class FollowUps(_Strict):
     kinds: list[MeasureKind]
 
 
+class PeriodicTest(_Strict):
+    """A recurring test of everyone tagged ``tag``, while the tag holds: every ``every_days`` days from the day
+    the tag was set, or on the ``weekdays`` named (1 = Monday ... 7 = Sunday: twice a week is two of them)."""
+
+    tag: str = Field(min_length=1, max_length=40)
+    every_days: int | None = Field(default=None, ge=1, le=60)
+    weekdays: list[int] = []
+
+    @model_validator(mode="after")
+    def _one_form(self) -> PeriodicTest:
+        if (self.every_days is None) == (not self.weekdays):
+            raise ValueError("a periodic test has either every_days or weekdays")
+        if any(not 1 <= d <= 7 for d in self.weekdays) or len(set(self.weekdays)) != len(self.weekdays):
+            raise ValueError("weekdays are distinct numbers 1 (Monday) to 7 (Sunday)")
+        return self
+
+
 class Testing(_Strict):
     pool_max: int = Field(ge=1, le=50)
     retest_within_hours: int = Field(gt=0)
     overdue_after_days: int = Field(ge=1)
+    # Measures under which a person is sampled where they are (at the door, in the quarantine site), never
+    # sent to a sampling site.
+    sampled_in_place: list[MeasureKind] = ["centralized_quarantine", "home_quarantine"]
+    periodic: list[PeriodicTest] = []
+
+    @model_validator(mode="after")
+    def _one_per_tag(self) -> Testing:
+        if len({p.tag for p in self.periodic}) != len(self.periodic):
+            raise ValueError("one periodic test per tag")
+        return self
 
 
 class Gatherings(_Strict):

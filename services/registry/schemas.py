@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from cordon.bounds import AnyMoment, Count, Day, NotNull
 
-Tag = Literal["inbound", "returnee", "student", "migrant_worker", "high_risk_post", "elderly_care"]
+Tag = Literal[
+    "inbound", "returnee", "student", "migrant_worker", "high_risk_post", "high_risk_post_coworker", "high_risk_post_family",
+    "elderly_care",
+]
 Kind = Literal["centralized_quarantine", "home_quarantine", "home_health_monitoring", "daily_health_monitoring"]
 Color = Literal["green", "yellow", "red"]
 Level = Literal["high", "medium", "low"]

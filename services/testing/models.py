@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cordon.db import UTCDateTime, new_metadata
@@ -128,12 +128,30 @@ class TestSchedule(Base):
     fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    measure_kind: Mapped[str | None] = mapped_column(String(40))  # the measure's kind (where the person is sampled)
+    tag: Mapped[str | None] = mapped_column(String(40))  # a recurring test by tag: measure_id is then its series
 
     __table_args__ = (
         UniqueConstraint("measure_id", "due_on"),
         Index("ix_test_schedule_person_id_status", "person_id", "status", "due_on"),
         Index("ix_test_schedule_status_due_on", "status", "due_on", "id"),
     )
+
+
+class TagSeries(Base):
+    """A person's recurring tests by one tag (high_risk_post...): from the day the tag was seen, while it holds."""
+
+    __tablename__ = "tag_series"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+    series_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)  # the schedules' measure_id
+    region_code: Mapped[str] = mapped_column(String(15))
+    since_on: Mapped[date] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_tag_series_active", "active", "person_id"),)
 
 
 class ScheduleAnnouncement(Base):

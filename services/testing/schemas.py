@@ -99,10 +99,11 @@ class ScheduleRead(BaseModel):
 
     id: uuid.UUID
     person_id: uuid.UUID
-    measure_id: uuid.UUID
+    measure_id: uuid.UUID  # for a recurring test by tag: the person's series of that tag
     region_code: str
     due_on: date
     status: Literal["due", "overdue"]
+    tag: str | None = None  # a recurring test by tag (high_risk_post...), not of a measure
 
 
 class SchedulePage(BaseModel):

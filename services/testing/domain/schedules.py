@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -47,3 +48,22 @@ def standing(due_on: date, *, today: date, overdue_after_days: int) -> Standing:
 def overdue_cutoff(today: date, overdue_after_days: int) -> date:
     """Open tests due on or before this day are overdue today."""
     return today - timedelta(days=overdue_after_days)
+
+
+def periodic_days(*, since: date, every_days: int | None, weekdays: Iterable[int], start: date, end: date) -> list[date]:
+    """The days from ``start`` to ``end`` (inclusive) of a recurring test held since ``since``: every
+    ``every_days`` days counted from ``since``, or the ISO ``weekdays`` (1 = Monday) from ``since`` on."""
+    first = max(since, start)
+    days = [first + timedelta(days=n) for n in range((end - first).days + 1)]
+    if every_days is not None:
+        return [d for d in days if (d - since).days % every_days == 0]
+    wanted = set(weekdays)
+    return [d for d in days if d.isoweekday() in wanted]
+
+
+def series_id(person_id: uuid.UUID, tag: str) -> uuid.UUID:
+    """The stable id of a person's recurring tests by ``tag``: the same person and tag, the same series."""
+    return uuid.uuid5(SERIES_NAMESPACE, f"{person_id}:{tag}")
+
+
+SERIES_NAMESPACE = uuid.UUID("6d1f3a52-9c1e-4c55-8a43-2f8f0b6d7e10")

@@ -25,6 +25,7 @@ async def project_person(*, session: AsyncSession, event: PersonFacts, at: datet
     """Keep the person's facts as announced at ``at``; samples taken before the registry knew them are linked now."""
     if not await projections.project_person(session, PersonRef, event, at=at):
         return  # an older announcement, after a newer one
+    await schedules.apply_tags(session=session, person_id=event.person_id, region_code=event.region_code, tags=event.tags, now=now)
     linked = (await session.execute(
         update(Sample)
         .where(Sample.id_number_index == event.id_number_index, Sample.person_id.is_(None))

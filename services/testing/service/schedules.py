@@ -7,7 +7,8 @@ registry consumer, or a sample use case); ``announce`` is a use case of its own 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from cordon.db import dialect_insert, slices
 from cordon.errors import RegionNotFound
 from cordon.policy import replica
 from services.testing.domain import schedules as rules
-from services.testing.models import Sample, ScheduleAnnouncement, TestSchedule
+from services.testing.models import Sample, ScheduleAnnouncement, TagSeries, TestSchedule
 
 ANNOUNCE_SLICE = 1000
 
@@ -34,7 +35,7 @@ async def apply_measure(*, session: AsyncSession, event: MeasureFacts, now: date
     if plan.add:
         values = [
             {"id": uuid.uuid4(), "measure_id": event.measure_id, "person_id": event.person_id, "region_code": event.region_code,
-             "due_on": day, "status": "open", "created_at": now, "updated_at": now}
+             "due_on": day, "status": "open", "created_at": now, "updated_at": now, "measure_kind": event.kind}
             for day in plan.add
         ]
         await session.execute(dialect_insert(session, TestSchedule).values(values).on_conflict_do_nothing(index_elements=["measure_id", "due_on"]))
@@ -49,7 +50,7 @@ async def apply_measure(*, session: AsyncSession, event: MeasureFacts, now: date
     await session.execute(
         update(TestSchedule)
         .where(TestSchedule.measure_id == event.measure_id, TestSchedule.status == "open")
-        .values(person_id=event.person_id, region_code=event.region_code)
+        .values(person_id=event.person_id, region_code=event.region_code, measure_kind=event.kind)
     )
     await fulfil(session=session, person_ids={event.person_id}, now=now)
 
@@ -93,10 +94,83 @@ async def fulfil(*, session: AsyncSession, person_ids: set[uuid.UUID], now: date
         )
 
 
+# Recurring tests by tag are laid out this many days ahead (the clockwork extends them each day).
+SERIES_AHEAD_DAYS = 7
+
+
+async def apply_tags(*, session: AsyncSession, person_id: uuid.UUID, region_code: str, tags: Iterable[str], now: datetime) -> None:
+    """A person announced with ``tags``: a tag the policy tests periodically starts (or resumes) its series
+    today; a tag dropped stops it and cancels its open tests. Inside the consumer's transaction."""
+    policy = await replica.current(session)
+    today = local_date(now)
+    wanted = {p.tag for p in policy.testing.periodic} & set(tags)
+    held = {s.tag: s for s in (await session.execute(select(TagSeries).where(TagSeries.person_id == person_id))).scalars()}
+    for tag in wanted:
+        series = held.get(tag)
+        if series is None:
+            session.add(TagSeries(person_id=person_id, tag=tag, series_id=rules.series_id(person_id, tag), region_code=region_code,
+                                  since_on=today, active=True, updated_at=now))
+        elif not series.active:
+            series.active, series.since_on, series.region_code, series.updated_at = True, today, region_code, now
+        else:
+            series.region_code, series.updated_at = region_code, now
+    for tag, series in held.items():
+        if tag not in wanted and series.active:
+            series.active, series.updated_at = False, now
+            await session.execute(
+                update(TestSchedule).where(TestSchedule.measure_id == series.series_id, TestSchedule.status == "open")
+                .values(status="cancelled", updated_at=now)
+            )
+    await session.flush()
+    await session.execute(  # open tests follow the person to another region
+        update(TestSchedule).where(TestSchedule.person_id == person_id, TestSchedule.tag.is_not(None), TestSchedule.status == "open")
+        .values(region_code=region_code)
+    )
+    await extend_series(session=session, now=now, person_ids=[person_id])
+
+
+async def extend_series(*, session: AsyncSession, now: datetime, person_ids: list[uuid.UUID] | None = None) -> int:
+    """Lay out the recurring tests of active series from today to ``SERIES_AHEAD_DAYS`` ahead (idempotent:
+    a day already laid out stays as it is); the number of tests added."""
+    policy = await replica.current(session)
+    periodic = {p.tag: p for p in policy.testing.periodic}
+    today = local_date(now)
+    end = today + timedelta(days=SERIES_AHEAD_DAYS)
+    query = select(TagSeries).where(TagSeries.active.is_(True), TagSeries.tag.in_(list(periodic) or [""]))
+    if person_ids is not None:
+        query = query.where(TagSeries.person_id.in_(person_ids))
+    added, people = 0, set()
+    for series in (await session.execute(query.order_by(TagSeries.person_id, TagSeries.tag))).scalars().all():
+        test = periodic[series.tag]
+        days = rules.periodic_days(since=series.since_on, every_days=test.every_days, weekdays=test.weekdays, start=today, end=end)
+        if not days:
+            continue
+        values = [
+            {"id": uuid.uuid4(), "measure_id": series.series_id, "person_id": series.person_id, "region_code": series.region_code,
+             "due_on": day, "status": "open", "created_at": now, "updated_at": now, "tag": series.tag}
+            for day in days
+        ]
+        inserted = await session.execute(
+            dialect_insert(session, TestSchedule).values(values)
+            .on_conflict_do_nothing(index_elements=["measure_id", "due_on"]).returning(TestSchedule.id)
+        )
+        count = len(inserted.all())
+        if count:
+            added += count
+            people.add(series.person_id)
+    if people:
+        await fulfil(session=session, person_ids=people, now=now)
+    return added
+
+
 async def announce(*, session: AsyncSession, now: datetime) -> dict[str, int]:
     """Publish testing.schedule.due for open tests that are due today, .overdue for those past due:
-    each at most once, whatever the number of replicas (the announcement's unique key decides)."""
+    each at most once, whatever the number of replicas (the announcement's unique key decides).
+    Recurring tests by tag are laid out first."""
+    await extend_series(session=session, now=now)
+    await session.commit()
     policy = await replica.current(session)
+    in_place = set(policy.testing.sampled_in_place)
     today = local_date(now)
     cutoff = rules.overdue_cutoff(today, policy.testing.overdue_after_days)
     counts = {"due": 0, "overdue": 0}
@@ -124,7 +198,8 @@ async def announce(*, session: AsyncSession, now: datetime) -> dict[str, int]:
             await outbox.add_many(
                 session,
                 [
-                    (event(schedule_id=s.id, person_id=s.person_id, region_code=s.region_code, measure_id=s.measure_id, due_on=s.due_on), s.id)
+                    (event(schedule_id=s.id, person_id=s.person_id, region_code=s.region_code, measure_id=s.measure_id,
+                           due_on=s.due_on, at_door=s.measure_kind in in_place, tag=s.tag), s.id)
                     for s in batch
                     if s.id in claimed
                 ],
@@ -152,5 +227,5 @@ async def list_schedules(
     page = await paging.keyset(session, query, order=(TestSchedule.due_on, TestSchedule.id), limit=limit, cursor=cursor)
     return page.map(lambda s: {
         "id": s.id, "person_id": s.person_id, "measure_id": s.measure_id, "region_code": s.region_code, "due_on": s.due_on,
-        "status": rules.standing(s.due_on, today=today, overdue_after_days=policy.testing.overdue_after_days),
+        "status": rules.standing(s.due_on, today=today, overdue_after_days=policy.testing.overdue_after_days), "tag": s.tag,
     })

@@ -82,13 +82,16 @@ async def publish(nats_url: str, event, key) -> None:
         await nc.close()
 
 
-async def register_person(client, number: str, *, region: str = "320413", phone: str | None = None) -> uuid.UUID:
+async def register_person(
+    client, number: str, *, region: str = "320413", phone: str | None = None, tags: list[str] | None = None,
+) -> uuid.UUID:
     """Publish registry.person.registered and wait until testing has it."""
     v = vault(client)
     person_id = uuid.uuid4()
     event = PersonRegistered(
         person_id=person_id, region_code=region, id_number_index=v.index("id_number", number),
         id_number_masked=pii.mask_id_number(number), phone_index=v.index("phone", phone) if phone else None,
+        tags=tags or [],
     )
     await publish(client.nats_url, event, person_id)
 
@@ -99,9 +102,9 @@ async def register_person(client, number: str, *, region: str = "320413", phone:
     return person_id
 
 
-def measure(person_id, days: list[date], *, measure_id=None, cls=MeasureAssigned, **extra):
+def measure(person_id, days: list[date], *, measure_id=None, cls=MeasureAssigned, kind="home_health_monitoring", **extra):
     return cls(
-        measure_id=measure_id or uuid.uuid4(), person_id=person_id, region_code="320413", kind="home_health_monitoring",
+        measure_id=measure_id or uuid.uuid4(), person_id=person_id, region_code="320413", kind=kind,
         rule="medium_risk_travel", starts_on=min(days, default=date.today()), ends_on=max(days, default=date.today()),
         status="active" if cls is MeasureAssigned else "released", test_days=days, **extra,
     )

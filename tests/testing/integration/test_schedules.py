@@ -20,6 +20,7 @@ from tests.testing.integration.helpers import (
     publish,
     published_events,
     register_person,
+    vault,
 )
 
 
@@ -90,3 +91,55 @@ async def test_sample_on_or_after_the_due_day_fulfils_it(testing):
     testing.app.state.clock = lambda: now() + timedelta(days=1)
     assert [s["due_on"] for s in await schedules(testing)] == [str(today + timedelta(days=1))]
     assert (await testing.get("/api/v1/test-schedules", headers=LAB)).status_code == 403
+
+
+async def test_a_high_risk_post_is_tested_every_other_day_while_the_tag_holds(testing):
+    """The policy's periodic tests by tag: from the day the tag is seen, every other day; each test is due on
+    its day, overdue the day after, fulfilled by a sample; dropping the tag cancels what is open. A test of a
+    quarantine measure is announced as sampled at the door, a recurring one as at a sampling site."""
+    from cordon.contracts.registry import PersonUpdated
+
+    number = id_number()
+    person_id = await register_person(testing, number, tags=["high_risk_post", "student"])
+    plain = await register_person(testing, id_number(), tags=["student"])
+    start = now()
+    today = local_date(start)
+    due = await schedules(testing)
+    assert [(s["person_id"], s["due_on"], s["tag"]) for s in due] == [(str(person_id), str(today), "high_risk_post")]
+    assert all(s["person_id"] != str(plain) for s in due)
+
+    at_door = measure(person_id, [today], kind="home_quarantine")
+    await publish(testing.nats_url, at_door, at_door.measure_id)
+    await settled(testing.nats_url, testing)
+    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json() == {"due": 2, "overdue": 0}
+    announced = {e["data"]["measure_id"]: e["data"] for e in await published_events(testing, "testing.schedule.due")}
+    assert (announced[str(at_door.measure_id)]["at_door"], announced[str(at_door.measure_id)]["tag"]) == (True, None)
+    (series,) = [d for d in announced.values() if d["tag"] == "high_risk_post"]
+    assert series["at_door"] is False and series["due_on"] == str(today)
+
+    # Two days on, without a sample: the first is overdue, the next due; a sample that day fulfils both.
+    testing.app.state.clock = lambda: start + timedelta(days=2)
+    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json() == {"due": 1, "overdue": 2}
+    assert [s["due_on"] for s in await schedules(testing) if s["tag"]] == [str(today + timedelta(days=2))]
+    assert [s["due_on"] for s in await schedules(testing, "overdue") if s["tag"]] == [str(today)]
+    await post_sample(testing, number=number, at=start + timedelta(days=2) - timedelta(minutes=5))
+    assert not [s for s in await schedules(testing) + await schedules(testing, "overdue") if s["tag"]]
+    testing.app.state.clock = lambda: start + timedelta(days=3)
+    assert not [s for s in await schedules(testing) if s["tag"]]  # every other day: nothing on the third
+    testing.app.state.clock = lambda: start + timedelta(days=4)
+    assert [s["due_on"] for s in await schedules(testing) if s["tag"]] == [str(today + timedelta(days=4))]
+
+    # The tag dropped: the open tests are cancelled and no new ones come.
+    v = vault(testing)
+    dropped = PersonUpdated(person_id=person_id, region_code="320413", id_number_index=v.index("id_number", number),
+                            id_number_masked="x", tags=["student"])
+    await publish(testing.nats_url, dropped, person_id)
+    await eventually(lambda: _no_tag_tests(testing))
+    testing.app.state.clock = lambda: start + timedelta(days=6)
+    await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)
+    assert not [s for s in await schedules(testing) + await schedules(testing, "overdue") if s["tag"]]
+    testing.app.state.clock = now
+
+
+async def _no_tag_tests(client) -> bool:
+    return not [s for s in await schedules(client) if s["tag"]]
