@@ -7,15 +7,19 @@ from datetime import date, datetime
 from cordon.clock import CHINA
 from cordon.contracts import events, registry, testing
 from cordon.policy import Policy
-from services.notify.domain.rendering import join, word
+from services.notify.domain.rendering import join, language_of, word
+from services.notify.domain.templates import WORDS
 
 
-def day(value: date | datetime) -> str:
-    return (value.astimezone(CHINA).date() if isinstance(value, datetime) else value).isoformat()
+def day(value: date | datetime, language: str | None = None) -> str:
+    """A China-time day: as a person writes it in Chinese (3月28日), ISO otherwise."""
+    on = value.astimezone(CHINA).date() if isinstance(value, datetime) else value
+    return f"{on.month}月{on.day}日" if language == "zh" else on.isoformat()
 
 
-def minute(value: datetime) -> str:
-    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+def minute(value: datetime, language: str | None = None) -> str:
+    local = value.astimezone(CHINA)
+    return f"{local.month}月{local.day}日{local:%H:%M}" if language == "zh" else local.strftime("%Y-%m-%d %H:%M")
 
 
 def clock(value: datetime) -> str:
@@ -24,9 +28,9 @@ def clock(value: datetime) -> str:
 
 def result(event: testing.ResultRecorded, language: str) -> dict:
     return {
-        "collected_on": day(event.collected_at),
+        "collected_on": day(event.collected_at, language),
         "barcode": event.barcode,
-        "retest_due_by": minute(event.retest_due_by) if event.retest_due_by else "—",
+        "retest_due_by": minute(event.retest_due_by, language) if event.retest_due_by else "—",
     }
 
 
@@ -43,8 +47,11 @@ def positive_alert(event: testing.ResultRecorded, *, region_code: str, person: s
 def healthcode(event: registry.HealthCodeChanged, language: str, policy: Policy) -> dict:
     reasons = []
     for reason in event.reasons:
-        text = policy.title(reason.rule, language) if reason.rule in policy.rules else reason.detail or reason.rule
-        reasons.append(text + (f" ({day(reason.until)})" if reason.until else ""))
+        if language == "zh" and reason.detail:
+            reasons.append(reason.detail)  # the registry writes it as a person would (高风险地区旅居史，集中隔离至3月28日)
+            continue
+        text = policy.title(reason.rule, language) if reason.rule in policy.rules else word("rule", reason.rule, language)
+        reasons.append(text + (f" (until {day(reason.until)})" if reason.until else ""))
     return {
         "color": word("color", event.color, language),
         "previous": word("color", event.previous or "none", language),
@@ -52,20 +59,30 @@ def healthcode(event: registry.HealthCodeChanged, language: str, policy: Policy)
     }
 
 
+def rule_words(rule: str, language: str, policy: Policy) -> str:
+    """A rule as a person says it: its title in the policy; a measure set by hand never by its key."""
+    return policy.title(rule, language) if rule in policy.rules else word("rule", rule, language)
+
+
 def measure(event: registry.MeasureAssigned, language: str, policy: Policy, *, person: str = "") -> dict:
+    tests = WORDS["tests"][language_of(language)]
     return {
-        "rule": policy.title(event.rule, language),
+        "rule": rule_words(event.rule, language, policy),
         "measure": word("measure", event.kind, language),
-        "starts_on": day(event.starts_on),
-        "ends_on": day(event.ends_on),
-        "test_days": join([day(d) for d in event.test_days], language),
+        "starts_on": day(event.starts_on, language),
+        "ends_on": day(event.ends_on, language),
+        "tests": tests["some"].format(days=join([day(d, language) for d in event.test_days], language))
+        if event.test_days else tests["none"],
         "person": person or "—",
         "region_code": event.region_code,
     }
 
 
 def schedule(event: testing.ScheduleDue | testing.ScheduleOverdue, language: str, *, person: str = "") -> dict:
-    return {"due_on": day(event.due_on), "person": person or "—", "region_code": event.region_code}
+    """Under quarantine a person is sampled at the door; everyone else goes to a sampling site."""
+    where = "door" if event.at_door else "site"
+    return {"due_on": day(event.due_on, language), "where": word("where", where, language), "person": person or "—",
+            "region_code": event.region_code}
 
 
 def gathering(event: events.GatheringFacts, language: str) -> dict:
@@ -73,7 +90,7 @@ def gathering(event: events.GatheringFacts, language: str) -> dict:
 
 
 def exposure(event: events.ExposureDetected, language: str) -> dict:
-    return {"title": event.title, "gathering_on": day(event.gathering_on)}
+    return {"title": event.title, "gathering_on": day(event.gathering_on, language)}
 
 
 def login_code(expires_at: datetime, code: str = "******") -> dict:

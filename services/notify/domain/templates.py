@@ -15,29 +15,30 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
         "zh": {"title": "核酸检测结果：阴性", "body": "您于{collected_on}采集的核酸样本（条码{barcode}）检测结果为阴性。"},
         "en": {"title": "Test result: negative", "body": "Your sample collected on {collected_on} (barcode {barcode}) tested negative."},
     },
+    # Until the CDC review (复核) the resident is told of an abnormal result, not of a positive from the lab.
     "result_positive": {
-        "zh": {"title": "核酸检测结果：阳性", "body": "您于{collected_on}采集的核酸样本（条码{barcode}）检测结果为阳性。请留在原地，不要外出，工作人员将尽快与您联系。"},
-        "en": {"title": "Test result: positive", "body": "Your sample collected on {collected_on} (barcode {barcode}) tested positive. Stay where you are; staff will contact you shortly."},
+        "zh": {"title": "核酸检测结果异常", "body": "您于{collected_on}采集的核酸样本（条码{barcode}）检测结果异常。请原地等待并配合工作人员，不要外出，工作人员将尽快与您联系。"},
+        "en": {"title": "Test result abnormal", "body": "Your sample collected on {collected_on} (barcode {barcode}) gave an abnormal result. Stay where you are and follow the staff's instructions; they will contact you shortly."},
     },
     "result_pool_positive": {
-        "zh": {"title": "混采结果异常，请单管复检", "body": "您于{collected_on}参加的混采检测结果异常，请在{retest_due_by}前完成单管复检，复检前请居家等待。"},
-        "en": {"title": "Pooled test positive: retest needed", "body": "The pooled test you took on {collected_on} was positive. Take a single-tube retest before {retest_due_by} and stay home until then."},
+        "zh": {"title": "混采结果异常，请单管复检", "body": "您于{collected_on}参加的混采检测结果异常。请居家等待，工作人员将上门为您单管复检，请在{retest_due_by}前完成。"},
+        "en": {"title": "Pooled test positive: retest needed", "body": "The pooled test you took on {collected_on} was positive. Stay home: staff will come to take a single-tube retest, to be done before {retest_due_by}."},
     },
     "result_invalid": {
         "zh": {"title": "核酸检测结果无效", "body": "您于{collected_on}采集的核酸样本（条码{barcode}）结果无效，请尽快重新采样。"},
         "en": {"title": "Test result invalid", "body": "Your sample collected on {collected_on} (barcode {barcode}) gave no valid result. Please take a new sample soon."},
     },
     "healthcode_changed": {
-        "zh": {"title": "健康码变为{color}", "body": "您的健康码由{previous}变为{color}。原因：{reasons}。"},
+        "zh": {"title": "健康码变为{color}", "body": "您的健康码由{previous}变为{color}，原因：{reasons}。"},
         "en": {"title": "Health code now {color}", "body": "Your health code changed from {previous} to {color}. Reasons: {reasons}."},
     },
     "measure_assigned": {
-        "zh": {"title": "管控措施：{measure}", "body": "根据“{rule}”，您需自{starts_on}起进行{measure}，至{ends_on}止。核酸检测日期：{test_days}。"},
-        "en": {"title": "Control measure: {measure}", "body": "Under \"{rule}\" you are under {measure} from {starts_on} until {ends_on}. Test days: {test_days}."},
+        "zh": {"title": "管控措施：{measure}", "body": "因{rule}，您需自{starts_on}起{measure}，至{ends_on}止。{tests}"},
+        "en": {"title": "Control measure: {measure}", "body": "Because of {rule}, you are under {measure} from {starts_on} until {ends_on}. {tests}"},
     },
     "test_due": {
-        "zh": {"title": "今日需做核酸检测", "body": "您今天（{due_on}）需按管控要求进行核酸检测，请就近前往采样点。"},
-        "en": {"title": "Test due today", "body": "You are due for a test today ({due_on}) under your control measure. Please go to a nearby sampling site."},
+        "zh": {"title": "今日需做核酸检测", "body": "您今天（{due_on}）需进行核酸检测。{where}"},
+        "en": {"title": "Test due today", "body": "You are due for a test today ({due_on}). {where}"},
     },
     "gathering_approved": {
         "zh": {"title": "活动报备已批准：{title}", "body": "您报备的活动“{title}”（{starts_at}）已获批准，请落实防控方案。"},
@@ -69,8 +70,8 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
         "en": {"title": "[Urgent, escalated] Positive in {region_code} not acknowledged", "body": "The positive alert in {region_code} ({person}, collected {collected_at}) was not acknowledged within {ack_minutes} minutes and is escalated to you (level {level})."},
     },
     "staff_measure_assigned": {
-        "zh": {"title": "辖区新增管控人员", "body": "{person}（{region_code}）因“{rule}”自{starts_on}起{measure}至{ends_on}，请落实“五包一”管控。"},
-        "en": {"title": "Person put under control in your region", "body": "{person} ({region_code}) is under {measure} from {starts_on} until {ends_on} under \"{rule}\". Arrange the five responsible staff."},
+        "zh": {"title": "辖区新增管控人员", "body": "{person}（{region_code}）因{rule}，自{starts_on}起{measure}，至{ends_on}止。请落实“五包一”管控。"},
+        "en": {"title": "Person put under control in your region", "body": "{person} ({region_code}) is under {measure} from {starts_on} until {ends_on} because of {rule}. Arrange the five responsible staff."},
     },
     "test_overdue": {
         "zh": {"title": "核酸检测逾期", "body": "{person}（{region_code}）应于{due_on}进行的核酸检测已逾期，请督促落实。"},
@@ -145,17 +146,29 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
         "en": {"morning": "morning", "evening": "evening"},
     },
     "separator": {"zh": {"list": "、", "none": "无"}, "en": {"list": ", ", "none": "none"}},
+    # A measure set by hand names no rule of the policy: it is said so, never by its key.
+    "rule": {"zh": {"manual": "防控工作需要"}, "en": {"manual": "a decision of the control staff"}},
+    # Where a resident is sampled: at the door under quarantine, else at a sampling site.
+    "where": {
+        "zh": {"door": "工作人员将上门采样，请在家等候，不要外出。", "site": "请就近前往采样点，采样时请佩戴口罩、保持间距。"},
+        "en": {"door": "Staff will come to take your sample: wait at home and do not go out.",
+               "site": "Please go to a nearby sampling site, wearing a mask and keeping your distance."},
+    },
+    "tests": {
+        "zh": {"some": "请于{days}进行核酸检测。", "none": ""},
+        "en": {"some": "Tests are due on {days}.", "none": ""},
+    },
 }
 
 # Example facts per kind, as the triggers fill them (language-specific words already chosen).
 EXAMPLES: dict[str, dict[str, object]] = {
     "result_negative": {"collected_on": "2022-03-01", "barcode": "B0001"},
     "result_positive": {"collected_on": "2022-03-01", "barcode": "B0001"},
-    "result_pool_positive": {"collected_on": "2022-03-01", "retest_due_by": "2022-03-02 08:00"},
+    "result_pool_positive": {"collected_on": "3月1日", "retest_due_by": "3月2日8:00"},
     "result_invalid": {"collected_on": "2022-03-01", "barcode": "B0001"},
-    "healthcode_changed": {"color": "黄码", "previous": "绿码", "reasons": "居家健康监测至2022-03-08"},
-    "measure_assigned": {"rule": "中风险地区旅居", "measure": "居家健康监测", "starts_on": "2022-03-01", "ends_on": "2022-03-07", "test_days": "2022-03-02、2022-03-07"},
-    "test_due": {"due_on": "2022-03-02"},
+    "healthcode_changed": {"color": "黄码", "previous": "绿码", "reasons": "中风险地区旅居史，居家健康监测至3月8日"},
+    "measure_assigned": {"rule": "中风险地区旅居史", "measure": "居家健康监测", "starts_on": "3月1日", "ends_on": "3月7日", "tests": "请于3月2日、3月7日进行核酸检测。"},
+    "test_due": {"due_on": "3月2日", "where": "工作人员将上门采样，请在家等候，不要外出。"},
     "gathering_approved": {"title": "婚宴", "starts_at": "2022-03-05 11:00"},
     "gathering_rejected": {"title": "婚宴", "starts_at": "2022-03-05 11:00", "reason": "规模过大"},
     "gathering_cancelled": {"title": "婚宴", "starts_at": "2022-03-05 11:00", "reason": ""},
@@ -163,7 +176,7 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "login_code": {"code": "123456", "expires_at": "10:05"},
     "positive_alert": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "lab": "lab-1", "ack_minutes": 30},
     "alert_escalated": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "ack_minutes": 30, "level": 1},
-    "staff_measure_assigned": {"person": "张*", "region_code": "320413", "rule": "密接", "measure": "集中隔离", "starts_on": "2022-03-01", "ends_on": "2022-03-14"},
+    "staff_measure_assigned": {"person": "张*", "region_code": "320413", "rule": "密切接触者", "measure": "集中隔离", "starts_on": "3月1日", "ends_on": "3月14日"},
     "test_overdue": {"person": "张*", "region_code": "320413", "due_on": "2022-03-02"},
     "staff_assigned": {"person": "张*", "region_code": "320413", "duty": "包保网格员"},
     "staff_missing": {"person": "张*", "region_code": "320413", "duties": "包保医生、包保民警"},

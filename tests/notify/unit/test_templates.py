@@ -44,7 +44,8 @@ def test_every_kind_routed_has_a_template_and_back():
 
 
 def test_unknown_language_falls_back_to_chinese():
-    assert render("test_due", "fr", {"due_on": "2022-03-02"}) == render("test_due", "zh", {"due_on": "2022-03-02"})
+    due = {"due_on": "3月2日", "where": "x"}
+    assert render("test_due", "fr", due) == render("test_due", "zh", due)
 
 
 def test_collapsed_body_shows_the_count():
@@ -132,10 +133,59 @@ def test_trigger_facts_fill_their_template(kind, language):
 def test_rule_names_and_dates_are_in_words_and_china_time():
     zh = render("measure_assigned", "zh", facts.measure(_measure(), "zh", POLICY))[1]
     en = render("measure_assigned", "en", facts.measure(_measure(), "en", POLICY))[1]
-    assert POLICY.title("medium_risk_travel", "zh") in zh and "居家健康监测" in zh and "2022-03-07" in zh
-    assert POLICY.title("medium_risk_travel", "en") in en and "home health monitoring" in en
+    assert zh == "因中风险地区旅居史，您需自3月1日起居家健康监测，至3月7日止。请于3月2日、3月7日进行核酸检测。"
+    assert en == ("Because of Travel in a medium-risk area, you are under home health monitoring from 2022-03-01 until "
+                  "2022-03-07. Tests are due on 2022-03-02, 2022-03-07.")
     late = datetime(2022, 3, 1, 17, 0, tzinfo=UTC)  # 01:00 on 2 March in Shanghai
-    assert facts.day(late) == "2022-03-02"
+    assert facts.day(late) == "2022-03-02" and facts.day(late, "zh") == "3月2日"
+
+
+def _zh(kind, made):
+    return render(kind, "zh", made)
+
+
+def test_what_a_resident_reads_is_a_sentence_they_understand():
+    """The texts in full: no rule key (根据“manual”), no nested quotes, no 阳性 before the CDC review, no sampling
+    site for a person under quarantine."""
+    by_hand = registry.MeasureAssigned(**{**_measure().model_dump(), "rule": "manual", "kind": "home_quarantine", "test_days": []})
+    assert _zh("measure_assigned", facts.measure(by_hand, "zh", POLICY)) == (
+        "管控措施：居家隔离", "因防控工作需要，您需自3月1日起居家隔离，至3月7日止。")
+    inbound = registry.MeasureAssigned(**{**_measure().model_dump(), "rule": "inbound", "kind": "centralized_quarantine",
+                                          "ends_on": date(2022, 3, 14), "test_days": [date(2022, 3, 1), date(2022, 3, 14)]})
+    assert _zh("measure_assigned", facts.measure(inbound, "zh", POLICY))[1] == (
+        "因入境人员“14+7+7”，您需自3月1日起集中隔离，至3月14日止。请于3月1日、3月14日进行核酸检测。")
+    staff = _zh("staff_measure_assigned", facts.measure(by_hand, "zh", POLICY, person="张*"))[1]
+    assert staff == "张*（320413）因防控工作需要，自3月1日起居家隔离，至3月7日止。请落实“五包一”管控。"
+    assert _zh("result_positive", facts.result(_result("positive"), "zh")) == (
+        "核酸检测结果异常",
+        "您于3月1日采集的核酸样本（条码B1）检测结果异常。请原地等待并配合工作人员，不要外出，工作人员将尽快与您联系。")
+    assert _zh("result_pool_positive", facts.result(_result("pool_positive"), "zh"))[1] == (
+        "您于3月1日参加的混采检测结果异常。请居家等待，工作人员将上门为您单管复检，请在3月1日21:30前完成。")
+    at_door = testing.ScheduleDue(**SCHEDULE, at_door=True)
+    assert _zh("test_due", facts.schedule(at_door, "zh"))[1] == "您今天（3月2日）需进行核酸检测。工作人员将上门采样，请在家等候，不要外出。"
+    at_work = testing.ScheduleDue(**SCHEDULE, tag="high_risk_post")
+    assert _zh("test_due", facts.schedule(at_work, "zh"))[1] == "您今天（3月2日）需进行核酸检测。请就近前往采样点，采样时请佩戴口罩、保持间距。"
+    changed = registry.HealthCodeChanged(person_id=PERSON, region_code="320413", color="red", previous="green", reasons=[
+        registry.Reason(rule="high_risk_travel", detail="高风险地区旅居史，集中隔离至3月28日", until=date(2022, 3, 28))])
+    assert _zh("healthcode_changed", facts.healthcode(changed, "zh", POLICY))[1] == (
+        "您的健康码由绿码变为红码，原因：高风险地区旅居史，集中隔离至3月28日。")
+    for kind, make in CASES.items():
+        title, body = render(kind, "zh", make("zh"))
+        assert "manual" not in title + body and quotes_flat(title + body), kind
+
+
+def quotes_flat(text: str) -> bool:
+    """Every “ is closed before the next opens: no 根据“入境人员“14+7+7””."""
+    depth = 0
+    for char in text:
+        depth += {"“": 1, "”": -1}.get(char, 0)
+        if depth not in (0, 1):
+            return False
+    return depth == 0
+
+
+def test_quotes_flat_catches_nesting():
+    assert quotes_flat("请落实“五包一”管控") and not quotes_flat("根据“入境人员“14+7+7””")
 
 
 def test_accountability_notices_name_duties_slots_and_china_time():
