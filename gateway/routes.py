@@ -48,6 +48,7 @@ _TABLE = [
     Route(("follow-ups",), "registry"),
     Route(("daily-reports",), "registry"),
     Route(("audit",), "registry"),
+    Route(("stats",), "registry"),
     Route(("samples", "batch"), "testing", timeout_s=600.0, max_body=512 * MB),
     Route(("samples",), "testing"),
     Route(("results", "batch"), "testing", timeout_s=600.0, max_body=512 * MB),

@@ -63,6 +63,13 @@ class MeasureAssigned(MeasureFacts):
 
 
 @register
+class MeasureStarted(MeasureFacts):
+    """A measure assigned for a later day began (scheduled -> active), on its first day."""
+
+    subject: ClassVar[str] = "registry.measure.started"
+
+
+@register
 class MeasureReleased(MeasureFacts):
     subject: ClassVar[str] = "registry.measure.released"
     reason: str = ""

@@ -418,3 +418,74 @@ class StaffRef(Base):
     regions: Mapped[list[str]] = mapped_column(JSONType, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The command office's read model (services/registry/service/stats.py): kept from events only — the
+# registry's own (people, codes, measures, leads, follow-ups) and testing's (overdue tests, positives) — so
+# a count is a sum of a few counters per place, never a count of person rows per request.
+
+
+class StatsPerson(Base):
+    """What the counters know of one person: where, which colour, since when a test is overdue."""
+
+    __tablename__ = "stats_person"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15))
+    color: Mapped[str] = mapped_column(String(6))
+    overdue_since: Mapped[date | None] = mapped_column(Date)
+    id_number_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    region_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the event time each part was written from
+    color_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatsMeasure(Base):
+    __tablename__ = "stats_measure"
+
+    measure_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatsLead(Base):
+    __tablename__ = "stats_lead"
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15))  # "" when the lead has no place (admins only)
+    open: Mapped[bool] = mapped_column(Boolean)
+    overdue: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatsPositive(Base):
+    """A positive sample counted once (its relinked copy and redeliveries are not counted again)."""
+
+    __tablename__ = "stats_positive"
+
+    sample_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15))
+    on: Mapped[date] = mapped_column(Date)
+
+
+class StatsCount(Base):
+    """A counter of one place (the person's own code: village, grid, ...): people, color.*, measure.*,
+    tests_overdue, leads_open, leads_overdue. A region's figure is the sum over its prefix range."""
+
+    __tablename__ = "stats_count"
+
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(48), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StatsDaily(Base):
+    """A counter of one place and day: positives, follow_ups_missed."""
+
+    __tablename__ = "stats_daily"
+
+    region_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    on: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -374,3 +374,49 @@ class RegionRead(BaseModel):
 class RegionPage(BaseModel):
     items: list[RegionRead]
     next_cursor: str | None
+
+
+class ColorCounts(BaseModel):
+    green: int
+    yellow: int
+    red: int
+
+
+class ReportStatus(BaseModel):
+    expected: int = Field(description="reporting units (places with a roster)")
+    submitted: int = Field(description="reports submitted for the day")
+    late: int = Field(description="of those, submitted after the deadline (14:00 by the default policy)")
+
+
+class DayCount(BaseModel):
+    date: date
+    count: int
+
+
+class StatsFigures(BaseModel):
+    people: int
+    by_color: ColorCounts
+    measures_active: dict[str, int]
+    tests_overdue: int
+    leads_open: int
+    leads_overdue: int
+
+
+class StatsOverview(StatsFigures):
+    region_code: str | None = Field(description="the place counted; null: the whole country (an admin)")
+    date: date
+    follow_ups_missed: int = Field(description="follow-up slots of the day that ended without a follow-up")
+    reports: ReportStatus
+    positives_by_day: list[DayCount] = Field(description="the 14 days up to the date, oldest first")
+
+
+class PlaceFigures(StatsFigures):
+    region_code: str
+    name: str | None = None
+    reports: ReportStatus
+
+
+class StatsByPlace(BaseModel):
+    region_code: str | None
+    date: date
+    items: list[PlaceFigures]

@@ -53,6 +53,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/daily-reports/draft"): STAFF,
     ("GET", "/api/v1/daily-reports/summary"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/audit"): {ADMIN},
+    ("GET", "/api/v1/stats/overview"): STAFF,
+    ("GET", "/api/v1/stats/by-place"): STAFF,
     ("GET", "/api/v1/regions"): ALL_STAFF | {RESIDENT, PARTNER},
     ("GET", "/api/v1/regions/{code}"): ALL_STAFF | {RESIDENT, PARTNER},
     ("PUT", "/api/v1/regions/{code}"): {ADMIN, OFFICIAL},

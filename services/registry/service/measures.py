@@ -138,9 +138,12 @@ async def advance(*, session: AsyncSession, now: datetime) -> int:
         (await session.execute(select(Person.id, Person.region_code).where(Person.id.in_({m.person_id for m in moved})))).all()
     )
     for measure in moved:
+        was = measure.status
         measure.status, measure.updated_at = status(measure.starts_on, measure.ends_on, today), now
         if measure.status == "completed":
             await outbox.add(session, evaluation.measure_event(registry.MeasureCompleted, measure, regions[measure.person_id]), key=measure.id)
+        elif was == "scheduled" and measure.status == "active":  # the counters of measures in force follow it
+            await outbox.add(session, evaluation.measure_event(registry.MeasureStarted, measure, regions[measure.person_id]), key=measure.id)
     await refresh_codes(session=session, person_ids=list(regions), today=today, policy=await policies.current(session=session))
     await session.commit()
     return len(moved)
