@@ -260,6 +260,8 @@ class Audit(Base):
     entity_id: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What an export selected and how many rows it sent (no personal data).
+    detail: Mapped[dict | None] = mapped_column(JSONType)
 
     __table_args__ = (
         Index("ix_audit_entity_entity_id", "entity", "entity_id"),

@@ -344,6 +344,7 @@ class AuditRead(BaseModel):
     entity_id: str
     request_id: str | None
     at: datetime
+    detail: dict | None = None  # an export's filter and row count
 
 
 class AuditPage(BaseModel):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
-from cordon import apidoc
+from cordon import apidoc, exports, messages
 from cordon.auth import Admin, FieldStaff, Official
 from cordon.bounds import AnyMoment, Day
 from cordon.clock import local_date
@@ -16,7 +17,7 @@ from cordon.errors import NotFound, RegionNotFound
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
 from services.registry.domain.accountability import missing_duties
-from services.registry.service import audit, follow_up_duties, people, policies, reports, rosters
+from services.registry.service import audit, follow_up_duties, ledgers, people, policies, reports, rosters
 
 router = APIRouter(tags=["accountability"])
 
@@ -140,6 +141,36 @@ async def list_daily_reports(
     page = await reports.listing(session=session, principal=principal, on=date or local_date(now), status=status,
                                  region_code=region_code, limit=limit, cursor=cursor)
     return schemas.DailyReportPage(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/daily-reports/export",
+    response_class=StreamingResponse,
+    **apidoc.operation("导出日报告台账", "Export the daily reports of a day (CSV or XLSX)", "region_not_found",
+                       responses=exports.RESPONSES),
+)
+async def export_daily_reports(
+    request: Request,
+    principal: Official,
+    now: NowDep,
+    date: Day | None = Query(default=None, description="The day reported on; today (China time) when absent."),
+    status: Literal["missing", "submitted"] | None = None,
+    region_code: str | None = Query(default=None, min_length=6, max_length=15),
+    format: Literal["csv", "xlsx"] = "csv",
+):
+    """Every reporting unit in scope on the day, with its report or that it is missing; audited with the filter."""
+    on = date or local_date(now)
+    reports.selection(principal=principal, on=on, status=status, region_code=region_code)  # refused before streaming
+    lang = messages.language(request.headers.get("accept-language"))
+    sessionmaker = request.app.state.sessionmaker
+    filters = {"date": on.isoformat(), "status": status, "region_code": region_code}
+    return exports.response(
+        fmt=format, name=f"日报告台账-{on}" if lang == messages.ZH else f"daily-reports-{on}", columns=ledgers.REPORT_COLUMNS,
+        lang=lang,
+        rows=ledgers.report_rows(sessionmaker=sessionmaker, principal=principal, on=on, status=status, region_code=region_code, lang=lang),
+        done=ledgers.audited(sessionmaker=sessionmaker, principal=principal, entity="daily_report",
+                             detail={"filter": {k: v for k, v in filters.items() if v}, "format": format}),
+    )
 
 
 @router.get(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
-from cordon import apidoc
-from cordon.auth import FieldStaff
+from cordon import apidoc, exports, messages
+from cordon.auth import FieldStaff, Official
 from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
 from services.registry.api import views
-from services.registry.service import people
+from services.registry.service import ledgers, people
 
 router = APIRouter(tags=["persons"])
 
@@ -51,6 +52,36 @@ async def list_persons(
         session=session, principal=principal, region_code=region_code, tag=tag, health_code=health_code, q=q, limit=limit, cursor=cursor
     )
     return schemas.PersonPage(items=[views.person(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/persons/export",
+    response_class=StreamingResponse,
+    **apidoc.operation("导出人员台账", "Export the people a list filter selects (CSV or XLSX)", "region_forbidden",
+                       responses=exports.RESPONSES),
+)
+async def export_persons(
+    request: Request,
+    principal: Official,
+    vault: VaultDep,
+    region_code: str | None = Query(default=None, min_length=6, max_length=15),
+    tag: str | None = Query(default=None, max_length=40),
+    health_code: Literal["green", "yellow", "red"] | None = None,
+    q: str | None = Query(default=None, min_length=1, max_length=100),
+    format: Literal["csv", "xlsx"] = "csv",
+    reveal: bool = Query(default=False, description="ID numbers and phones in clear (officials; audited)"),
+):
+    """Every person the filter selects (no limit), streamed; the export is audited with its filter and row count."""
+    filters = {"region_code": region_code, "tag": tag, "health_code": health_code, "q": q}
+    query = people.selection(principal=principal, **filters)
+    lang = messages.language(request.headers.get("accept-language"))
+    sessionmaker = request.app.state.sessionmaker
+    return exports.response(
+        fmt=format, name="人员台账" if lang == messages.ZH else "people", columns=ledgers.PERSON_COLUMNS, lang=lang,
+        rows=ledgers.person_rows(sessionmaker=sessionmaker, query=query, vault=vault, reveal=reveal, lang=lang),
+        done=ledgers.audited(sessionmaker=sessionmaker, principal=principal, entity="person",
+                             detail={"filter": {k: v for k, v in filters.items() if v}, "format": format, "reveal": reveal}),
+    )
 
 
 @router.get(

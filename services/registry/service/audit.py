@@ -14,17 +14,23 @@ from cordon.observability import request_id_var
 from services.registry.models import Audit
 
 
-def write(*, session: AsyncSession, actor: str, role: str, action: str, entity: str, entity_id: object, request_id: str | None = None) -> None:
+def write(
+    *, session: AsyncSession, actor: str, role: str, action: str, entity: str, entity_id: object,
+    request_id: str | None = None, detail: dict | None = None,
+) -> None:
     session.add(
         Audit(
             actor=actor, role=role, action=action, entity=entity, entity_id=str(entity_id),
-            request_id=request_id or request_id_var.get(), at=utcnow(),
+            request_id=request_id or request_id_var.get(), at=utcnow(), detail=detail,
         )
     )
 
 
-def record(*, session: AsyncSession, principal: Principal, action: str, entity: str, entity_id: object) -> None:
-    write(session=session, actor=principal.username or principal.subject, role=principal.role, action=action, entity=entity, entity_id=entity_id)
+def record(
+    *, session: AsyncSession, principal: Principal, action: str, entity: str, entity_id: object, detail: dict | None = None
+) -> None:
+    write(session=session, actor=principal.username or principal.subject, role=principal.role, action=action, entity=entity,
+          entity_id=entity_id, detail=detail)
 
 
 async def search(

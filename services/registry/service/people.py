@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii, regions
@@ -196,17 +196,8 @@ async def lookup(*, session: AsyncSession, vault: Vault, principal: Principal, i
     return person
 
 
-async def list_people(
-    *,
-    session: AsyncSession,
-    principal: Principal,
-    region_code: str | None,
-    tag: str | None,
-    health_code: str | None,
-    q: str | None,
-    limit: int,
-    cursor: str | None,
-) -> paging.Page:
+def selection(*, principal: Principal, region_code: str | None, tag: str | None, health_code: str | None, q: str | None) -> Select:
+    """The people a list filter selects, inside the caller's places (the list and the export share it)."""
     query = select(Person)
     if region_code:
         _check_region(principal, region_code)
@@ -219,4 +210,19 @@ async def list_people(
         query = query.where(Person.health_color == health_code)
     if q:
         query = query.where(Person.name.startswith(q, autoescape=True))
+    return query
+
+
+async def list_people(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    region_code: str | None,
+    tag: str | None,
+    health_code: str | None,
+    q: str | None,
+    limit: int,
+    cursor: str | None,
+) -> paging.Page:
+    query = selection(principal=principal, region_code=region_code, tag=tag, health_code=health_code, q=q)
     return await paging.keyset(session, query, order=(Person.id,), limit=limit, cursor=cursor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, regions
@@ -63,6 +63,13 @@ async def listing(
     limit: int, cursor: str | None,
 ) -> paging.Page[dict]:
     """Every reporting unit in scope on day ``on``, by region code: its report, or that it is missing."""
+    query = selection(principal=principal, on=on, status=status, region_code=region_code)
+    page = await paging.keyset(session, query, order=(Roster.region_code,), limit=limit, cursor=cursor)
+    return page.map(lambda row: _listed(row.region_code, on, row.DailyReport))
+
+
+def selection(*, principal: Principal, on: date, status: str | None, region_code: str | None) -> Select:
+    """(unit code, its report or None) for every reporting unit in scope on day ``on`` (the list and the export)."""
     scopes = [region_code] if region_code else (None if principal.role == "admin" else list(principal.regions))
     if region_code and not principal.sees_region(region_code):
         raise RegionNotFound("No such region.")
@@ -75,8 +82,7 @@ async def listing(
         query = query.where(DailyReport.region_code.is_not(None))
     elif status == "missing":
         query = query.where(DailyReport.region_code.is_(None))
-    page = await paging.keyset(session, query, order=(Roster.region_code,), limit=limit, cursor=cursor)
-    return page.map(lambda row: _listed(row.region_code, on, row.DailyReport))
+    return query
 
 
 def _listed(region_code: str, on: date, report: DailyReport | None) -> dict:

@@ -180,6 +180,8 @@ async def test_every_change_and_reveal_leaves_an_audit_record(registry):
         ("PUT", "/api/v1/regions/{code}"): lambda: registry.put("/api/v1/regions/320413100", json={"name": "金城镇"}, headers=OFFICIAL),
         ("POST", "/api/v1/regions/import"): lambda: registry.post("/api/v1/regions/import", content="code,name\n320413100201,东门村\n".encode(), headers={**ADMIN, "content-type": "text/csv"}),
         ("GET", "/api/v1/persons/{person_id}?reveal=true"): lambda: registry.get(f"/api/v1/persons/{person['id']}", params={"reveal": "true"}, headers=OFFICIAL),
+        ("GET", "/api/v1/persons/export?reveal=true"): lambda: registry.get("/api/v1/persons/export", params={"reveal": "true"}, headers=OFFICIAL),
+        ("GET", "/api/v1/daily-reports/export"): lambda: registry.get("/api/v1/daily-reports/export", headers=OFFICIAL),
     }
     changing = {
         (method.upper(), path)
