@@ -1,7 +1,7 @@
 """The audit entry's detail: what an export selected (its filter) and how many rows it sent.
 
-Revision ID: registry_0010
-Revises: registry_0009
+Revision ID: registry_0011
+Revises: registry_0010
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from cordon.db import JSONType
 
-revision = "registry_0010"
-down_revision = "registry_0009"
+revision = "registry_0011"
+down_revision = "registry_0010"
 branch_labels = None
 depends_on = None
 
