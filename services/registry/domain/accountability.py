@@ -56,6 +56,26 @@ def slot_for(moment: datetime, follow_ups: FollowUps, tz: ZoneInfo) -> SlotTime 
     return None
 
 
+def makes_up(status: str, ends_at: datetime, moment: datetime) -> bool:
+    """A follow-up made at ``moment`` after a slot was missed (请尽快补做) makes that slot up: it is done, late."""
+    return status in ("missed", "escalated") and ends_at <= moment
+
+
+def may_follow_up(*, active: bool, fever: bool) -> bool:
+    """Follow-ups are recorded on an active measure; and on any of the person's measures while a fever flag
+    stands, so the reading that clears it can be recorded once the measure has ended (every yellow has a way out)."""
+    return active or fever
+
+
+def overdue_after_release(overdue_since: date | None, other_test_days: list[date], cutoff: date) -> date | None:
+    """The person's overdue day once a measure is released (testing cancels its open tests): the earliest test
+    day of the measures still held that is on or after the overdue day and overdue by ``cutoff``; else none.
+    A sample since the overdue day would already have cleared it, so such a day is still untested."""
+    if overdue_since is None:
+        return None
+    return min((d for d in other_test_days if overdue_since <= d <= cutoff), default=None)
+
+
 def report_deadline(on: date, deadline: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(on, deadline, tz)
 

@@ -21,6 +21,7 @@ from cordon.clock import local_date
 from cordon.contracts import registry
 from cordon.db import dialect_insert
 from cordon.policy import Policy
+from services.registry.domain import accountability
 from services.registry.domain.accountability import slot_for, slots_of_day
 from services.registry.models import FollowUpSlot, Measure, Person, ResponsibleStaff
 
@@ -52,7 +53,9 @@ async def open_today(*, session: AsyncSession, now: datetime, policy: Policy) ->
 
 
 async def fulfil(*, session: AsyncSession, person: Person, measure: Measure, follow_up_id: uuid.UUID, now: datetime, policy: Policy) -> str | None:
-    """Mark the slot this follow-up fulfils as done; the slot's name, or None outside every slot."""
+    """Mark the slot this follow-up fulfils as done, and the measure's missed slots it makes up (done, late);
+    the slot's name, or None outside every slot."""
+    await make_up(session=session, person=person, measure=measure, follow_up_id=follow_up_id, now=now)
     slot = slot_for(now, policy.follow_ups, ZoneInfo(policy.timezone))
     if slot is None or measure.kind not in policy.follow_ups.kinds:
         return None
@@ -67,6 +70,24 @@ async def fulfil(*, session: AsyncSession, person: Person, measure: Measure, fol
     )
     await session.execute(statement)
     return slot.name
+
+
+async def make_up(*, session: AsyncSession, person: Person, measure: Measure, follow_up_id: uuid.UUID, now: datetime) -> int:
+    """A follow-up after a slot was missed (the grid worker was told 请尽快补做) makes the measure's missed
+    slots up: done, late (``done_at`` after ``ends_at``). The number made up."""
+    missed = (await session.execute(
+        select(FollowUpSlot.id, FollowUpSlot.status, FollowUpSlot.ends_at).where(
+            FollowUpSlot.person_id == person.id, FollowUpSlot.measure_id == measure.id,
+            FollowUpSlot.status.in_(("missed", "escalated")),
+        )
+    )).all()
+    made_up = [row.id for row in missed if accountability.makes_up(row.status, row.ends_at, now)]
+    if made_up:
+        await session.execute(
+            update(FollowUpSlot).where(FollowUpSlot.id.in_(made_up), FollowUpSlot.status.in_(("missed", "escalated")))
+            .values(status="done", done_at=now, follow_up_id=follow_up_id)
+        )
+    return len(made_up)
 
 
 async def _staff(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict]:

@@ -15,7 +15,7 @@ from cordon.clock import local_date
 from cordon.contracts import registry
 from cordon.db import insert_or_ignore, skip_locked
 from cordon.errors import Conflict, NotFound, Unprocessable
-from services.registry.domain import engine
+from services.registry.domain import accountability, engine
 from services.registry.domain.measures import status
 from services.registry.models import Exposure, FollowUp, Measure, Person
 from services.registry.service import audit, evaluation, follow_up_duties, policies
@@ -91,20 +91,29 @@ async def release(*, session: AsyncSession, principal: Principal, measure: Measu
         raise MeasureNotOpen(f"A {current_status(measure, today)} measure cannot be released.")
     measure.status, measure.released_on, measure.released_by = "released", today, principal.username or principal.subject
     measure.reason, measure.updated_at = reason, now
+    policy = await policies.current(session=session)
+    if person.overdue_since is not None:  # testing cancels the released measure's open tests: their overdue goes too
+        held = (await session.execute(select(Measure.test_days).where(
+            Measure.person_id == person.id, Measure.id != measure.id, Measure.status.in_(("scheduled", "active", "completed"))
+        ))).scalars()
+        days = [date.fromisoformat(d) for test_days in held for d in test_days]
+        person.overdue_since = accountability.overdue_after_release(
+            person.overdue_since, days, today - timedelta(days=policy.testing.overdue_after_days))
     audit.record(session=session, principal=principal, action="release", entity="measure", entity_id=measure.id)
     await outbox.add(
         session,
         evaluation.measure_event(registry.MeasureReleased, measure, person.region_code, reason=reason, released_on=today),
         key=measure.id,
     )
-    await refresh_codes(session=session, person_ids=[person.id], today=today, policy=await policies.current(session=session))
+    await refresh_codes(session=session, person_ids=[person.id], today=today, policy=policy)
     await session.commit()
     return measure
 
 
 async def follow_up(*, session: AsyncSession, principal: Principal, measure: Measure, person: Person, data, now: datetime) -> FollowUp:
     today = local_date(now)
-    if current_status(measure, today) != "active":
+    active = current_status(measure, today) == "active"
+    if not accountability.may_follow_up(active=active, fever=person.fever_celsius is not None):
         raise Conflict("Follow-ups are recorded on an active measure.", code="measure_not_active")
     policy = await policies.current(session=session)
     record = FollowUp(
@@ -112,7 +121,10 @@ async def follow_up(*, session: AsyncSession, principal: Principal, measure: Mea
         symptoms=list(data.symptoms), note=data.note, recorded_by=principal.username or principal.subject, recorded_at=now,
     )
     session.add(record)
-    await follow_up_duties.fulfil(session=session, person=person, measure=measure, follow_up_id=record.id, now=now, policy=policy)
+    if active:
+        await follow_up_duties.fulfil(session=session, person=person, measure=measure, follow_up_id=record.id, now=now, policy=policy)
+    else:  # a fever re-check after the measure ended: it clears the flag and makes up what was missed
+        await follow_up_duties.make_up(session=session, person=person, measure=measure, follow_up_id=record.id, now=now)
     # The latest reading decides: a fever turns the code yellow, a normal reading after it clears it.
     person.fever_celsius = data.temperature if data.temperature >= policy.follow_ups.fever_celsius else None
     audit.record(session=session, principal=principal, action="follow_up", entity="measure", entity_id=measure.id)

@@ -92,6 +92,12 @@ async def test_missed_evening_follow_up_alerts_the_grid_worker_then_escalates(re
     outside = bearer("grid_worker", regions=["110101"])
     assert (await registry.get("/api/v1/follow-ups", params={"status": "missed"}, headers=outside)).json()["items"] == []
 
+    # The grid worker makes it up (请尽快补做): the late follow-up clears the missed slot.
+    at(registry, 23, 10)
+    late = await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 36.6}, headers=GRID)
+    assert late.status_code == 201
+    assert (await registry.get("/api/v1/follow-ups", params={"status": "missed"}, headers=GRID)).json()["items"] == []
+
 
 async def test_units_that_do_not_report_are_reminded_then_listed_missing(registry, nats_server):
     at(registry, 9)

@@ -97,6 +97,25 @@ async def test_follow_up_fever_turns_yellow_and_a_normal_reading_clears_it(regis
     assert closed.status_code == 409 and closed.json()["code"] == "measure_not_active"
 
 
+async def test_a_fever_flag_is_cleared_after_the_measure_ended(registry):
+    """Every yellow has a way out: the reading that clears a fever can be recorded once the measure is over."""
+    person = await register(registry)
+    body = {"kind": "daily_health_monitoring", "starts_on": TODAY.isoformat(), "days": 7, "reason": "x"}
+    measure = (await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)).json()["items"][0]
+    code = lambda: registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)  # noqa: E731
+    await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 38.1}, headers=GRID)
+    await registry.post(f"/api/v1/measures/{measure['id']}/release", json={"reason": "期满"}, headers=OFFICIAL)
+    after = (await code()).json()
+    assert after["color"] == "yellow" and [(r["rule"], r["detail"]) for r in after["reasons"]] == [
+        ("fever", "随访时体温38.1℃，请及时就医排查")]
+    recheck = await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 36.4}, headers=GRID)
+    assert recheck.status_code == 201
+    assert (await code()).json() | {"updated_at": None} == {"person_id": person["id"], "color": "green", "reasons": [],
+                                                             "updated_at": None}
+    again = await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 36.4}, headers=GRID)
+    assert again.status_code == 409 and again.json()["code"] == "measure_not_active"  # no fever left to clear
+
+
 async def test_ticker_moves_measures_with_the_days(registry, nats_server):
     from services.registry import clockwork
 

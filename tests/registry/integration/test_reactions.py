@@ -77,6 +77,26 @@ async def test_overdue_test_is_yellow_until_a_sample_is_taken(registry, nats_ser
     await becomes(registry, person["id"], "green")
 
 
+async def test_releasing_the_measure_clears_its_overdue_test(registry, nats_server):
+    """Every yellow has a way out: a measure released early takes its overdue test with it (testing cancels it)."""
+    from tests.registry.integration.people import OFFICIAL
+
+    person = await register(registry)
+    body = {"kind": "daily_health_monitoring", "starts_on": TODAY.isoformat(), "days": 7, "reason": "x"}
+    measure = (await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)).json()["items"][0]
+    await publish(nats_server.url, testing.ScheduleOverdue(
+        schedule_id=uuid.uuid4(), person_id=uuid.UUID(person["id"]), region_code="320413", measure_id=uuid.UUID(measure["id"]),
+        due_on=TODAY - timedelta(days=1)))
+    await becomes(registry, person["id"], "yellow")
+    code = (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()
+    day = TODAY - timedelta(days=1)
+    assert [(r["rule"], r["detail"]) for r in code["reasons"]] == [
+        ("test_overdue", f"应于{day.month}月{day.day}日完成的核酸检测已逾期，请尽快检测")]
+    released = await registry.post(f"/api/v1/measures/{measure['id']}/release", json={"reason": "解除"}, headers=OFFICIAL)
+    assert released.status_code == 200
+    assert await color_of(registry, person["id"]) == "green"
+
+
 async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registration(registry, nats_server):
     attendee = await register(registry)
     v = vault(registry)

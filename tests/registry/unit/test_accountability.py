@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cordon.policy import default
+from services.registry.domain import accountability
 from services.registry.domain.accountability import (
     is_late,
     missing_duties,
@@ -84,3 +85,27 @@ def test_report_deadline_lateness_and_reminder_window():
     assert reminder_due(deadline - timedelta(minutes=120), on, time(14, 0), before, CN)
     assert reminder_due(deadline - timedelta(seconds=1), on, time(14, 0), before, CN)
     assert not reminder_due(deadline, on, time(14, 0), before, CN)
+
+
+# --- every yellow has a way out ---------------------------------------------------------------
+
+def test_a_late_follow_up_makes_up_a_missed_slot_but_not_one_still_running():
+    ends = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
+    assert accountability.makes_up("missed", ends, ends + timedelta(hours=3))
+    assert accountability.makes_up("escalated", ends, ends + timedelta(hours=3))
+    assert not accountability.makes_up("due", ends, ends - timedelta(hours=1))
+    assert not accountability.makes_up("done", ends, ends + timedelta(hours=1))
+
+
+def test_a_fever_can_be_rechecked_after_the_measure():
+    assert accountability.may_follow_up(active=True, fever=False)
+    assert accountability.may_follow_up(active=False, fever=True)
+    assert not accountability.may_follow_up(active=False, fever=False)
+
+
+def test_release_keeps_only_the_overdue_of_measures_still_held():
+    since, cutoff = date(2022, 3, 2), date(2022, 3, 5)
+    assert accountability.overdue_after_release(since, [], cutoff) is None
+    assert accountability.overdue_after_release(since, [date(2022, 3, 1), date(2022, 3, 6)], cutoff) is None
+    assert accountability.overdue_after_release(since, [date(2022, 3, 4), date(2022, 3, 3)], cutoff) == date(2022, 3, 3)
+    assert accountability.overdue_after_release(None, [date(2022, 3, 3)], cutoff) is None
