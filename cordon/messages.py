@@ -104,6 +104,7 @@ CODES: dict[str, Code] = {
     "sample_not_found": Code(404, "未找到该样本（条码或试管编号）。", "No such sample (barcode or tube)."),
     "gathering_not_found": Code(404, "未找到该聚集性活动。", "No such gathering."),
     "region_not_found": Code(404, "未找到该地区，或该地区不在您的管辖范围内。", "No such region."),
+    "lead_not_found": Code(404, "未找到该排查线索，或该线索不在您的管辖范围内。", "No such lead."),
     "roster_not_found": Code(404, "该地区尚未设置包保责任名单。", "This region has no roster."),
     "unit_not_found": Code(404, "该地区不是日报告单位（尚未设置包保责任名单）。", "This region is not a reporting unit (it has no roster)."),
     "responsible_staff_not_found": Code(
@@ -117,6 +118,7 @@ CODES: dict[str, Code] = {
     "person_exists": Code(409, "该身份证号已登记，请勿重复登记。", "A person with this ID number is registered."),
     "user_exists": Code(409, "该用户名已被使用。", "That username is taken."),
     "report_exists": Code(409, "该单位当日已提交报告。", "This unit has reported for this day."),
+    "lead_closed": Code(409, "该排查线索已办结，不能再次处置或指派。", "The lead is already closed."),
     "invalid_transition": Code(409, "当前状态下不能办理此项操作。", "This step is not possible in the current state."),
     "gathering_closed": Code(409, "该活动已结束、已取消或未获批准，不能再登记参加人员。", "The gathering is closed: no more check-ins."),
     "result_conflict": Code(409, "该样本已有不同的检测结果；如需更正，请注明为更正并填写原因。", "A different result is on file; send a correction with its reason."),
@@ -156,6 +158,19 @@ CODES: dict[str, Code] = {
     "name_invalid": Code(422, "名称不能为空，且不能含控制字符。", "The name is empty or holds control characters."),
     "name_too_long": Code(422, "名称过长。", "The name is too long."),
     "csv_header_invalid": Code(422, "首行应为表头，包含 code 和 name 两列。", "The first line must be the header, with columns code and name."),
+    "columns_missing": Code(
+        422, "表头缺少必需的列，请按模板补齐（姓名、身份证号、手机号、所在地、原因）后重新导入。",
+        "The header row lacks required columns (name, id_number, phone, region_code, reason).",
+    ),
+    "xlsx_invalid": Code(422, "上传的文件不是有效的 Excel（XLSX）工作簿。", "The body is not an XLSX workbook."),
+    "assignee_out_of_region": Code(
+        422, "指派对象须为该线索所在地的在岗网格员或防控干部。",
+        "The assignee must be an active grid worker or official whose places hold the lead's place.",
+    ),
+    "outcome_unknown": Code(
+        422, "处置结果应为：已登记、联系不上、已离开本地、查无此人、已由他处处置之一。", "The outcome is not one of the listed outcomes."
+    ),
+    "person_id_required": Code(422, "处置结果为“已登记”时，须注明所登记人员（person_id）。", "The outcome registered names the person registered (person_id)."),
     "role_invalid": Code(422, "角色不正确。", "The role is not valid."),
     "regions_required": Code(422, "防控干部和网格员至少须分配一个地区。", "Officials and grid workers need at least one region."),
     # 429
@@ -217,6 +232,17 @@ SENTENCES: dict[str, str] = {
     "the first line must be the header, with columns code and name": "首行应为表头，包含 code 和 name 两列。",
     "the line is not UTF-8 (save the file as UTF-8, not GBK)": "该行不是 UTF-8 编码（请将文件另存为 UTF-8，而非 GBK）。",
     "name contains control characters": "名称含有控制字符。",
+    "a line needs an id_number or a phone": "每行须填写身份证号码或手机号码。",
+    "current_region_code must be a region code of 6, 9, 12 or 15 digits": "现所在地代码应为 6、9、12 或 15 位数字。",
+    "reason is required": "须填写协查原因。",
+    "region_code is required (your regions have no one place)": "须填写所在地（您管辖多个地区，无法确定线索归属）。",
+    "the place is outside your regions": "所在地不在您的管辖范围内。",
+    "No such lead.": "未找到该排查线索，或该线索不在您的管辖范围内。",
+    "The lead is already closed.": "该排查线索已办结，不能再次处置或指派。",
+    "The body is not an XLSX workbook.": "上传的文件不是有效的 Excel（XLSX）工作簿。",
+    "The assignee must be an active grid worker or official whose places hold the lead's place.":
+        "指派对象须为该线索所在地的在岗网格员或防控干部。",
+    "The outcome registered names the person registered (person_id).": "处置结果为“已登记”时，须注明所登记人员（person_id）。",
     "name must be a non-empty text": "名称不能为空。",
     # field messages and validators' texts
     "invalid": "填写有误。",
@@ -246,6 +272,9 @@ PATTERNS: list[tuple[re.Pattern, str]] = [
         (r"A (\w+) measure cannot be released\.", "状态为 {0} 的管控措施不能解除。"),
         (r"Unknown duties: (.+)\.", "包保职责名称有误：{0}。"),
         (r"Not region codes: (.+)\.", "以下不是有效的地区代码：{0}。"),
+        (r"The header row lacks: (.+)\.", "表头缺少以下列：{0}。"),
+        (r"The upload is larger than (\d+) MB\.", "上传文件超过 {0} MB。"),
+        (r"outcome must be one of: (.+)\.", "处置结果应为以下之一：{0}。"),
         (r"role must be one of (.+)\.", "角色应为以下之一：{0}。"),
         (r"(\w+) must be a date or a time with offset\.", "{0} 应为日期或带时区的时间。"),
         (r"The policy document is not valid: (.+)", "防控政策文件有误：{0}"),

@@ -49,6 +49,8 @@ _TABLE = [
     Route(("daily-reports",), "registry"),
     Route(("audit",), "registry"),
     Route(("stats",), "registry"),
+    Route(("leads", "import"), "registry", timeout_s=1800.0, max_body=512 * MB),
+    Route(("leads",), "registry"),
     Route(("samples", "batch"), "testing", timeout_s=600.0, max_body=512 * MB),
     Route(("samples",), "testing"),
     Route(("results", "batch"), "testing", timeout_s=600.0, max_body=512 * MB),

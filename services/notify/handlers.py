@@ -50,6 +50,7 @@ def consumers(*, webhook: bool = False) -> list[ConsumerSpec]:
                 registry.FollowUpEscalated.subject: _now(triggers.follow_up_not_done),
                 registry.ReportReminded.subject: _now(triggers.report_reminded),
                 registry.ReportMissing.subject: _now(triggers.report_missing),
+                registry.LeadOverdue.subject: _now(triggers.lead_overdue),
                 **replica.HANDLERS,
             },
         ),

@@ -1,5 +1,6 @@
 """The registry's clockwork: measures start and complete with the days, risk areas take effect when due,
-and what a crash left pending (travel records not yet evaluated, results whose person came later) is settled."""
+what a crash left pending (travel records not yet evaluated, results whose person came later) is settled,
+and big-data leads past their due time are told overdue once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 
 from cordon import clockwork
 from services.registry.models import RiskArea
-from services.registry.service import follow_up_duties, measures, policies, reactions, reports, risk_areas, travel
+from services.registry.service import follow_up_duties, leads, measures, policies, reactions, reports, risk_areas, travel
 
 log = logging.getLogger("cordon.registry.clockwork")
 
@@ -18,7 +19,7 @@ log = logging.getLogger("cordon.registry.clockwork")
 async def tick(app: FastAPI) -> None:
     """One round: each step on its own, so one that fails (one bad row) never stops the others."""
     now = app.state.clock()
-    for step in (advance_measures, due_risk_areas, pending_facts, accountability_tick):
+    for step in (advance_measures, due_risk_areas, pending_facts, accountability_tick, overdue_leads):
         try:
             await step(app, now)
         except asyncio.CancelledError:
@@ -69,6 +70,14 @@ async def accountability_tick(app: FastAPI, now) -> None:
             await session.commit()
         await session.commit()
         await reports.notices(session=session, now=now, policy=policy)
+        await session.commit()
+
+
+async def overdue_leads(app: FastAPI, now) -> None:
+    """Open leads past their due time, each told once (registry.lead.overdue), a batch a transaction."""
+    async with app.state.sessionmaker() as session:
+        while await leads.mark_overdue(session=session, now=now) == leads.OVERDUE_BATCH:
+            await session.commit()
         await session.commit()
 
 

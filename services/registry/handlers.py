@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon.bus import ConsumerSpec
 from cordon.bus.envelope import Envelope
 from cordon.clock import utcnow
-from cordon.contracts import events, registry, testing
-from services.registry.service import reactions, stats
+from cordon.contracts import auth, events, registry, testing
+from services.registry.service import leads, reactions, stats
 
 
 async def on_result_recorded(session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope) -> None:
@@ -25,6 +25,10 @@ async def on_sample_collected(session: AsyncSession, event: testing.SampleCollec
 
 async def on_exposure_detected(session: AsyncSession, event: events.ExposureDetected, envelope: Envelope) -> None:
     await reactions.record_exposure(session=session, exposure=event, now=utcnow())
+
+
+async def on_user(session: AsyncSession, event: auth.UserFacts, envelope: Envelope) -> None:
+    await leads.upsert_staff(session=session, event=event, at=envelope.time)
 
 
 def on_decision(action: str):
@@ -124,5 +128,10 @@ CONSUMERS: list[ConsumerSpec] = [
             events.GatheringRejected.subject: on_decision("reject"),
             events.GatheringCancelled.subject: on_decision("cancel"),
         },
+    ),
+    ConsumerSpec(
+        name="registry-auth",
+        stream="AUTH",
+        handlers={auth.UserCreated.subject: on_user, auth.UserUpdated.subject: on_user},
     ),
 ]

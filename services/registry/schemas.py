@@ -137,11 +137,16 @@ class TravelRecordLine(BaseModel):
     region_code: str = Field(pattern=r"^[0-9]{6}$", description="the 6-digit code of the place visited")
     first_seen: date | datetime = Field(description="a date (YYYY-MM-DD) or a time with offset, taken in China time")
     last_seen: date | datetime = Field(description="the day of leaving: not before first_seen")
+    current_region_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{6}([0-9]{3}){0,3}$",
+        description="where the person is now: a record that matches nobody registered and would trigger a rule "
+                    "opens a lead (大数据推送排查) for this place, else for the partner's region",
+    )
 
 
 TRAVEL_PUSH_EXAMPLE = [
     {"record_id": "p-20220101-0001", "phone": "13800138000", "region_code": "420106",
-     "first_seen": "2022-01-01", "last_seen": "2022-01-03"},
+     "first_seen": "2022-01-01", "last_seen": "2022-01-03", "current_region_code": "320413100201"},
     {"record_id": "p-20220101-0002", "id_number": "11010519491231002X", "region_code": "310101",
      "first_seen": "2022-01-02T08:00:00+08:00", "last_seen": "2022-01-02T20:00:00+08:00"},
 ]
@@ -333,6 +338,7 @@ class DailyReportDraft(BaseModel):
     region_code: str
     date: date
     counts: dict[str, int]
+    leads: dict[str, int] = Field(default={}, description="big-data leads of the unit: {\"open\", \"overdue\"} (大数据排查线索)")
 
 
 class AuditRead(BaseModel):
@@ -421,3 +427,66 @@ class StatsByPlace(BaseModel):
     region_code: str | None
     date: date
     items: list[PlaceFigures]
+
+
+class LeadReason(BaseModel):
+    rule: str = Field(description="the rule the record would trigger, or assist_request for a listed person (协查)")
+    detail: str
+
+
+class LeadRead(BaseModel):
+    """A big-data lead (大数据推送排查): someone to find and register, or to close with why not."""
+
+    id: uuid.UUID
+    region_code: str | None = Field(description="where the person is now; null: no place known (admins only)")
+    phone_masked: str | None = None
+    id_number_masked: str | None = None
+    name: str | None = None
+    source: Literal["travel_record", "import"]
+    reasons: list[LeadReason]
+    status: Literal["open", "closed"]
+    outcome: Literal["registered", "unreachable", "left_area", "not_found", "already_handled"] | None = None
+    note: str | None = None
+    due_at: datetime
+    overdue: bool
+    assignee: str | None = None
+    person_id: uuid.UUID | None = None
+    created_at: datetime
+    closed_at: datetime | None = None
+    # Only with ?reveal=true, for a role that may see them (audited).
+    id_number: str | None = None
+    phone: str | None = None
+
+
+class LeadPage(BaseModel):
+    items: list[LeadRead]
+    next_cursor: str | None
+
+
+class LeadAssign(_In):
+    username: str = Field(min_length=1, max_length=100, description="a grid worker or official of the lead's place")
+
+
+class LeadOutcome(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"outcome": "left_area", "note": "已于 1 月 3 日返回武汉"}]})
+
+    outcome: Literal["registered", "unreachable", "left_area", "not_found", "already_handled"]
+    person_id: uuid.UUID | None = Field(default=None, description="the person registered (required for registered)")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class LeadLine(BaseModel):
+    """One line of an imported list (协查函): CSV or XLSX with a header row, or NDJSON. Chinese headers
+    姓名, 身份证号, 手机号, 所在地, 原因 are read as name, id_number, phone, region_code, reason."""
+
+    name: str | None = Field(default=None, max_length=100)
+    id_number: str | None = Field(default=None, description="an ID number or a phone is required")
+    phone: str | None = None
+    region_code: str | None = Field(default=None, description="the place where the person is now (the importer's own place if empty)")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+LEAD_IMPORT_EXAMPLE = [
+    {"name": "张三", "id_number": "11010519491231002X", "phone": "13800138000", "region_code": "320413100201",
+     "reason": "武汉市协查：1 月 3 日曾在江汉区高风险地区停留"},
+]

@@ -61,6 +61,11 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/regions/{code}"): ALL_STAFF | {RESIDENT, PARTNER},
     ("PUT", "/api/v1/regions/{code}"): {ADMIN, OFFICIAL},
     ("POST", "/api/v1/regions/import"): {ADMIN},
+    ("GET", "/api/v1/leads"): STAFF,
+    ("GET", "/api/v1/leads/{lead_id}"): STAFF,
+    ("POST", "/api/v1/leads/{lead_id}/assign"): {ADMIN, OFFICIAL},
+    ("POST", "/api/v1/leads/{lead_id}/outcome"): STAFF,
+    ("POST", "/api/v1/leads/import"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/me/health-code/pass"): {RESIDENT},
     ("POST", "/api/v1/health-code/verify"): ALL_STAFF,  # and a partner key with the gate scope
     # testing
@@ -174,7 +179,8 @@ async def test_every_route_for_every_caller(databases, nats_server, home):
         await eventually(testing_knows_the_person, timeout=30)
         await settled(nats_server.url, *cordon.services, timeout=60)
         ids = {"person_id": person["id"], "measure_id": measure["id"], "gathering_id": gathering["id"],
-               "region_code": "320413", "code": "320413100", "notification_id": str(uuid.uuid4()), "broadcast_id": str(uuid.uuid4())}
+               "region_code": "320413", "code": "320413100", "notification_id": str(uuid.uuid4()), "broadcast_id": str(uuid.uuid4()),
+               "lead_id": str(uuid.uuid4())}
 
         failures = []
         for method, template in sorted(POLICY):

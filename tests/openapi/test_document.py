@@ -142,7 +142,8 @@ def test_partner_push_documents_its_records_and_api_key(doc):
     assert content["application/json"]["schema"] == {"type": "array", "items": line}
     assert content["application/x-ndjson"]["x-item-schema"] == line
     record = doc["components"]["schemas"]["TravelRecordLine"]
-    assert set(record["properties"]) == {"record_id", "phone", "id_number", "region_code", "first_seen", "last_seen"}
+    assert set(record["properties"]) == {"record_id", "phone", "id_number", "region_code", "first_seen", "last_seen",
+                                         "current_region_code"}
     assert set(record["required"]) == {"record_id", "region_code", "first_seen", "last_seen"}
     assert doc["paths"]["/api/v1/persons"]["get"]["security"] == [{"HTTPBearer": []}]
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-NEVER_COLLAPSE = frozenset({"positive_alert", "alert_escalated", "login_code", "broadcast", "result_positive"})
+NEVER_COLLAPSE = frozenset({"positive_alert", "alert_escalated", "lead_overdue", "lead_overdue_escalated", "login_code",
+                            "broadcast", "result_positive"})
 # What a resident must act on: folding would overwrite one instruction with another.
 ACT_ON = frozenset({
     "measure_assigned", "result_pool_positive", "result_invalid", "exposure",

@@ -127,3 +127,17 @@ def follow_up(event: registry.FollowUpFacts, language: str, *, person: str) -> d
 
 def report(event: registry.ReportFacts, language: str) -> dict:
     return {"region_code": event.region_code, "on": day(event.on), "deadline_at": minute(event.deadline_at)}
+
+
+def lead_overdue(event: registry.LeadOverdue, policy: Policy, *, ack_minutes: int) -> dict:
+    """Who (masked), why, by when, where: enough for the county to call the village."""
+    titles = {"assist_request": "外地协查"}
+    reasons = join(list(dict.fromkeys(titles.get(r.rule) or policy.title(r.rule, "zh") for r in event.reasons))[:3], "zh")
+    return {
+        "region_code": event.region_code or "—",
+        "person": event.name_masked or event.phone_masked or event.id_number_masked or "—",
+        "reasons": reasons,
+        "due_at": minute(event.due_at),
+        "assignee": event.assignee or "未指派",
+        "ack_minutes": ack_minutes,
+    }

@@ -62,6 +62,8 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     "login_code": ("sms",),
     "positive_alert": ("inbox", "sms"),
     "alert_escalated": ("inbox", "sms"),
+    "lead_overdue": ("inbox", "sms"),
+    "lead_overdue_escalated": ("inbox", "sms"),
     "staff_measure_assigned": ("inbox",),
     "test_overdue": ("inbox",),
     # Grid accountability: the named staff must act, so SMS as well as the inbox.
@@ -72,7 +74,9 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     "report_reminder": ("inbox", "sms"),
     "report_missing": ("inbox", "sms"),
 }
-URGENT = frozenset({"positive_alert", "alert_escalated"})
+URGENT = frozenset({"positive_alert", "alert_escalated", "lead_overdue", "lead_overdue_escalated"})
+# The kind an alert's escalation is told as, by the alert's kind (else alert_escalated: a positive).
+ESCALATED = {"lead_overdue": "lead_overdue_escalated"}
 # Staff told of routine matters in a region: those who work it.
 REGION_STAFF_ROLES = ("official", "grid_worker")
 PHONE_CHANNELS = ("sms", "wechat")

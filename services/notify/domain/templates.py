@@ -69,6 +69,14 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
         "zh": {"title": "【紧急·上报】{region_code}阳性未确认", "body": "辖区{region_code}的阳性警报（{person}，采样时间{collected_at}）{ack_minutes}分钟内未获确认，现上报至您（第{level}级）。"},
         "en": {"title": "[Urgent, escalated] Positive in {region_code} not acknowledged", "body": "The positive alert in {region_code} ({person}, collected {collected_at}) was not acknowledged within {ack_minutes} minutes and is escalated to you (level {level})."},
     },
+    "lead_overdue": {
+        "zh": {"title": "【紧急】排查线索逾期未办结：{region_code}", "body": "大数据排查线索（{person}，{reasons}）应于{due_at}前排查到位，至今未办结（所在地{region_code}，承办人{assignee}）。请在{ack_minutes}分钟内确认，并督促当日排查到位。"},
+        "en": {"title": "[Urgent] Lead overdue in {region_code}", "body": "The big-data lead ({person}, {reasons}) was due by {due_at} and is still open (place {region_code}, assignee {assignee}). Acknowledge within {ack_minutes} minutes and see that the person is found today."},
+    },
+    "lead_overdue_escalated": {
+        "zh": {"title": "【紧急·上报】排查线索逾期未确认：{region_code}", "body": "所在地{region_code}的逾期排查线索（{person}，应于{due_at}前排查到位）警报{ack_minutes}分钟内未获确认，现上报至您（第{level}级）。"},
+        "en": {"title": "[Urgent, escalated] Overdue lead in {region_code} not acknowledged", "body": "The overdue lead in {region_code} ({person}, due by {due_at}) was not acknowledged within {ack_minutes} minutes and is escalated to you (level {level})."},
+    },
     "staff_measure_assigned": {
         "zh": {"title": "辖区新增管控人员", "body": "{person}（{region_code}）因{rule}，自{starts_on}起{measure}，至{ends_on}止。请落实“五包一”管控。"},
         "en": {"title": "Person put under control in your region", "body": "{person} ({region_code}) is under {measure} from {starts_on} until {ends_on} because of {rule}. Arrange the five responsible staff."},
@@ -176,6 +184,8 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "login_code": {"code": "123456", "expires_at": "10:05"},
     "positive_alert": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "lab": "lab-1", "ack_minutes": 30},
     "alert_escalated": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "ack_minutes": 30, "level": 1},
+    "lead_overdue": {"region_code": "320413100201", "person": "138****0000", "reasons": "高风险地区旅居", "due_at": "2022-03-02 09:00", "assignee": "未指派", "ack_minutes": 30},
+    "lead_overdue_escalated": {"region_code": "320413100201", "person": "138****0000", "due_at": "2022-03-02 09:00", "ack_minutes": 30, "level": 1},
     "staff_measure_assigned": {"person": "张*", "region_code": "320413", "rule": "密切接触者", "measure": "集中隔离", "starts_on": "3月1日", "ends_on": "3月14日"},
     "test_overdue": {"person": "张*", "region_code": "320413", "due_on": "2022-03-02"},
     "staff_assigned": {"person": "张*", "region_code": "320413", "duty": "包保网格员"},

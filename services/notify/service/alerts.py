@@ -63,9 +63,10 @@ async def escalate_due(*, session: AsyncSession, now: datetime, webhook: bool = 
         tier = tiers[level]
         minutes = policy.notifications.alert_ack_minutes
         facts = {**alert.facts, "level": level, "ack_minutes": minutes}
-        plans = recipients.to_staff("alert_escalated", list(tier.staff), facts, region_code=alert.region_code)
+        kind = recipients.ESCALATED.get(alert.kind, "alert_escalated")
+        plans = recipients.to_staff(kind, list(tier.staff), facts, region_code=alert.region_code)
         if webhook:
-            plans += recipients.to_office("alert_escalated", alert.region_code, facts)
+            plans += recipients.to_office(kind, alert.region_code, facts)
         await notifications.create(session=session, plans=plans, source=f"escalation:{alert.id}:{level}", now=now, policy=policy,
                                    alert_id=alert.id)
         told = [s.username for s in tier.staff]

@@ -202,3 +202,16 @@ async def report_missing(*, session: AsyncSession, event: registry.ReportMissing
     plans = recipients.to_staff("report_missing", await _officials(session, above), facts.report(event, "zh"),
                                 region_code=above)
     await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def lead_overdue(*, session: AsyncSession, event: registry.LeadOverdue, envelope: Envelope, now: datetime) -> None:
+    """An overdue lead is an alert to the officials of its county (else of its own place), acknowledged within
+    the policy's minutes or escalated, once per lead. A lead with no place is the admins' list only."""
+    place = event.county_code or event.region_code
+    if place is None:
+        log.info("notify: overdue lead %s has no place; admins see it in their list", event.lead_id)
+        return
+    policy = await replica.current(session)
+    facts_ = facts.lead_overdue(event, policy, ack_minutes=policy.notifications.alert_ack_minutes)
+    await alerts.raise_alert(session=session, source=f"lead_overdue:{event.lead_id}", kind="lead_overdue",
+                             region_code=place, facts=facts_, now=now, policy=policy)

@@ -190,8 +190,11 @@ async def summarize_daily_reports(
     response_model=schemas.DailyReportDraft,
     **apidoc.operation("生成日报告草稿", "Draft a daily report from Cordon's own data", "unit_not_found"),
 )
-async def draft_daily_report(principal: FieldStaff, session: SessionDep, region_code: str = Query(min_length=6, max_length=15), date: Day = Query()):
-    return await reports.draft(session=session, principal=principal, region_code=region_code, on=date, policy=await policies.current(session=session))
+async def draft_daily_report(
+    principal: FieldStaff, session: SessionDep, now: NowDep, region_code: str = Query(min_length=6, max_length=15), date: Day = Query(),
+):
+    return await reports.draft(session=session, principal=principal, region_code=region_code, on=date,
+                               policy=await policies.current(session=session), now=now)
 
 
 @router.get("/audit", response_model=schemas.AuditPage, **apidoc.operation("查询审计记录", "Search the audit trail"))

@@ -21,6 +21,7 @@ class TravelLine:
     region_code: str
     first_seen: date
     last_seen: date
+    current_region_code: str | None = None  # where the person is now: an unmatched record's lead goes there
 
 
 def _day(value: object, field: str) -> date:
@@ -66,4 +67,7 @@ def parse(raw: bytes | dict, *, today: date, horizon_days: int) -> TravelLine:
     if last < first:
         raise LineError("dates_reversed", "last_seen is before first_seen")
     check_window(last, today, horizon_days)
-    return TravelLine(record_id, phone, id_number, region, first, last)
+    current = raw.get("current_region_code")
+    if current is not None and not (isinstance(current, str) and regions.is_region_code(current)):
+        raise LineError("region_code_invalid", "current_region_code must be a region code of 6, 9, 12 or 15 digits")
+    return TravelLine(record_id, phone, id_number, region, first, last, current)

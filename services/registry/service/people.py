@@ -16,7 +16,7 @@ from cordon.contracts import registry
 from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
 from services.registry.models import Exposure, Person, PersonMove, PersonTag, TravelRecord
-from services.registry.service import audit, evaluation, places, policies, reactions, rosters
+from services.registry.service import audit, evaluation, leads, places, policies, reactions, rosters
 
 
 class PersonExists(Conflict):
@@ -109,6 +109,7 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
     await session.flush()
     await _set_tags(session, person, person.tags)
     await _claim_pending(session, person)
+    await leads.close_for_person(session=session, person=person, now=now)  # found: the lead closes as registered
     await reactions.claim_waiting_results(session=session, person=person)  # the evaluation below refreshes the code with them
     audit.record(session=session, principal=principal, action="create", entity="person", entity_id=person.id)
     await outbox.add(session, facts_event(registry.PersonRegistered, person), key=person.id)
@@ -136,6 +137,7 @@ async def update_person(*, session: AsyncSession, vault: Vault, principal: Princ
         setattr(person, key, value)
     person.updated_at = now
     await _claim_pending(session, person)
+    await leads.close_for_person(session=session, person=person, now=now)
     audit.record(session=session, principal=principal, action="update", entity="person", entity_id=person.id)
     if moved_from is not None:
         # The person keeps their id, and with it their measures, records, tests and audit trail.

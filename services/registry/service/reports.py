@@ -18,7 +18,7 @@ from cordon.errors import Conflict, NotFound, RegionNotFound, Unprocessable
 from cordon.policy import Policy
 from services.registry.domain.accountability import is_late, reminder_due, report_deadline
 from services.registry.models import DailyCount, DailyReport, FollowUp, Measure, Person, PersonTag, ReportNotice, Roster
-from services.registry.service import audit, places
+from services.registry.service import audit, leads, places
 
 COUNT_KEYS = ("returnees_screened", "under_control", "fever", "tests_taken")
 
@@ -124,8 +124,11 @@ def rollup(reports: list[DailyReport | None]) -> dict:
     }
 
 
-async def draft(*, session: AsyncSession, principal: Principal, region_code: str, on: date, policy: Policy) -> dict:
-    """The counts Cordon already knows for the unit and day, for the reporter to check and send."""
+async def draft(
+    *, session: AsyncSession, principal: Principal, region_code: str, on: date, policy: Policy, now: datetime | None = None
+) -> dict:
+    """The counts Cordon already knows for the unit and day, for the reporter to check and send; beside them the
+    unit's big-data leads still open and those past their due time (as of ``now``, at most the day's end)."""
     await _unit(session, principal, region_code)
     tz = ZoneInfo(policy.timezone)
     start = datetime.combine(on, datetime.min.time(), tz)
@@ -148,8 +151,11 @@ async def draft(*, session: AsyncSession, principal: Principal, region_code: str
             regions.within(DailyCount.region_code, region_code), DailyCount.count_on == on, DailyCount.kind == "tests_taken"
         )
     )
+    as_of = min(now or end, end)
+    lead_counts = await leads.counts(session=session, region_code=region_code, now=as_of)
     return {"region_code": region_code, "date": on, "counts": {
-        "returnees_screened": returnees or 0, "under_control": under_control or 0, "fever": fever or 0, "tests_taken": tests or 0}}
+        "returnees_screened": returnees or 0, "under_control": under_control or 0, "fever": fever or 0, "tests_taken": tests or 0},
+        "leads": {"open": lead_counts["leads_open"], "overdue": lead_counts["leads_overdue"]}}
 
 
 async def count_test(*, session: AsyncSession, region_code: str, on: date) -> None:

@@ -22,17 +22,18 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cordon import batches, regions
+from cordon import batches, pii, regions
 from cordon.auth import Principal
 from cordon.batches import Tally
 from cordon.clock import local_date
 from cordon.db import dialect_insert, is_postgres, skip_locked
 from cordon.errors import RegionInvalid, Unprocessable
 from cordon.pii import Vault
+from services.registry.domain import leads as lead_rules
 from services.registry.domain import travel_lines
 from services.registry.domain.risk import touches_risk
 from services.registry.models import Person, TravelRecord
-from services.registry.service import audit, evaluation, people, policies
+from services.registry.service import audit, evaluation, leads, people, policies
 
 CHUNK = 5000
 PENDING_BATCH = 5000  # pending records settled per transaction
@@ -71,22 +72,23 @@ _INSERT_MATCHED = (
     " (SELECT p.id FROM person p WHERE p.phone_index = s.phone_index LIMIT 1)) AS person_id"
     " FROM travel_stage s) m"
     " ON CONFLICT (partner_id, record_id) DO NOTHING"
-    " RETURNING 1)"
-    " SELECT count(*) FROM ins"
+    " RETURNING record_id, person_id)"
+    " SELECT count(*), array_agg(record_id) FILTER (WHERE person_id IS NULL) FROM ins"
 )
 
 
-async def _insert_matched(session: AsyncSession, rows: list[tuple], window_start: date) -> int:
+async def _insert_matched(session: AsyncSession, rows: list[tuple], window_start: date) -> tuple[int, list[str]]:
     """PostgreSQL: COPY into the staging table, then one INSERT ... SELECT that matches people as it inserts.
 
-    The number inserted.
+    The number inserted, and the record ids of those inserted that match nobody.
     """
     # Through SQLAlchemy, so that its transaction begins: raw asyncpg statements alone run in autocommit,
     # and the staged rows would vanish (ON COMMIT DELETE ROWS) before the INSERT reads them.
     await session.execute(text(_STAGE))
     pg = (await (await session.connection()).get_raw_connection()).driver_connection
     await pg.copy_records_to_table("travel_stage", records=rows, columns=COLUMNS)
-    return await pg.fetchval(_INSERT_MATCHED, window_start)
+    inserted, unmatched = await pg.fetchrow(_INSERT_MATCHED, window_start)
+    return inserted, unmatched or []
 
 
 async def _insert(session: AsyncSession, rows: list[tuple]) -> int:
@@ -94,6 +96,44 @@ async def _insert(session: AsyncSession, rows: list[tuple]) -> int:
     stmt = dialect_insert(session, TravelRecord).on_conflict_do_nothing(index_elements=["partner_id", "record_id"])
     result = await session.execute(stmt, [dict(zip(COLUMNS, r)) for r in rows])
     return result.rowcount
+
+
+async def _unmatched_since(session: AsyncSession, since_seq: int, partner_id: str) -> list[str]:
+    """SQLite: the record ids this chunk inserted that match nobody."""
+    return list((await session.execute(
+        select(TravelRecord.record_id).where(TravelRecord.seq > since_seq, TravelRecord.partner_id == partner_id,
+                                             TravelRecord.person_id.is_(None))
+    )).scalars())
+
+
+async def _open_leads(
+    session: AsyncSession, vault: Vault, principal: Principal, chunk: list, unmatched: set[str], now: datetime, policy
+) -> None:
+    """The chunk's new records that match nobody and would trigger a rule open leads (大数据推送排查) where the
+    person is now, else in the partner's place, else for admins; in the chunk's transaction."""
+    risk = await evaluation.risk_list(session=session, now=now)
+    if not risk:
+        return
+    today, partner_place = local_date(now), lead_rules.common_place(principal.regions)
+    reasons_of: dict[tuple, list[dict]] = {}  # one rule evaluation per (place, days), however many records share it
+    candidates = []
+    for _, (row, line) in chunk:
+        if line.record_id not in unmatched:
+            continue
+        unmatched.discard(line.record_id)  # a record id twice in the chunk: only its first copy was inserted
+        trip = (line.region_code, line.first_seen, line.last_seen)
+        reasons = reasons_of.get(trip)
+        if reasons is None:
+            reasons = reasons_of[trip] = [r.as_dict() for r in lead_rules.travel_reasons(*trip, risk, policy, today)]
+        if not reasons:
+            continue
+        id_number = pii.normalize_id_number(line.id_number) if line.id_number else None
+        phone = pii.normalize_phone(line.phone) if line.phone else None
+        candidates.append(leads.Candidate(
+            id_number=id_number, phone=phone, id_number_index=row[3], phone_index=row[2],
+            region_code=line.current_region_code or partner_place, reasons=reasons, source="travel_record",
+        ))
+    await leads.open_leads(session=session, vault=vault, candidates=candidates, now=now, policy=policy)
 
 
 async def _match_people(session: AsyncSession, since_seq: int, window_start: date) -> None:
@@ -178,17 +218,21 @@ async def ingest(
     window_start = today - timedelta(days=policy.travel_window_days)
 
     def parse(raw: object) -> tuple:
-        return _row(vault, principal.subject, travel_lines.parse(raw, today=today, horizon_days=policy.travel_window_days), now)
+        line = travel_lines.parse(raw, today=today, horizon_days=policy.travel_window_days)
+        return _row(vault, principal.subject, line, now), line
 
     async def write(chunk: list[tuple[int, tuple]]) -> Tally:
-        rows = [row for _, row in chunk]
+        rows = [row for _, (row, _line) in chunk]
         async with sessionmaker() as session:
             if is_postgres(session):
-                inserted = await _insert_matched(session, rows, window_start)
+                inserted, unmatched = await _insert_matched(session, rows, window_start)
             else:
                 since = (await session.execute(select(TravelRecord.seq).order_by(TravelRecord.seq.desc()).limit(1))).scalar() or 0
                 inserted = await _insert(session, rows)
                 await _match_people(session, since, window_start)
+                unmatched = await _unmatched_since(session, since, principal.subject)
+            if unmatched:
+                await _open_leads(session, vault, principal, chunk, set(unmatched), now, policy)
             await session.commit()
         return Tally(accepted=inserted, duplicates=len(rows) - inserted)
 

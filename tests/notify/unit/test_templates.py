@@ -88,6 +88,11 @@ FOLLOW_UP = dict(person_id=PERSON, region_code="320413", measure_id=uuid.uuid4()
 REPORT = dict(region_code="320413", on=date(2022, 3, 1), deadline_at=datetime(2022, 3, 1, 6, 0, tzinfo=UTC))
 POLICY = default()
 SCHEDULE = dict(schedule_id=uuid.uuid4(), person_id=PERSON, region_code="320413", measure_id=uuid.uuid4(), due_on=date(2022, 3, 2))
+LEAD_OVERDUE = registry.LeadOverdue(
+    lead_id=uuid.uuid4(), region_code="320413100201", source="travel_record", due_at=NOW, phone_masked="138****0000",
+    reasons=[registry.LeadReason(rule="high_risk_travel", detail="420106 2022-02-27~2022-02-28"),
+             registry.LeadReason(rule="assist_request", detail="武汉协查")], county_code="320413",
+)
 CASES = {
     "result_negative": lambda lang: facts.result(_result("negative"), lang),
     "result_positive": lambda lang: facts.result(_result("positive"), lang),
@@ -116,6 +121,8 @@ CASES = {
     "report_reminder": lambda lang: facts.report(registry.ReportReminded(**REPORT, notify=["grid-1"]), lang),
     "report_missing": lambda lang: facts.report(registry.ReportMissing(**REPORT, parent_region="320400"), lang),
     "broadcast": lambda lang: {"title": "t", "body": "b"},
+    "lead_overdue": lambda lang: facts.lead_overdue(LEAD_OVERDUE, POLICY, ack_minutes=30),
+    "lead_overdue_escalated": lambda lang: {**facts.lead_overdue(LEAD_OVERDUE, POLICY, ack_minutes=30), "level": 1},
 }
 
 
@@ -197,3 +204,10 @@ def test_accountability_notices_name_duties_slots_and_china_time():
     assert "晚间" in missed and "2022-03-01 20:00" in missed  # 12:00 UTC is 20:00 in Shanghai
     reminder = render("report_reminder", "en", facts.report(registry.ReportReminded(**REPORT), "en"))[1]
     assert "2022-03-01 14:00 (China time)" in reminder and "320413" in reminder
+
+
+def test_an_overdue_lead_names_who_why_and_by_when_in_words():
+    title, body = render("lead_overdue", "zh", facts.lead_overdue(LEAD_OVERDUE, POLICY, ack_minutes=30))
+    assert "320413100201" in title
+    assert "138****0000" in body and POLICY.title("high_risk_travel", "zh") in body and "外地协查" in body
+    assert "未指派" in body and "30分钟" in body

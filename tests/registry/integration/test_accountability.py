@@ -10,7 +10,7 @@ import orjson
 
 from services.registry import clockwork
 from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, PARTNER, register
-from tests.serving import settled, stream_events
+from tests.serving import eventually, settled, stream_events
 from tests.tokens import bearer
 
 CN = ZoneInfo("Asia/Shanghai")
@@ -158,7 +158,7 @@ async def test_draft_counts_from_what_cordon_knows(registry):
 READS_BY_POST = {("POST", "/api/v1/health-code/verify")}
 
 
-async def test_every_change_and_reveal_leaves_an_audit_record(registry):
+async def test_every_change_and_reveal_leaves_an_audit_record(registry, nats_server):
     """Walks the registry's routes: each that changes state (and each reveal) must write to the trail."""
     at(registry, 9)
     person = await register(registry)
@@ -170,7 +170,31 @@ async def test_every_change_and_reveal_leaves_an_audit_record(registry):
 
     s = registry.app_settings
     resident = bearer("resident", phone_index=pii.Vault.from_hex(s.pii_index_key, s.pii_encryption_key).index("phone", person["_phone"]))
+    from cordon.contracts import auth
+    from tests.registry.integration.test_reactions import publish
+
+    await publish(nats_server.url, auth.UserCreated(user_id=person["id"], username="grid-1", role="grid_worker", regions=["320413"]))
+    lead_list = "姓名,手机号,所在地,原因\n李四,13900002222,320413,协查\n李五,13900003333,320413,协查\n".encode()
+
+    async def lead(number: int) -> str:
+        return (await registry.get("/api/v1/leads", params={"status": "open"}, headers=OFFICIAL)).json()["items"][number]["id"]
+
+    async def assign_lead():
+        url = f"/api/v1/leads/{await lead(0)}/assign"
+
+        async def done():
+            response = await registry.post(url, json={"username": "grid-1"}, headers=OFFICIAL)
+            return response if response.status_code == 200 else None
+
+        return await eventually(done)  # once the gateway's user announcement is projected here
+
+    async def close_lead():
+        return await registry.post(f"/api/v1/leads/{await lead(1)}/outcome", json={"outcome": "not_found"}, headers=GRID)
+
     calls = {
+        ("POST", "/api/v1/leads/import"): lambda: registry.post("/api/v1/leads/import", content=lead_list, headers={**OFFICIAL, "content-type": "text/csv"}),
+        ("POST", "/api/v1/leads/{lead_id}/assign"): assign_lead,
+        ("POST", "/api/v1/leads/{lead_id}/outcome"): close_lead,
         ("POST", "/api/v1/persons"): lambda: registry.post("/api/v1/persons", json={"id_number": __import__("tests.registry.integration.people", fromlist=["id_number"]).id_number(), "name": "新", "region_code": "320413"}, headers=GRID),
         ("PATCH", "/api/v1/persons/{person_id}"): lambda: registry.patch(f"/api/v1/persons/{person['id']}", json={"address": "x"}, headers=GRID),
         ("PUT", "/api/v1/risk-areas/{region_code}"): lambda: registry.put("/api/v1/risk-areas/420106", json={"level": "medium"}, headers=OFFICIAL),
