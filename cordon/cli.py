@@ -63,6 +63,35 @@ def _pass_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from cordon import demo
+
+    if not args.demo:
+        print("cordon seed: 目前只有演示数据（--demo）", file=sys.stderr)
+        return 2
+    password = args.admin_password or os.environ.get("CORDON_ADMIN_PASSWORD")
+    secret = Path(os.environ.get("CORDON_HOME", ".cordon")) / "admin-password"
+    if not password and secret.exists():
+        password = secret.read_text().strip()
+    if not password:
+        print(f"cordon seed: 需要管理员密码（--admin-password、CORDON_ADMIN_PASSWORD 或 {secret}）", file=sys.stderr)
+        return 2
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("登记人员", total=demo.PEOPLE)
+            counts = demo.seed_demo(args.url, password, say=bar.console.print,
+                                    progress=lambda done, total: bar.update(task, completed=done))
+    except (demo.SeedFailed, OSError) as exc:  # httpx's connection errors are OSErrors too
+        print(f"cordon seed: {exc}", file=sys.stderr)
+        return 1
+    print("演示数据已录入：" + "，".join(f"{k} {v}" for k, v in counts.items()) + f"。打开 {args.url}/console 查看。")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cordon", description="Cordon epidemic prevention and control platform")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("directory", nargs="?", default=os.environ.get("CORDON_PASS_KEYS_DIR", ".cordon/keys/pass"),
                         help="the registry's pass key directory (CORDON_PASS_KEYS_DIR)")
     rotate.set_defaults(func=_pass_key)
+
+    seed = commands.add_parser("seed", help="enter demonstration data through the running system's API")
+    seed.add_argument("--demo", action="store_true", help="a county with townships, villages, grids, people, tests, leads, reports")
+    seed.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('CORDON_GATEWAY_PORT', 8000)}", help="the gateway")
+    seed.add_argument("--admin-password", help="default: CORDON_ADMIN_PASSWORD, else $CORDON_HOME/admin-password")
+    seed.set_defaults(func=_seed)
 
     return parser
 
