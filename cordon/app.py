@@ -151,7 +151,8 @@ def create_service_app(
         app.state.sessionmaker = sessionmaker
         app.state.clock = clock.utcnow  # tests put a clock of their own here
         app.state.tokens = VerifiedTokens(
-            public_key=settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            public_key=settings.jwt_public_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+            key_file=settings.jwt_public_key_file,
         )
         app.state.vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
         app.state.bus = None

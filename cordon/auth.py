@@ -10,13 +10,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Literal
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from cordon import regions
+from cordon import keys, regions
 from cordon.errors import Forbidden, NotFound, Unauthenticated
 
 Role = Literal["admin", "official", "grid_worker", "lab", "resident", "partner"]
@@ -46,20 +47,41 @@ class Principal:
         return any(regions.contains(own, region_code) for own in self.regions)
 
 
+class UnknownKeyId(Exception):
+    """The token names a key (kid) the public key text does not hold: perhaps one rotated in since it was read."""
+
+
 def decode_token(token: str, *, public_key: str, issuer: str, audience: str) -> Principal:
+    """Verify ``token`` with the key its header names (``kid``) among those in ``public_key`` (one or more
+    PEM blocks); a token without a kid (signed before keys had ids) is tried against each."""
+    keyring = keys.public_keys(public_key)
     try:
-        claims = jwt.decode(
-            token,
-            public_key,
-            algorithms=[ALGORITHM],
-            issuer=issuer,
-            audience=audience,
-            options={"require": ["exp", "sub", "role"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthenticated("The token has expired.", code="token_expired") from None
+        kid = jwt.get_unverified_header(token).get("kid")
     except jwt.PyJWTError:
         raise Unauthenticated("The token is not valid.", code="token_invalid") from None
+    if kid is not None and kid not in keyring:
+        raise UnknownKeyId(kid)
+    candidates = [keyring[kid]] if kid is not None else list(keyring.values())
+    claims = None
+    for key in candidates:
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=issuer,
+                audience=audience,
+                options={"require": ["exp", "sub", "role"]},
+            )
+            break
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("The token has expired.", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise Unauthenticated("The token is not valid.", code="token_invalid") from None
+    if claims is None:
+        raise Unauthenticated("The token is not valid.", code="token_invalid")
     if claims["role"] not in ROLES:
         raise Unauthenticated("The token names an unknown role.", code="token_invalid")
     person = claims.get("person_id")
@@ -81,17 +103,33 @@ class VerifiedTokens:
     The verify costs about 150 µs of CPU a request (bench/gateway.py). A JWT cannot be revoked
     before its exp anyway, so a cached answer grants nothing a fresh verify would refuse;
     refusals are not cached. One per app (per key), bounded: emptied when full.
+
+    ``key_file``: where the public keys came from; a token naming a kid they lack makes it read the
+    file again (at most once a second), so a key rotated in (`cordon rotate-keys`) is accepted at once.
     """
 
-    def __init__(self, *, public_key: str, issuer: str, audience: str, max_size: int = 100_000) -> None:
+    def __init__(self, *, public_key: str, issuer: str, audience: str, max_size: int = 100_000,
+                 key_file: Path | None = None) -> None:
         self.public_key, self.issuer, self.audience, self.max_size = public_key, issuer, audience, max_size
+        self.key_file = key_file
+        self._reread_at = 0.0
         self._principals: dict[str, Principal] = {}
 
     def decode(self, token: str) -> Principal:
         principal = self._principals.get(token)
         if principal is not None and principal.expires > time.time():
             return principal
-        principal = decode_token(token, public_key=self.public_key, issuer=self.issuer, audience=self.audience)
+        try:
+            principal = decode_token(token, public_key=self.public_key, issuer=self.issuer, audience=self.audience)
+        except UnknownKeyId:
+            if self.key_file is None or time.monotonic() < self._reread_at:
+                raise Unauthenticated("The token is not valid.", code="token_invalid") from None
+            self._reread_at = time.monotonic() + 1.0
+            try:
+                self.public_key = self.key_file.read_text()
+                principal = decode_token(token, public_key=self.public_key, issuer=self.issuer, audience=self.audience)
+            except (UnknownKeyId, OSError):
+                raise Unauthenticated("The token is not valid.", code="token_invalid") from None
         if len(self._principals) >= self.max_size:
             self._principals.clear()
         self._principals[token] = principal

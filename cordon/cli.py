@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib.metadata import entry_points
 
 from cordon import migrate, services
 from cordon.settings import SERVICES, database_url
@@ -123,9 +124,23 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--admin-password", help="default: CORDON_ADMIN_PASSWORD, else $CORDON_HOME/admin-password")
     seed.set_defaults(func=_seed)
 
+    from cordon import ops
+
+    ops.register(commands)
+    # Each process's own operator commands (the gateway's users and partners), by entry point:
+    # the kernel never imports a service or the gateway.
+    for entry in sorted(entry_points(group="cordon.commands"), key=lambda e: e.name):
+        entry.load()(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from cordon.console import Refused, err
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Refused as exc:
+        err.print(f"[red]{exc.zh}[/red]", highlight=False)
+        err.print(f"  {exc.en}", markup=False)
+        return 1

@@ -86,6 +86,7 @@ CODES: dict[str, Code] = {
     "invalid_code": Code(401, "验证码错误、已使用或已过期。", "The code is wrong, used or expired."),
     "wechat_code_invalid": Code(401, "微信登录凭证无效、已使用或已过期，请重新登录。", "The wx.login code is not valid, used or expired."),
     "invalid_api_key": Code(401, "API 密钥无效。", "The API key is not valid."),
+    "account_disabled": Code(401, "该账号已停用，请联系管理员。", "This account has been deactivated; ask an administrator."),
     # 403
     "forbidden": Code(403, "您的角色无权执行此操作。", "Your role may not do this."),
     "region_forbidden": Code(403, "该地区不在您的管辖范围内。", "The region is outside your regions."),

@@ -79,6 +79,7 @@ class Runner:
         self.nats = NatsServer(store_dir=self.home / "nats", port=port, log_file=self.home / "nats.log",
                                user=self.nats_user if self.production else None, password=self.nats_password).start()
         self.nats_url = self.nats.url
+        (self.home / "nats.url").write_text(self.nats_url + "\n")  # where `cordon dead-letters replay` finds it
         say(f"nats-server (JetStream) on {self.nats_url}, store {self.home / 'nats'}")
 
     async def spawn(self, child: Child) -> None:

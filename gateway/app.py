@@ -19,6 +19,7 @@ from starlette.routing import Route as StarletteRoute
 
 from cordon import apidoc
 from cordon.app import API_PREFIX, create_service_app
+from cordon.auth import STAFF
 from cordon.errors import DomainError, problem
 from cordon.settings import Settings, secret_file
 from gateway import handlers, jwks, limits, openapi, proxy, routes
@@ -84,12 +85,18 @@ class GatewaySettings(Settings):
         return getattr(self, f"{name}_url")
 
 
+# How long the door trusts its last look at a partner key or a staff account: a key revoked or a
+# user deactivated with the `cordon` CLI (another process) is refused within this many seconds.
+RECHECK_S = 5.0
+
+
 @dataclass
 class PartnerPass:
     authorization: str
     subject: str
     expires: float
     scopes: tuple[str, ...] = ()
+    checked_until: float = 0.0
 
 
 @contextlib.asynccontextmanager
@@ -99,6 +106,7 @@ async def _clients(app: FastAPI):
         name: proxy.Upstream(name, settings.upstream_url(name).rstrip("/"), proxy.new_session()) for name in routes.UPSTREAMS
     }
     app.state.partner_passes = {}
+    app.state.staff_deactivated = {}  # user id -> (deactivated, checked until): deactivated users' tokens stop here
     app.state.ip_limits = limits.RateLimiter(settings.rate_per_ip, settings.rate_per_ip * 2)
     app.state.principal_limits = limits.RateLimiter(settings.rate_per_principal, settings.rate_per_principal * 2)
     app.state.wechat_failures = limits.RateLimiter(settings.wechat_failures_per_minute / 60, settings.wechat_failures_per_minute)
@@ -142,13 +150,17 @@ async def _first_admin(app: FastAPI) -> None:
 async def _partner_pass(request: Request, api_key: str) -> PartnerPass | None:
     passes: dict[str, PartnerPass] = request.app.state.partner_passes
     key = auth.digest(api_key)
-    found = passes.get(key)
-    if found and found.expires > time.monotonic():
+    found, now = passes.get(key), time.monotonic()
+    if found and found.expires > now and found.checked_until > now:
         return found
     async with request.app.state.sessionmaker() as session:
         partner = await auth.partner_for_key(session=session, api_key=api_key)
-    if partner is None:
+    if partner is None:  # unknown, or revoked since the pass was cached
+        passes.pop(key, None)
         return None
+    if found and found.expires > now:
+        found.checked_until = now + RECHECK_S
+        return found
     s: GatewaySettings = request.app.state.settings
     token = tokens.issue(
         key_file=s.jwt_private_key_file, issuer=s.jwt_issuer, audience=s.jwt_audience, subject=str(partner.id),
@@ -156,7 +168,7 @@ async def _partner_pass(request: Request, api_key: str) -> PartnerPass | None:
         regions=partner.regions,
     )
     passes[key] = PartnerPass(
-        f"Bearer {token}", str(partner.id), time.monotonic() + s.partner_token_ttl_s / 2, tuple(partner.scopes)
+        f"Bearer {token}", str(partner.id), now + s.partner_token_ttl_s / 2, tuple(partner.scopes), now + RECHECK_S
     )
     return passes[key]
 
@@ -191,12 +203,29 @@ async def _proxy(request: Request):
         if principal.role == "resident" and principal.person_id is not None and not await _bound(request, principal):
             return problem(401, "token_revoked", "此登录凭证对应的手机号已变更，请重新登录（the phone number of this login changed; log in again）。",
                            headers={"WWW-Authenticate": "Bearer"})
+        if principal.role in STAFF and await _deactivated(request, principal.subject):
+            return problem(401, "account_disabled", "该账号已停用，请联系管理员（this account has been deactivated）。",
+                           headers={"WWW-Authenticate": "Bearer"})
     else:
         return problem(401, "unauthenticated", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
     wait = request.app.state.principal_limits.check(subject)
     if wait:
         return problem(429, "rate_limited", "Too many requests; slow down.", headers={"Retry-After": str(int(wait) + 1)})
     return await proxy.forward(request, route, request.app.state.upstreams[route.upstream], authorization)
+
+
+async def _deactivated(request: Request, user_id: str) -> bool:
+    cache: dict[str, tuple[bool, float]] = request.app.state.staff_deactivated
+    now = time.monotonic()
+    known = cache.get(user_id)
+    if known and known[1] > now:
+        return known[0]
+    async with request.app.state.sessionmaker() as session:
+        deactivated = await auth.user_deactivated(session=session, user_id=user_id)
+    if len(cache) > 100_000:
+        cache.clear()
+    cache[user_id] = (deactivated, now + RECHECK_S)
+    return deactivated
 
 
 async def _bound(request: Request, principal) -> bool:

@@ -64,6 +64,8 @@ def _through_gateway(path: str, op: dict) -> None:
         apidoc.add_problems(op, 403, ["scope_missing"])
     if "resident" in (roles or ()):
         apidoc.add_problems(op, 401, ["token_revoked"])  # a resident's token after their phone changed
+    if set(roles or ()) & {"admin", "official", "grid_worker", "lab"}:
+        apidoc.add_problems(op, 401, ["account_disabled"])  # a staff token after `cordon users deactivate`
     apidoc.add_problems(op, 429, ["rate_limited"])
     if "requestBody" in op:
         apidoc.add_problems(op, 413, ["payload_too_large"])

@@ -30,6 +30,9 @@ MAX_DELIVER = 10
 # Redelivery delays after an unacknowledged delivery (fewer than MAX_DELIVER, as JetStream requires).
 BACKOFF_S = [1, 2, 5, 10, 30, 60, 120, 300]
 FETCH_BATCH = 100
+# A dead letter sent back by `cordon dead-letters replay` names the one consumer it is for; every
+# other consumer of the subject acknowledges it unread (it handled, or set aside, the original).
+REPLAY_FOR = "Cordon-Replay-For"
 
 
 class Transient(Exception):
@@ -168,6 +171,10 @@ class Consumer:
 
     async def _decode(self, msg: Msg) -> tuple[Msg, Envelope, contracts.Event, Handler] | None:
         """The message's envelope, event and handler; poison and uninteresting messages are settled here."""
+        replay_for = (msg.headers or {}).get(REPLAY_FOR)
+        if replay_for is not None and replay_for != self.spec.name:
+            await msg.ack()
+            return None
         try:
             envelope = Envelope.from_json(msg.data)
             event = envelope.event()

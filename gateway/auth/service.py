@@ -19,7 +19,7 @@ from cordon.auth import STAFF, Principal
 from cordon.bus import outbox
 from cordon.contracts import auth
 from cordon.contracts.registry import PersonFacts
-from cordon.errors import Conflict, DomainError, RegionInvalid, Unauthenticated, Unprocessable
+from cordon.errors import Conflict, DomainError, NotFound, RegionInvalid, Unauthenticated, Unprocessable
 from cordon.pii import Vault
 from gateway.auth import passwords, wechat
 from gateway.models import Partner, PersonPhone, SmsCode, User, WechatBinding, WechatCode
@@ -76,6 +76,65 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
     if not ok or user is None or not user.active:
         raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
     return user
+
+
+async def user_named(*, session: AsyncSession, username: str) -> User:
+    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No user {username!r}.")
+    return user
+
+
+async def reset_password(*, session: AsyncSession, username: str, password: str) -> User:
+    """A new password for ``username`` (an operator's act: the CLI); the old one stops working at once."""
+    if not 10 <= len(password) <= 256:
+        raise Unprocessable("A password has 10 to 256 characters.")
+    user = await user_named(session=session, username=username)
+    user.password_hash = await passwords.hash_password(password)
+    await session.commit()
+    return user
+
+
+async def deactivate_user(*, session: AsyncSession, username: str) -> tuple[User, bool]:
+    """Sign-in refused and the user's tokens refused at the door from now on; (user, whether it changed).
+
+    ``auth.user.updated`` (active false) tells notify to stop addressing them."""
+    user = await user_named(session=session, username=username)
+    if not user.active:
+        return user, False
+    user.active = False
+    await outbox.add(session, _user_event(auth.UserUpdated, user), key=user.id)
+    await session.commit()
+    return user, True
+
+
+async def user_deactivated(*, session: AsyncSession, user_id: str) -> bool:
+    """Whether a staff token's subject is a user who has been deactivated (the gateway asks before it forwards).
+
+    Only the gateway's key signs tokens, and users are never deleted: a subject it does not know
+    is not refused here (each service still verifies the token itself)."""
+    try:
+        key = uuid.UUID(user_id)
+    except ValueError:
+        return False
+    active = (await session.execute(select(User.active).where(User.id == key))).scalar_one_or_none()
+    return active is False
+
+
+async def list_partners(*, session: AsyncSession) -> list[Partner]:
+    return list((await session.execute(select(Partner).order_by(Partner.created_at, Partner.name))).scalars())
+
+
+async def revoke_partner(*, session: AsyncSession, partner_id: uuid.UUID) -> tuple[Partner, bool]:
+    """The partner's key refused from now on (the gateway re-checks a cached key within seconds)."""
+    partner = await session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound(f"No partner {partner_id}.")
+    if not partner.active:
+        return partner, False
+    partner.active = False
+    await session.commit()
+    return partner, True
 
 
 async def create_partner(*, session: AsyncSession, data, now: datetime) -> tuple[Partner, str]:

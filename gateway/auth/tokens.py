@@ -9,12 +9,18 @@ from pathlib import Path
 
 import jwt
 
+from cordon import keys
 from cordon.auth import ALGORITHM
 
 
 @lru_cache(maxsize=4)
-def _private_key(path: Path) -> str:
-    return path.read_text()
+def _signing_key(path: Path, _version: int):
+    return keys.signing_key(path)
+
+
+def _private_key(path: Path):
+    """The signing key and its kid, read again when the file changes (`cordon rotate-keys`)."""
+    return _signing_key(path, path.stat().st_mtime_ns)
 
 
 def issue(
@@ -50,4 +56,5 @@ def issue(
         claims["phone_index"] = phone_index
     if scopes:
         claims["scopes"] = list(scopes)
-    return jwt.encode(claims, _private_key(key_file), algorithm=ALGORITHM)
+    key, kid = _private_key(key_file)
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
