@@ -54,6 +54,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/daily-reports/summary"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/daily-reports/export"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/persons/export"): {ADMIN, OFFICIAL},
+    ("GET", "/api/v1/leads/export"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/audit"): {ADMIN},
     ("GET", "/api/v1/stats/overview"): STAFF,
     ("GET", "/api/v1/stats/by-place"): STAFF,

@@ -6,8 +6,9 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
-from cordon import apidoc
+from cordon import apidoc, exports, messages
 from cordon.auth import OFFICIALS, FieldStaff, Official, Principal
 from cordon.batches import BatchResult, batch_lines, table_kind, table_lines
 from cordon.deps import NowDep, SessionDep, VaultDep
@@ -16,7 +17,7 @@ from cordon.paging import Cursor, Limit
 from services.registry import schemas
 from services.registry.domain import lead_lines
 from services.registry.domain import leads as rules
-from services.registry.service import audit, leads
+from services.registry.service import audit, leads, ledgers
 
 router = APIRouter(tags=["leads"])
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
@@ -50,6 +51,37 @@ async def list_leads(
     page = await leads.list_leads(session=session, principal=principal, status=status, region_code=region_code,
                                   overdue=overdue, now=now, limit=limit, cursor=cursor)
     return schemas.LeadPage(items=[_read(lead, now) for lead in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/leads/export",
+    response_class=StreamingResponse,
+    **apidoc.operation("导出排查线索台账", "Export the leads a list filter selects (CSV or XLSX)", "region_code_invalid",
+                       "region_forbidden", responses=exports.RESPONSES),
+)
+async def export_leads(
+    request: Request,
+    principal: Official,
+    vault: VaultDep,
+    now: NowDep,
+    status: Literal["open", "closed"] | None = None,
+    region_code: str | None = Query(default=None, min_length=6, max_length=15),
+    overdue: bool | None = Query(default=None, description="true: open leads past their due time; false: the others"),
+    format: Literal["csv", "xlsx"] = "csv",
+    reveal: bool = Query(default=False, description="ID numbers and phones in clear (officials; audited)"),
+):
+    """Every lead the filter selects (no limit), newest first, streamed; audited with its filter and row count."""
+    query = leads.selection(principal=principal, status=status, region_code=region_code, overdue=overdue, now=now)
+    lang = messages.language(request.headers.get("accept-language"))
+    sessionmaker = request.app.state.sessionmaker
+    filters = {"status": status, "region_code": region_code, "overdue": overdue}
+    return exports.response(
+        fmt=format, name="排查线索台账" if lang == messages.ZH else "leads", columns=ledgers.LEAD_COLUMNS, lang=lang,
+        rows=ledgers.lead_rows(sessionmaker=sessionmaker, query=query, vault=vault, reveal=reveal, lang=lang, now=now),
+        done=ledgers.audited(sessionmaker=sessionmaker, principal=principal, entity="lead",
+                             detail={"filter": {k: v for k, v in filters.items() if v is not None}, "format": format,
+                                     "reveal": reveal}),
+    )
 
 
 @router.get(

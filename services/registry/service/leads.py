@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import Select, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon import batches, paging, pii, projections, regions
@@ -246,11 +246,8 @@ async def visible_lead(*, session: AsyncSession, principal: Principal, lead_id: 
     return lead
 
 
-async def list_leads(
-    *, session: AsyncSession, principal: Principal, status: str | None, region_code: str | None,
-    overdue: bool | None, now: datetime, limit: int, cursor: str | None,
-) -> paging.Page[Lead]:
-    """Newest first; a staff member's places (all of them, or the one asked), admins everything."""
+def selection(*, principal: Principal, status: str | None, region_code: str | None, overdue: bool | None, now: datetime) -> Select:
+    """The leads a filter selects in a staff member's places (all of them, or the one asked); admins everything."""
     query = select(Lead)
     if region_code:
         if not regions.is_region_code(region_code):
@@ -266,6 +263,15 @@ async def list_leads(
         query = query.where(OPEN, Lead.due_at <= now)
     elif overdue is False:
         query = query.where(or_(Lead.status != "open", Lead.due_at > now))
+    return query
+
+
+async def list_leads(
+    *, session: AsyncSession, principal: Principal, status: str | None, region_code: str | None,
+    overdue: bool | None, now: datetime, limit: int, cursor: str | None,
+) -> paging.Page[Lead]:
+    """Newest first."""
+    query = selection(principal=principal, status=status, region_code=region_code, overdue=overdue, now=now)
     return await paging.keyset(session, query, order=(Lead.created_at, Lead.id), limit=limit, cursor=cursor, descending=True)
 
 

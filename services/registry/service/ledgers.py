@@ -5,7 +5,7 @@ with its filter and the number of rows it sent."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,7 +14,7 @@ from cordon.auth import Principal
 from cordon.exports import Column
 from cordon.messages import ZH
 from cordon.pii import Vault
-from services.registry.models import Person, Region, Roster
+from services.registry.models import Lead, Person, Region, Roster
 from services.registry.service import audit, reports
 
 PERSON_COLUMNS = (
@@ -49,6 +49,28 @@ REPORT_COLUMNS = (
     Column("submitted_at", "提交时间", "Submitted at"),
     Column("submitted_by", "提交人", "Submitted by"),
 )
+LEAD_COLUMNS = (
+    Column("name", "姓名", "Name"),
+    Column("id_number", "身份证号", "ID number"),
+    Column("phone", "手机号", "Phone"),
+    Column("region_code", "所在地代码", "Place code"),
+    Column("region_name", "所在地", "Place"),
+    Column("source", "来源", "Source"),
+    Column("reasons", "推送原因", "Reasons"),
+    Column("status", "状态", "Status"),
+    Column("overdue", "是否逾期", "Overdue"),
+    Column("due_at", "核查时限", "Due"),
+    Column("assignee", "核查人", "Assignee"),
+    Column("outcome", "核查结果", "Outcome"),
+    Column("note", "情况说明", "Note"),
+    Column("created_at", "推送时间", "Opened at"),
+    Column("closed_at", "办结时间", "Closed at"),
+)
+LEAD_WORDS = {ZH: {
+    "travel_record": "大数据推送", "import": "协查函", "open": "待核查", "closed": "已办结",
+    "registered": "已登记管控", "unreachable": "无法联系", "left_area": "已离开本地", "not_found": "查无此人",
+    "already_handled": "已落实管控",
+}}
 YES_NO = {ZH: ("是", "否"), "en": ("yes", "no")}
 STATUS = {ZH: {"submitted": "已报告", "missing": "未报告"}, "en": {"submitted": "submitted", "missing": "missing"}}
 
@@ -108,6 +130,36 @@ async def report_rows(
                 *(counts.get(key, "") for key, _, _ in REPORT_COUNTS),
                 (report.note or "") if report else "", report.submitted_at if report else None,
                 report.submitted_by if report else "",
+            )
+
+
+async def lead_rows(
+    *, sessionmaker: async_sessionmaker[AsyncSession], query: Select, vault: Vault, reveal: bool, lang: str, now: datetime
+) -> AsyncIterator[tuple]:
+    """The selected leads, newest first, one tuple a lead in LEAD_COLUMNS' order."""
+    statement = (
+        query.with_only_columns(
+            Lead.name, Lead.id_number_masked, Lead.id_number_enc, Lead.phone_masked, Lead.phone_enc, Lead.region_code,
+            Region.name, Lead.source, Lead.reasons, Lead.status, Lead.due_at, Lead.assignee, Lead.outcome, Lead.note,
+            Lead.created_at, Lead.closed_at,
+        )
+        .outerjoin(Region, Region.code == Lead.region_code)
+        .order_by(Lead.created_at.desc(), Lead.id.desc())
+        .execution_options(yield_per=2000)
+    )
+    words = LEAD_WORDS.get(lang, {})
+    async with sessionmaker() as session:
+        result = await session.stream(statement)
+        async for (name, id_masked, id_enc, phone_masked, phone_enc, region_code, place, source, reasons, status, due_at,
+                   assignee, outcome, note, created_at, closed_at) in result:
+            yield (
+                name or "",
+                (vault.decrypt(id_enc) if reveal else id_masked) if id_enc else "",
+                (vault.decrypt(phone_enc) if reveal else phone_masked) if phone_enc else "",
+                region_code or "", place or "", words.get(source, source),
+                "；".join(r.get("detail") or r.get("rule", "") for r in reasons or []),
+                words.get(status, status), _flag(status == "open" and due_at <= now, lang), due_at, assignee or "",
+                words.get(outcome, outcome) if outcome else "", note or "", created_at, closed_at,
             )
 
 

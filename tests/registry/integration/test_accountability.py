@@ -212,6 +212,7 @@ async def test_every_change_and_reveal_leaves_an_audit_record(registry, nats_ser
         ("GET", "/api/v1/persons/{person_id}?reveal=true"): lambda: registry.get(f"/api/v1/persons/{person['id']}", params={"reveal": "true"}, headers=OFFICIAL),
         ("GET", "/api/v1/persons/export?reveal=true"): lambda: registry.get("/api/v1/persons/export", params={"reveal": "true"}, headers=OFFICIAL),
         ("GET", "/api/v1/daily-reports/export"): lambda: registry.get("/api/v1/daily-reports/export", headers=OFFICIAL),
+        ("GET", "/api/v1/leads/export"): lambda: registry.get("/api/v1/leads/export", headers=OFFICIAL),
     }
     changing = {
         (method.upper(), path)

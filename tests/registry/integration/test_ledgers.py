@@ -97,3 +97,16 @@ async def test_daily_report_export_lists_every_unit_with_its_report_or_missing(r
     assert [r[:4] for r in rows[1:]] == [["320413001", "第1街道", today, "已报告"], ["320413002", "第2街道", today, "未报告"]]
     assert rows[1][6:10] == ["3", "2", "0", "5"] and rows[1][10] == "无异常"
     assert (await audit_of(registry, "daily_report"))[0]["detail"] == {"filter": {"date": today}, "format": "csv", "rows": 2}
+
+
+async def test_lead_export_lists_the_leads_of_the_callers_places(registry):
+    list_ = "姓名,身份证号,手机号,所在地,原因\n李四,,13700001111,320413,协查：与确诊病例同乘\n王五,,13700002222,110101,协查\n"
+    imported = await registry.post("/api/v1/leads/import", content=list_.encode(), headers={**ADMIN, "content-type": "text/csv"})
+    assert imported.status_code == 200 and imported.json()["accepted"] == 2, imported.text
+    answer = await registry.get("/api/v1/leads/export", params={"status": "open"}, headers=OFFICIAL)
+    assert answer.status_code == 200, answer.text
+    rows = rows_of_csv(answer.content)
+    assert rows[0][:3] == ["姓名", "身份证号", "手机号"]
+    assert [(r[0], r[2], r[3], r[5], r[7], r[8]) for r in rows[1:]] == [("李四", "137****1111", "320413", "协查函", "待核查", "否")]
+    assert "13700001111" not in answer.text and "王五" not in answer.text
+    assert (await audit_of(registry, "lead"))[0]["detail"] == {"filter": {"status": "open"}, "format": "csv", "reveal": False, "rows": 1}
