@@ -82,6 +82,21 @@ class Person(Base):
     )
 
 
+class HealthCode(Base):
+    """The health-code read model: one row per person, kept by the transaction that changes the code
+    (``service/health.py``); the hot routes read it through the driver (``service/hot_reads.py``)."""
+
+    __tablename__ = "health_code"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    color: Mapped[str] = mapped_column(String(6))
+    reasons: Mapped[list[dict]] = mapped_column(JSONType, default=list)
+    until: Mapped[date | None] = mapped_column(Date)  # the last day the colour holds as things stand
+    version: Mapped[int] = mapped_column(Integer)  # the person's health_version: passes of older ones are superseded
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    doc: Mapped[str] = mapped_column(Text)  # the answer of GET .../health-code, as sent
+
+
 class PersonMove(Base):
     """A person moved to another place (转出/转入): kept, with who moved them; their history stays theirs."""
 

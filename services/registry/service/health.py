@@ -1,9 +1,10 @@
-"""Recompute health codes of a set of people; announce only a change of colour."""
+"""Health codes: the one place a person's code is set. Recompute the codes of a set of people, keep the
+read model (``health_code``) in the same transaction, and announce only a change of colour."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,13 +12,49 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cordon.bus import outbox
 from cordon.clock import utcnow
 from cordon.contracts import registry
+from cordon.db import dialect_insert, slices
 from cordon.policy import Policy
-from services.registry.domain import healthcode
-from services.registry.models import Measure, Person
+from services.registry.domain import code_view, healthcode
+from services.registry.models import HealthCode, Measure, Person
 
 
 def _titles(policy: Policy) -> dict[str, str]:
     return {name: rule.title.zh for name, rule in policy.rules.items()}
+
+
+def _set(person: Person, color: str, reasons: list[dict], at: datetime) -> str | None:
+    """Set ``person``'s code; the colour it had before when that changed (its passes are then superseded)."""
+    previous = person.health_color
+    person.health_color, person.health_reasons, person.health_updated_at = color, reasons, at
+    if previous is not None and color != previous:
+        person.health_version += 1  # older health-code passes are superseded
+        return previous
+    return None
+
+
+async def _store_views(session: AsyncSession, people: list[Person]) -> None:
+    """The read model's rows of ``people``, as their codes now stand (one upsert per slice)."""
+    table = HealthCode.__table__
+    for chunk in slices(people):
+        rows = []
+        for person in chunk:
+            v = code_view.view(person_id=person.id, color=person.health_color, reasons=person.health_reasons,
+                               version=person.health_version, updated_at=person.health_updated_at)
+            rows.append({"person_id": v.person_id, "color": v.color, "reasons": v.reasons, "until": v.until,
+                         "version": v.version, "updated_at": v.updated_at, "doc": v.doc})
+        statement = dialect_insert(session, table).values(rows)
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=["person_id"],
+            set_={c: statement.excluded[c] for c in ("color", "reasons", "until", "version", "updated_at", "doc")},
+        ))
+
+
+async def start_code(*, session: AsyncSession, person: Person, now: datetime) -> None:
+    """A newly registered person's code (added to ``session``, not yet flushed): green, no reasons, version 0;
+    the evaluation that follows in the same transaction may change it."""
+    person.health_color, person.health_reasons, person.health_updated_at, person.health_version = "green", [], now, 0
+    await session.flush()
+    await _store_views(session, [person])
 
 
 async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], today: date, policy: Policy) -> None:
@@ -36,6 +73,7 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
     for person_id, kind, rule, ends_on in rows:
         active.setdefault(person_id, []).append(healthcode.ActiveMeasure(kind, rule, ends_on))
     titles = _titles(policy)
+    changed: list[Person] = []
     for person in people:
         state = healthcode.HealthState(
             measures=tuple(active.get(person.id, ())),
@@ -50,10 +88,9 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
         as_json = [{"rule": r.rule, "detail": r.detail, "until": r.until.isoformat() if r.until else None} for r in reasons]
         if color == person.health_color and as_json == person.health_reasons:
             continue
-        previous = person.health_color
-        person.health_color, person.health_reasons, person.health_updated_at = color, as_json, utcnow()
-        if color != previous:
-            person.health_version += 1  # older health-code passes are superseded
+        changed.append(person)
+        previous = _set(person, color, as_json, utcnow())
+        if previous is not None:
             await outbox.add(
                 session,
                 registry.HealthCodeChanged(
@@ -65,3 +102,4 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
                 ),
                 key=person.id,
             )
+    await _store_views(session, changed)

@@ -16,7 +16,7 @@ from cordon.contracts import registry
 from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
 from services.registry.models import Exposure, Person, PersonMove, PersonTag, TravelRecord
-from services.registry.service import audit, evaluation, leads, places, policies, reactions, rosters
+from services.registry.service import audit, evaluation, health, leads, places, policies, reactions, rosters
 
 
 class PersonExists(Conflict):
@@ -96,17 +96,13 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
         tags=list(dict.fromkeys(data.tags)),
         entry_date=data.entry_date,
         language=data.language,
-        health_color="green",
-        health_version=0,
-        health_reasons=[],
-        health_updated_at=now,
         created_at=now,
         updated_at=now,
         created_by=principal.username or principal.subject,
         **_phone_fields(vault, data.phone),
     )
     session.add(person)
-    await session.flush()
+    await health.start_code(session=session, person=person, now=now)
     await _set_tags(session, person, person.tags)
     await _claim_pending(session, person)
     await leads.close_for_person(session=session, person=person, now=now)  # found: the lead closes as registered
