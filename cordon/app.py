@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cordon import apidoc, clock, db, errors, observability
@@ -135,10 +136,12 @@ def create_service_app(
     streams: dict[str, list[str]] | None = None,
     description: str = "",
     public: bool = False,
+    fast_paths: Iterable[type] = (),
 ) -> FastAPI:
     """``public``: the process faces the internet (the gateway): its /readyz names states without error
-    texts, and its /metrics on the main port needs CORDON_METRICS_TOKEN outside dev mode."""
-    consumers, tasks, contexts = list(consumers), list(tasks), list(contexts)
+    texts, and its /metrics on the main port needs CORDON_METRICS_TOKEN outside dev mode.
+    ``fast_paths``: ASGI layers (cordon.fastpath) that answer a few hot routes before FastAPI."""
+    consumers, tasks, contexts, fast_paths = list(consumers), list(tasks), list(contexts), list(fast_paths)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -172,6 +175,10 @@ def create_service_app(
             await app.state.bus.start()
         else:
             log.warning("CORDON_NATS_URL is not set: events stay in the outbox until it is")
+        # The driver's own pool for the fast paths (PostgreSQL only; on SQLite the ordinary routes serve).
+        app.state.driver_pool = None
+        if fast_paths and settings.hot_reads:
+            app.state.driver_pool = await db.driver_pool(settings.database_url, size=settings.hot_pool_size)
         resources = AsyncExitStack()
         for context in contexts:
             await resources.enter_async_context(context(app))
@@ -189,6 +196,8 @@ def create_service_app(
             await asyncio.gather(*running, return_exceptions=True)
             if app.state.bus is not None:
                 await app.state.bus.stop()
+            if app.state.driver_pool is not None:
+                await app.state.driver_pool.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -208,6 +217,9 @@ def create_service_app(
     errors.install(app)
     app.add_middleware(UnexpectedErrors)  # inside the next: it answers with the request id
     app.add_middleware(observability.RequestContextMiddleware, service=settings.service)
+    # Innermost, inside the request id, metrics and error answers: ASGI layers that answer a few hot
+    # routes themselves and hand every other request (and every answer but the plain success) on.
+    app.user_middleware.extend(Middleware(cls) for cls in fast_paths)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 

@@ -130,3 +130,21 @@ def slices(items: Iterable[T], size: int = SLICE) -> Iterator[list[T]]:
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def driver_url(url: str) -> str | None:
+    """The plain ``postgresql://`` URL of a PostgreSQL database URL, for the driver itself; None for SQLite."""
+    if is_sqlite(url):
+        return None
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def driver_pool(url: str, *, size: int):
+    """An asyncpg pool on the PostgreSQL database at ``url`` (None for SQLite), for hot reads that skip the
+    ORM: prepared statements (asyncpg caches them per connection), no session, no pre-ping, no BEGIN."""
+    plain = driver_url(url)
+    if plain is None:
+        return None
+    import asyncpg
+
+    return await asyncpg.create_pool(plain, min_size=1, max_size=size)

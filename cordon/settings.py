@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     metrics_host: str = "0.0.0.0"
     metrics_token: str = Field(default="", repr=False)
+    # A service's fast paths (cordon.fastpath) read through the driver on PostgreSQL: on or off, and the
+    # driver pool's size (a few connections keep one process's core busy: docs/scaling.md).
+    hot_reads: bool = True
+    hot_pool_size: int = 4
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -13,8 +13,8 @@ from cordon import keys
 from cordon.app import create_service_app
 from cordon.settings import Settings
 from services.registry import clockwork, handlers
-from services.registry.api import ROUTERS
-from services.registry.service import passes
+from services.registry.api import ROUTERS, hot
+from services.registry.service import hot_reads, passes
 
 
 class RegistrySettings(Settings):
@@ -49,13 +49,22 @@ async def _pass_keys(app: FastAPI):
     yield
 
 
+@contextlib.asynccontextmanager
+async def _hot_reads(app: FastAPI):
+    """The hot routes' reads, on the driver's pool (PostgreSQL only; on SQLite the ordinary routes serve)."""
+    pool = app.state.driver_pool
+    app.state.hot_reads = hot_reads.HotReads(pool) if pool is not None else None
+    yield
+
+
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings or RegistrySettings(),
         routers=ROUTERS,
         consumers=handlers.CONSUMERS,
         tasks=[clockwork.run],
-        contexts=[_pass_keys],
+        contexts=[_pass_keys, _hot_reads],
+        fast_paths=[hot.HotRoutes],
         description="People, regions, risk areas, travel records, the control-measure policy and health codes.",
     )
 

@@ -48,8 +48,8 @@ async def my_pass(principal: Resident, session: SessionDep, request: Request, no
     settings = request.app.state.settings
     person = await people.own_person(session=session, principal=principal)
     token, expires_at = passes.issue_pass(
-        keyring=request.app.state.pass_keys, person=person, issuer=settings.jwt_issuer, now=now,
-        ttl=timedelta(seconds=settings.pass_ttl_s),
+        keyring=request.app.state.pass_keys, person_id=person.id, color=person.health_color, name=person.name,
+        version=person.health_version, issuer=settings.jwt_issuer, now=now, ttl=timedelta(seconds=settings.pass_ttl_s),
     )
     return PassRead(token=token, color=person.health_color, expires_at=expires_at)
 
@@ -63,6 +63,6 @@ async def my_pass(principal: Resident, session: SessionDep, request: Request, no
 async def verify(body: PassCheck, principal: Gate, request: Request):
     """Whether a pass stands: signature, expiry, and that the person's colour has not changed since."""
     return await passes.verify_pass(
-        engine=request.app.state.engine, keyring=request.app.state.pass_keys, token=body.token,
+        versions=passes.engine_versions(request.app.state.engine), keyring=request.app.state.pass_keys, token=body.token,
         issuer=request.app.state.settings.jwt_issuer,
     )

@@ -13,6 +13,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cordon import pii
 from cordon.keys import PASS_KID_TIME
 from services.registry.domain import health_pass
-from services.registry.models import Person
+from services.registry.models import HealthCode
 
 log = logging.getLogger("cordon.registry.passes")
 
@@ -98,12 +99,15 @@ class Keyring:
         return {"keys": [k.jwk() for k in self.published(now)]}
 
 
-def issue_pass(*, keyring: Keyring, person: Person, issuer: str, now: datetime, ttl: timedelta) -> tuple[str, datetime]:
-    """A pass for ``person``'s colour as it stands, and when it expires."""
+def issue_pass(
+    *, keyring: Keyring, person_id: uuid.UUID, color: str, name: str, version: int, issuer: str, now: datetime,
+    ttl: timedelta,
+) -> tuple[str, datetime]:
+    """A pass for a person's colour as it stands (with its version), and when it expires."""
     key = keyring.signing(now.timestamp())
     claims = health_pass.claims(
-        person_id=person.id, color=person.health_color, name_masked=pii.mask_name(person.name),
-        version=person.health_version, issuer=issuer, now=now, ttl=ttl, pass_id=uuid.uuid4().hex,
+        person_id=person_id, color=color, name_masked=pii.mask_name(name),
+        version=version, issuer=issuer, now=now, ttl=ttl, pass_id=uuid.uuid4().hex,
     )
     token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": health_pass.TYPE})
     return token, datetime.fromtimestamp(claims["exp"], UTC)
@@ -138,16 +142,28 @@ def read_pass(*, keyring: Keyring, token: str, issuer: str) -> health_pass.PassC
         return "malformed"
 
 
-async def verify_pass(*, engine: AsyncEngine, keyring: Keyring, token: str, issuer: str) -> dict:
+def engine_versions(engine: AsyncEngine) -> Callable[[uuid.UUID], Awaitable[int | None]]:
+    """A person's colour version, read on a bare connection of ``engine`` (no ORM session)."""
+
+    async def version(person_id: uuid.UUID) -> int | None:
+        async with engine.connect() as conn:
+            return (await conn.execute(select(HealthCode.version).where(HealthCode.person_id == person_id))).scalar()
+
+    return version
+
+
+async def verify_pass(
+    *, versions: Callable[[uuid.UUID], Awaitable[int | None]], keyring: Keyring, token: str, issuer: str
+) -> dict:
     """The answer a gate gets: valid with colour, masked name and expiry, or not valid with a reason.
 
-    A hot path: one indexed read of the person's colour version on a bare connection (no ORM session).
+    A hot path: the signature, then one indexed read of the person's colour version (``versions``:
+    the engine's bare connection, or the driver's prepared statement in ``hot_reads``).
     """
     seen = read_pass(keyring=keyring, token=token, issuer=issuer)
     if isinstance(seen, str):
         return {"valid": False, "reason": seen}
-    async with engine.connect() as conn:
-        current = (await conn.execute(select(Person.health_version).where(Person.id == seen.person_id))).scalar()
+    current = await versions(seen.person_id)
     reason = health_pass.judge(current, seen)
     if reason:
         return {"valid": False, "reason": reason}

@@ -1,0 +1,96 @@
+"""Hot routes answered before FastAPI: the shared pieces of a service's fast-path ASGI layer.
+
+A service lists its layers in ``create_service_app(fast_paths=...)``; they sit innermost, inside the
+request-id, metrics and error layers. A layer answers the plain success of a few hot routes itself
+(the caller's token through the app's verified-token cache, one prepared statement on the driver's
+pool, bytes from orjson) and hands every other request on to the ordinary routes, which answer it
+exactly as before: a fast path never invents a refusal of its own.
+"""
+
+from __future__ import annotations
+
+import orjson
+from prometheus_client import Counter
+from starlette.types import Message, Receive, Scope, Send
+
+from cordon.auth import Principal
+
+# orjson's bytes as the response models make them: UTC datetimes end in "Z".
+JSON_OPTIONS = orjson.OPT_UTC_Z
+
+ANSWERED = Counter(
+    "cordon_fast_path_answers_total", "Answers a fast path served itself (the rest went to the ordinary routes)",
+    ["service", "route"],
+)
+
+_JSON_HEADERS = b"application/json"
+
+
+def principal(scope: Scope) -> Principal | None:
+    """The caller of a bearer token the app accepts (verified once, then cached until its exp); None for
+    anything else (no token, a bad one, another scheme): the ordinary route answers those."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if value[:7].lower() != b"bearer ":
+                return None
+            try:
+                return scope["app"].state.tokens.decode(value[7:].decode("latin-1").strip())
+            except Exception:  # noqa: BLE001 - the ordinary route answers the token's problem
+                return None
+    return None
+
+
+class Routes:
+    """The ordinary routes' objects by template, so that metrics and logs name the route a fast path served."""
+
+    def __init__(self, service: str, templates: dict[str, str]) -> None:
+        self.templates = templates
+        self.counters = {kind: ANSWERED.labels(service, template) for kind, template in templates.items()}
+        self._found: dict[str, object] = {}
+
+    def mark(self, scope: Scope, kind: str) -> None:
+        route = self._found.get(kind)
+        if route is None:
+            template = self.templates[kind]
+            route = next((r for r in scope["app"].routes if getattr(r, "path", None) == template), None)
+            self._found[kind] = route
+        scope["route"] = route
+        self.counters[kind].inc()
+
+
+async def send_json(send: Send, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", _JSON_HEADERS), (b"content-length", str(len(body)).encode()),
+    ]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    """A receive that gives ``messages`` again, then goes on with ``then``."""
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is None:
+            return {"type": "http.disconnect"}
+        return await then()
+
+    return receive
+
+
+async def read_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """The request body when it is at most ``limit`` bytes (else None), and a receive for the ordinary
+    route that gives it the same body again."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return None, replay([message])
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            return None, replay([{"type": "http.request", "body": b"".join(chunks), "more_body": True}], receive)
+        if not message.get("more_body", False):
+            raw = b"".join(chunks)
+            return raw, replay([{"type": "http.request", "body": raw, "more_body": False}])
