@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from cordon.app import create_service_app
 from cordon.settings import Settings
 from services.testing import clockwork, handlers
-from services.testing.api import ROUTERS
+from services.testing.api import ROUTERS, hot
 
 
 class TestingSettings(Settings):
@@ -21,4 +21,5 @@ def create_app(settings: TestingSettings | None = None) -> FastAPI:
         consumers=handlers.CONSUMERS,
         tasks=[clockwork.run_daily],
         description="Nucleic-acid samples, pooled tubes, lab results, negative proofs and scheduled tests.",
+        fast_paths=[hot.HotRoutes],
     )
