@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -102,13 +103,31 @@ def make_people(n: int, vault, now: datetime, seed: int = 20200123) -> list[tupl
     return rows
 
 
+CODE_COLUMNS = ("person_id", "color", "reasons", "until", "version", "updated_at", "doc")
+
+
+def code_rows(people: list[tuple]) -> list[tuple]:
+    """The read model's rows (``health_code``) of ``people``, as the registry's one writer shapes them."""
+    from services.registry.domain import code_view
+
+    at = {name: i for i, name in enumerate(PERSON_COLUMNS)}
+    rows = []
+    for p in people:
+        v = code_view.view(person_id=p[at["id"]], color=p[at["health_color"]], reasons=json.loads(p[at["health_reasons"]]),
+                           version=0, updated_at=p[at["health_updated_at"]])
+        rows.append((v.person_id, v.color, json.dumps(v.reasons, ensure_ascii=False), v.until, v.version, v.updated_at, v.doc))
+    return rows
+
+
 async def load_people(db_url: str, rows: list[tuple]) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(db_url, timeout=10)
     try:
         await conn.copy_records_to_table("person", records=rows, columns=PERSON_COLUMNS)
+        await conn.copy_records_to_table("health_code", records=code_rows(rows), columns=CODE_COLUMNS)
         await conn.execute("ANALYZE person")
+        await conn.execute("ANALYZE health_code")
     finally:
         await conn.close()
 
@@ -121,6 +140,7 @@ async def generate_load(config: dict) -> dict:
 
     base, ids, headers = config["base_url"], config["ids"], config["headers"]
     bodies, post_path = config.get("bodies"), config.get("path")  # POST these bodies instead of the GET
+    header_list = config.get("header_list")  # GET ``path`` with one of these (a resident's own code)
     warmup, seconds, concurrency = config["warmup"], config["seconds"], config["concurrency"]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -139,6 +159,8 @@ async def generate_load(config: dict) -> dict:
             if bodies:
                 request = session.post(base + post_path, data=bodies[rng.randrange(len(bodies))],
                                        headers={**headers, "Content-Type": "application/json"})
+            elif header_list:
+                request = session.get(base + post_path, headers=header_list[rng.randrange(len(header_list))])
             else:
                 request = session.get(base + PATH.format(ids[rng.randrange(len(ids))]), headers=headers)
             try:
@@ -279,42 +301,52 @@ class Run:
     result: dict
     server_cpu_pct: float = 0.0
     notes: list[str] = field(default_factory=list)
+    round: int = 0
 
 
-async def drive(server: ServiceProcess, name: str, tmp: Path, ids: list[str], headers: dict, args, extra=None) -> Run:
+async def drive(server: ServiceProcess, name: str, tmp: Path, ids: list[str], headers: dict, args, extra=None,
+                round_: int = 0) -> Run:
     """The load generator against ``server``; the server's CPU use over the whole drive (warm-up included)."""
     cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
-    label = name.split(":")[0].replace(" ", "_") + ("-post" if extra else "")
+    label = f"{round_}-" + "".join(c if c.isalnum() else "_" for c in name)
     result = await asyncio.to_thread(run_loadgen, tmp, label, server.base_url, ids, headers, args, extra)
     cpu1, t1 = cpu_seconds(server.pid), time.perf_counter()
-    run = Run(name, result, 100 * (cpu1 - cpu0) / (t1 - t0))
+    run = Run(name, result, 100 * (cpu1 - cpu0) / (t1 - t0), round=round_)
     if result["ok"] != result["requests"] or result["errors"]:
         run.notes.append(f"statuses {result['statuses']}, errors {result['errors']}")
     return run
 
 
-async def drive_verify(service: ServiceProcess, tmp: Path, ids: list[str], headers: dict, args) -> Run:
-    """POST /health-code/verify with real passes of up to 200 people (each issued once, to a resident token)."""
+async def verify_bodies(service: ServiceProcess, tmp: Path, ids: list[str]) -> tuple[list[str], list[dict]]:
+    """Real passes of up to 200 people (each issued once, to a resident token), and those residents' headers."""
     import httpx
 
-    bodies = []
+    bodies, residents = [], []
     async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as client:
         for person_id in ids[:200]:
             resident = signed_token(tmp / "home", subject=f"r-{person_id}", role="resident", person_id=person_id)
-            issued = await client.get("/api/v1/me/health-code/pass", headers={"Authorization": f"Bearer {resident}"})
+            residents.append({"Authorization": f"Bearer {resident}"})
+            issued = await client.get("/api/v1/me/health-code/pass", headers=residents[-1])
             if issued.status_code != 200:
                 raise RuntimeError(f"pass answered {issued.status_code}: {issued.text[:300]}")
             bodies.append(json.dumps({"token": issued.json()["token"]}))
-    return await drive(service, "registry: POST /health-code/verify", tmp, ids, headers, args,
-                       extra={"bodies": bodies, "path": VERIFY_PATH})
+    return bodies, residents
 
 
 # --- the whole run -------------------------------------------------------------------------------
+
+BASELINE = "baseline: bare uvicorn ASGI app"
+CODE = "registry: GET /persons/{id}/health-code"
+ME = "registry: GET /me/health-code"
+VERIFY = "registry: POST /health-code/verify"
+ORDINARY = "ordinary routes: GET /persons/{id}/health-code"
+FASTAPI = "bare FastAPI route (same uvicorn)"
 
 
 async def run(args, tmp: Path, env: dict) -> dict:
     import httpx
 
+    from bench.common import LOAD_AT_START
     from cordon import migrate
     from cordon.natsserver import NatsServer
     from cordon.pii import Vault
@@ -324,6 +356,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
     vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
     database = TempDatabase(args.postgres_url)
     machine = machine_info(await database.server_version())
+    machine["load_average"] = [round(x, 2) for x in LOAD_AT_START]
     now = datetime.now(UTC)
     t = time.perf_counter()
     progress(f"making {args.people:,} people")
@@ -349,29 +382,58 @@ async def run(args, tmp: Path, env: dict) -> dict:
             "CORDON_REGISTRY_DATABASE_URL": database.url("postgresql+asyncpg"),
             "CORDON_NATS_URL": nats.url,
             "CORDON_LOG_LEVEL": "WARNING",
-            "CORDON_PASS_TTL_S": "600",  # passes outlive the verify drive
+            "CORDON_PASS_TTL_S": "3600",  # passes outlive every verify drive
+            "CORDON_TICKER_INTERVAL_S": "0",  # no clockwork sweeps in the middle of a measurement
         }
-        progress(f"people loaded into {database.name}; starting the registry")
+        if args.pool_size:
+            service_env["CORDON_HOT_POOL_SIZE"] = str(args.pool_size)
+        progress(f"people loaded into {database.name}; starting the registry and the baselines")
         service = ServiceProcess("registry", service_env, tmp / "registry.log").start()
         servers.append(service)
+        ordinary = None
+        if args.with_ordinary:
+            ordinary = ServiceProcess("registry", {**service_env, "CORDON_HOT_READS": "false"},
+                                      tmp / "registry-ordinary.log").start()
+            servers.append(ordinary)
         await service.wait_ready()
-        progress(f"registry ready (pid {service.pid}); driving it")
+        if ordinary:
+            await ordinary.wait_ready()
         async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as client:
             answer = await client.get(PATH.format(ids[0]), headers=headers)
             if answer.status_code != 200:
                 raise RuntimeError(f"health code answered {answer.status_code}: {answer.text[:300]}")
         body_file = tmp / "body.json"
         body_file.write_bytes(answer.content)
+        bodies, residents = await verify_bodies(service, tmp, ids)
+        bare = BareServer("asgi", body_file, tmp / "bare-asgi.log").start()
+        servers.append(bare)
+        await bare.wait_ready()
+        fastapi = None
+        if args.with_fastapi:
+            fastapi = BareServer("fastapi", body_file, tmp / "bare-fastapi.log").start()
+            servers.append(fastapi)
+            await fastapi.wait_ready()
 
         spy = None
         if args.profile:
             Path(args.profile).mkdir(parents=True, exist_ok=True)
             spy = PySpy(service.pid, Path(args.profile) / "health_code.pyspy.txt")
             spy.start()
+        drives = [(BASELINE, bare, None), (CODE, service, None),
+                  (ME, service, {"header_list": residents, "path": "/api/v1/me/health-code"}),
+                  (VERIFY, service, {"bodies": bodies, "path": VERIFY_PATH})]
+        if ordinary:
+            drives.append((ORDINARY, ordinary, None))
+        if fastapi:
+            drives.append((FASTAPI, fastapi, None))
         try:
-            runs.append(await drive(service, "registry: GET /persons/{id}/health-code", tmp, ids, headers, args))
-            if args.verify:
-                runs.append(await drive_verify(service, tmp, ids, headers, args))
+            for round_ in range(args.rounds):
+                # Baseline and service interleaved, the order turned each round: a load that comes and goes
+                # on the shared machine falls on each of them alike.
+                order = drives if round_ % 2 == 0 else [drives[0], *reversed(drives[1:])]
+                for name, server, extra in order:
+                    progress(f"round {round_ + 1}/{args.rounds}: {name}")
+                    runs.append(await drive(server, name, tmp, ids, headers, args, extra, round_=round_))
         finally:
             if spy:
                 spy.stop()
@@ -379,16 +441,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
             from bench.common import summarize_profile
 
             profile = summarize_profile(spy.out)
-        progress("stopping the registry")
-        service.stop()
-
-        for kind, name in (("asgi", "baseline: bare uvicorn ASGI app"), ("fastapi", "bare FastAPI route (same uvicorn)")):
-            bare = BareServer(kind, body_file, tmp / f"bare-{kind}.log").start()
-            servers.append(bare)
-            await bare.wait_ready()
-            progress(f"{name} ready; driving it")
-            runs.append(await drive(bare, name, tmp, ids, headers, args))
-            bare.stop()
     finally:
         for server in servers:
             server.stop()
@@ -400,6 +452,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
         "concurrency": args.concurrency,
         "seconds": args.seconds,
         "warmup": args.warmup,
+        "rounds": args.rounds,
         "body_bytes": len(answer.content),
         "setup_seconds": round(setup_s, 1),
         "machine": machine,
@@ -409,43 +462,61 @@ async def run(args, tmp: Path, env: dict) -> dict:
     }
 
 
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def summary(runs: list[Run]) -> dict[str, dict]:
+    """Per server: median req/s, p50, p99, CPU, and the median of each round's ratio to that round's baseline."""
+    base = {r.round: r.result["rps"] for r in runs if r.name == BASELINE}
+    out: dict[str, dict] = {}
+    for name in dict.fromkeys(r.name for r in runs):
+        mine = [r for r in runs if r.name == name]
+        out[name] = {
+            "rps": _median([r.result["rps"] for r in mine]),
+            "p50_ms": _median([r.result["p50_ms"] for r in mine]),
+            "p99_ms": _median([r.result["p99_ms"] for r in mine]),
+            "server_cpu_pct": _median([r.server_cpu_pct for r in mine]),
+            "loadgen_cpu_pct": _median([r.result["loadgen_cpu_pct"] for r in mine]),
+            "ratio": _median([r.result["rps"] / base[r.round] for r in mine if base.get(r.round)]),
+            "rounds": [round(r.result["rps"]) for r in mine],
+            "notes": sorted({n for r in mine for n in r.notes}),
+        }
+    return out
+
+
 def report(out: dict) -> str:
-    runs: list[Run] = out["runs"]
-    service, base = runs[0].result["rps"], _baseline(runs)
+    table = summary(out["runs"])
     lines = [
         f"Cordon health-code benchmark: {out['people']:,} people, concurrency {out['concurrency']}, "
-        f"{out['seconds']}s measured after {out['warmup']}s warm-up, {out['body_bytes']}-byte answers"
-        f"{'  [PROFILED: py-spy attached]' if out['profiled'] else ''}",
+        f"{out['rounds']} rounds of {out['seconds']}s measured after {out['warmup']}s warm-up per server, interleaved; "
+        f"{out['body_bytes']}-byte answers{'  [PROFILED: py-spy attached]' if out['profiled'] else ''}",
         machine_line(out["machine"]),
         "",
-        f"{'server':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs base':>8} {'server CPU':>10} {'loadgen CPU':>11}",
+        f"{'server (medians over the rounds)':<48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs base':>8} "
+        f"{'server CPU':>10} {'loadgen CPU':>11}  req/s per round",
     ]
-    for r in runs:
-        res = r.result
+    for name, m in table.items():
         lines.append(
-            f"{r.name:<42} {res['rps']:>8,.0f} {res['p50_ms']:>8.1f} {res['p99_ms']:>8.1f} "
-            f"{res['rps'] / base if base else 0:>8.3f} {r.server_cpu_pct:>9.0f}% {res['loadgen_cpu_pct']:>10.0f}%"
-            + (f"  [{'; '.join(r.notes)}]" if r.notes else "")
+            f"{name:<48} {m['rps']:>8,.0f} {m['p50_ms']:>8.1f} {m['p99_ms']:>8.1f} {m['ratio']:>8.3f} "
+            f"{m['server_cpu_pct']:>9.0f}% {m['loadgen_cpu_pct']:>10.0f}%  {m['rounds']}"
+            + (f"  [{'; '.join(m['notes'])}]" if m["notes"] else "")
         )
-    lines += ["", f"ratio registry / bare uvicorn: {service / base if base else 0:.3f}"]
-    verify = [r for r in runs if "verify" in r.name]
-    if verify:
-        lines.append(f"ratio verify / bare uvicorn: {verify[0].result['rps'] / base if base else 0:.3f}")
+    lines.append("")
+    for name, label in ((CODE, "registry"), (ME, "me"), (VERIFY, "verify"), (ORDINARY, "ordinary routes")):
+        if name in table:
+            lines.append(f"ratio {label} / bare uvicorn (median of the rounds' ratios): {table[name]['ratio']:.3f}")
     from bench.common import profile_lines
 
     lines += profile_lines(out["profile"])
     return "\n".join(lines)
 
 
-def _baseline(runs: list[Run]) -> float:
-    return next(r.result["rps"] for r in runs if r.name.startswith("baseline"))
-
-
 def to_json(out: dict) -> dict:
-    base = _baseline(out["runs"])
     return {
         **{k: v for k, v in out.items() if k not in ("runs", "profile")},
-        "runs": [{**asdict(r), "ratio_to_baseline": round(r.result["rps"] / base, 4) if base else None} for r in out["runs"]],
+        "summary": summary(out["runs"]),
+        "runs": [asdict(r) for r in out["runs"]],
         "profile": __import__("bench.common", fromlist=["profile_json"]).profile_json(out["profile"]),
     }
 
@@ -454,11 +525,15 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.health_code", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--people", type=int, default=100_000, help="people in the registry (default 100,000)")
     parser.add_argument("--concurrency", type=int, default=64, help="concurrent requests (default 64)")
-    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per server (default 15)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per server and round (default 8)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each driving every server once (default 3)")
+    parser.add_argument("--pool-size", type=int, help="the registry's driver pool for the hot reads (default: its setting)")
+    parser.add_argument("--with-ordinary", action="store_true",
+                        help="also a second registry on the same database with the hot layer off (the ordinary routes)")
+    parser.add_argument("--with-fastapi", action="store_true", help="also the bare FastAPI route (the framework's share)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
     parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary one is created from")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--verify", action="store_true", help="also drive POST /health-code/verify with real passes")
     parser.add_argument("--profile", metavar="DIR", help="sample the registry with py-spy into DIR and list the hot frames")
     # Internal: the separate processes this benchmark starts.
     parser.add_argument("--loadgen", metavar="CONFIG", help=argparse.SUPPRESS)
@@ -466,7 +541,7 @@ def parse_args(argv=None):
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--body-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.people < 1 or args.concurrency < 1 or args.seconds <= 0 or args.warmup < 0:
+    if args.people < 1 or args.concurrency < 1 or args.seconds <= 0 or args.warmup < 0 or args.rounds < 1:
         parser.error("--people, --concurrency and --seconds must be positive")
     return args
 
@@ -493,7 +568,7 @@ def main(argv=None) -> int:
     print(report(out))
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(out), indent=2, default=str) + "\n")
-    return 0 if all(not r.notes for r in out["runs"]) else 1
+    return 0 if all(not r.notes for r in out["runs"]) else 1  # a request that failed voids the figures
 
 
 if __name__ == "__main__":
