@@ -1,7 +1,7 @@
 """The health-code read model: one row per person (colour, reasons, until, version, the answer as sent).
 
-Revision ID: registry_0009
-Revises: registry_0008
+Revision ID: registry_0010
+Revises: registry_0009
 """
 
 from datetime import date
@@ -12,8 +12,8 @@ from alembic import op
 
 from cordon.db import JSONType, UTCDateTime
 
-revision = "registry_0009"
-down_revision = "registry_0008"
+revision = "registry_0010"
+down_revision = "registry_0009"
 branch_labels = None
 depends_on = None
 
