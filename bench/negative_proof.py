@@ -24,6 +24,8 @@ import hashlib
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,7 @@ if __package__ in (None, ""):
 
 from bench.common import (  # noqa: E402  the shared bench helpers
     ADMIN_URL,
+    LOAD_AT_START,
     REPO,
     ServiceProcess,
     TempDatabase,
@@ -46,6 +49,9 @@ from bench.common import (  # noqa: E402  the shared bench helpers
     signed_token,
 )
 
+BARE = "bare uvicorn JSON endpoint"
+SERVICE = "testing: GET /persons/{id}/negative-proof"
+ORDINARY = "ordinary route (fast path off)"
 STATUSES = ("negative",) * 85 + ("pending",) * 10 + ("invalid",) * 3 + ("pool_positive",) * 2
 
 
@@ -180,7 +186,8 @@ async def main(args) -> None:
     env = prepare_env(tmp)
     database = TempDatabase(args.postgres_url)
     nats_server = NatsServer(store_dir=tmp / "nats").start()
-    service = bare = None
+    service = bare = ordinary = None
+    figures: dict[str, list[dict]] = {}
     try:
         await database.create()
         info = machine_info(await database.server_version())
@@ -201,31 +208,47 @@ async def main(args) -> None:
         sample_ids = random.Random(7).sample(person_ids, min(len(person_ids), 20000))
         urls = [f"{service.base_url}/api/v1/persons/{p}/negative-proof?within_hours=48" for p in sample_ids]
         check = await _get(urls[0], token)
+        drives = [(BARE, [f"http://127.0.0.1:{port}/proof"], None), (SERVICE, urls, token)]
+        if args.with_ordinary:
+            ordinary = ServiceProcess("testing", {**env, "CORDON_HOT_READS": "false"}, tmp / "testing-ordinary.log").start()
+            await ordinary.wait_ready()
+            drives.append((ORDINARY, [u.replace(service.base_url, ordinary.base_url) for u in urls], token))
         time.sleep(0.5)
-        figures = {
-            "bare uvicorn JSON endpoint": run_load([f"http://127.0.0.1:{port}/proof"], None, args),
-            "testing: GET /persons/{id}/negative-proof": run_load(urls, token, args),
-        }
+        for round_ in range(args.rounds):
+            # Baseline and service interleaved, the order turned each round (the machine is shared).
+            order = drives if round_ % 2 == 0 else list(reversed(drives))
+            for name, targets, bearer in order:
+                print(f"  round {round_ + 1}/{args.rounds}: {name}", file=sys.stderr, flush=True)
+                figures.setdefault(name, []).append(run_load(targets, bearer, args))
     finally:
         if bare is not None:
             bare.terminate()
             bare.wait(10)
-        if service is not None:
-            service.stop()
+        for process in (service, ordinary):
+            if process is not None:
+                process.stop()
         nats_server.stop()
         await database.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    base_per_round = [f["rps"] for f in figures[BARE]]
     print(f"negative proof: {args.samples:,} samples of {args.people:,} people loaded in {setup_s:.1f} s; "
-          f"concurrency {args.concurrency}, {args.seconds:g} s measured after {args.warmup:g} s warm-up, one uvicorn worker each")
+          f"concurrency {args.concurrency}; {args.rounds} interleaved rounds of {args.seconds:g} s measured after "
+          f"{args.warmup:g} s warm-up per server, one uvicorn worker each; medians over the rounds")
     print(f"  a sample answer: {check}")
-    print(f"  {'endpoint':44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for name, f in figures.items():
-        print(f"  {name:44} {f['rps']:9,.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f['errors']:7d}")
-    ratio = figures["testing: GET /persons/{id}/negative-proof"]["rps"] / figures["bare uvicorn JSON endpoint"]["rps"]
-    print(f"  the service reaches {ratio:.0%} of the bare endpoint")
+    print(f"  {'endpoint':48} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs bare':>8}  req/s per round")
+    ratios = {}
+    for name, runs in figures.items():
+        rps = statistics.median(f["rps"] for f in runs)
+        ratios[name] = statistics.median(f["rps"] / b for f, b in zip(runs, base_per_round) if b)
+        print(f"  {name:48} {rps:9,.0f} {statistics.median(f['p50_ms'] for f in runs):8.2f} "
+              f"{statistics.median(f['p99_ms'] for f in runs):8.2f} {sum(f['errors'] for f in runs):7d} {ratios[name]:8.3f}"
+              f"  {[round(f['rps']) for f in runs]}")
+    print(f"  ratio service / bare endpoint (median of the rounds' ratios): {ratios[SERVICE]:.3f}")
+    info["load_average"] = [round(x, 2) for x in LOAD_AT_START]
     print(f"  {machine_line(info)}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "figures": figures, "setup_s": setup_s}, indent=2))
-    failed = {name: f["errors"] for name, f in figures.items() if f["errors"]}
+        Path(args.json).write_text(json.dumps({"machine": info, "figures": figures, "ratios": ratios, "setup_s": setup_s}, indent=2))
+    failed = {name: sum(f["errors"] for f in runs) for name, runs in figures.items() if any(f["errors"] for f in runs)}
     if failed:
         raise SystemExit(f"negative proof: requests failed, the figures do not stand: {failed}")
 
@@ -245,7 +268,10 @@ def parse_args(argv=None):
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every server (default 3)")
+    parser.add_argument("--with-ordinary", action="store_true",
+                        help="also a second testing process with the fast path off (the ordinary route)")
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--postgres-url", default=os.environ.get("CORDON_BENCH_POSTGRES_URL", ADMIN_URL))
     parser.add_argument("--json")
