@@ -1,7 +1,7 @@
 """The health-code read model: one row per person (colour, reasons, until, version, the answer as sent).
 
-Revision ID: registry_0010
-Revises: registry_0009
+Revision ID: registry_0012
+Revises: registry_0011
 """
 
 import uuid
@@ -13,8 +13,8 @@ from alembic import op
 
 from cordon.db import JSONType, UTCDateTime
 
-revision = "registry_0010"
-down_revision = "registry_0009"
+revision = "registry_0012"
+down_revision = "registry_0011"
 branch_labels = None
 depends_on = None
 
