@@ -47,6 +47,19 @@ class ResultRecorded(Event):
     relinked: bool = False
 
 
+@register
+class RetestOverdue(Event):
+    """A pool-positive person took no single-tube retest by its deadline (told once per pooled sample)."""
+
+    subject: ClassVar[str] = "testing.retest.overdue"
+    sample_id: uuid.UUID
+    person_id: uuid.UUID | None = None
+    id_number_index: str
+    region_code: str | None = None
+    collected_at: datetime
+    retest_due_by: datetime
+
+
 class ScheduleFacts(Event):
     schedule_id: uuid.UUID
     person_id: uuid.UUID

@@ -61,6 +61,7 @@ def consumers(*, webhook: bool = False) -> list[ConsumerSpec]:
                 testing.ResultRecorded.subject: _now(triggers.result_recorded, webhook=webhook),
                 testing.ScheduleDue.subject: _now(triggers.schedule_due),
                 testing.ScheduleOverdue.subject: _now(triggers.schedule_overdue),
+                testing.RetestOverdue.subject: _now(triggers.retest_overdue),
             },
         ),
         ConsumerSpec(

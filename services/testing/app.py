@@ -19,7 +19,7 @@ def create_app(settings: TestingSettings | None = None) -> FastAPI:
         settings=settings or TestingSettings(),
         routers=ROUTERS,
         consumers=handlers.CONSUMERS,
-        tasks=[clockwork.run_daily],
+        tasks=[clockwork.run_daily, clockwork.run_retests],
         description="Nucleic-acid samples, pooled tubes, lab results, negative proofs and scheduled tests.",
         fast_paths=[hot.HotRoutes],
     )

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from cordon import clockwork
 from cordon.clock import CHINA, utcnow
-from services.testing.service import schedules
+from services.testing.service import retests, schedules
 
 log = logging.getLogger("cordon.testing.clockwork")
 
@@ -28,6 +28,21 @@ async def announce(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         counts = await schedules.announce(session=session, now=app.state.clock())
     log.info("scheduled tests announced: %s due, %s overdue", counts["due"], counts["overdue"])
+
+
+# How often pool-positive retest deadlines are looked at (a deadline is told within this of passing).
+RETEST_CHECK_S = 300
+
+
+async def escalate_retests(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session:
+        told = await retests.escalate(session=session, now=app.state.clock())
+    if told:
+        log.info("pool-positive retests overdue: %s", told)
+
+
+async def run_retests(app: FastAPI) -> None:
+    await clockwork.every("pool-positive retests", lambda: escalate_retests(app), pause=RETEST_CHECK_S, retry_s=RETRY_S)
 
 
 async def run_daily(app: FastAPI) -> None:

@@ -50,8 +50,12 @@ class Sample(Base):
     retest_due_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
+    retest_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a pool-positive's retest told overdue
 
-    __table_args__ = (Index("ix_sample_person_id_collected_at", "person_id", "collected_at", "id"),)
+    __table_args__ = (
+        Index("ix_sample_person_id_collected_at", "person_id", "collected_at", "id"),
+        Index("ix_sample_retest_due_by", "retest_due_by"),
+    )
 
 
 class Tube(Base):

@@ -114,3 +114,4 @@ class SchedulePage(BaseModel):
 class ScheduleRun(BaseModel):
     due: int
     overdue: int
+    retests_overdue: int = 0  # pool-positive people told overdue for their single-tube retest

@@ -44,6 +44,16 @@ def positive_alert(event: testing.ResultRecorded, *, region_code: str, person: s
     }
 
 
+def pool_positive(event: testing.ResultRecorded | testing.RetestOverdue, *, region_code: str, person: str) -> dict:
+    """For the staff of a pool-positive person: whom, when sampled, the retest deadline (China time)."""
+    return {
+        "region_code": region_code,
+        "person": person or "—",
+        "collected_at": minute(event.collected_at),
+        "retest_due_by": minute(event.retest_due_by) if event.retest_due_by else "—",
+    }
+
+
 def healthcode(event: registry.HealthCodeChanged, language: str, policy: Policy) -> dict:
     reasons = []
     for reason in event.reasons:

@@ -64,6 +64,8 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     "alert_escalated": ("inbox", "sms"),
     "lead_overdue": ("inbox", "sms"),
     "lead_overdue_escalated": ("inbox", "sms"),
+    "pool_positive_alert": ("inbox", "sms"),
+    "retest_overdue": ("inbox", "sms"),
     "staff_measure_assigned": ("inbox",),
     "test_overdue": ("inbox",),
     # Grid accountability: the named staff must act, so SMS as well as the inbox.
@@ -74,7 +76,9 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     "report_reminder": ("inbox", "sms"),
     "report_missing": ("inbox", "sms"),
 }
-URGENT = frozenset({"positive_alert", "alert_escalated", "lead_overdue", "lead_overdue_escalated"})
+# Alerts to staff: they pass the quiet hours and never fold.
+URGENT = frozenset({"positive_alert", "alert_escalated", "lead_overdue", "lead_overdue_escalated", "pool_positive_alert",
+                    "retest_overdue"})
 # The kind an alert's escalation is told as, by the alert's kind (else alert_escalated: a positive).
 ESCALATED = {"lead_overdue": "lead_overdue_escalated"}
 # Staff told of routine matters in a region: those who work it.

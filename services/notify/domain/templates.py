@@ -77,6 +77,14 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
         "zh": {"title": "【紧急·上报】排查线索逾期未确认：{region_code}", "body": "所在地{region_code}的逾期排查线索（{person}，应于{due_at}前排查到位）警报{ack_minutes}分钟内未获确认，现上报至您（第{level}级）。"},
         "en": {"title": "[Urgent, escalated] Overdue lead in {region_code} not acknowledged", "body": "The overdue lead in {region_code} ({person}, due by {due_at}) was not acknowledged within {ack_minutes} minutes and is escalated to you (level {level})."},
     },
+    "pool_positive_alert": {
+        "zh": {"title": "【提醒】{region_code}混采结果异常待复检", "body": "{person}（{region_code}）{collected_at}采集的混采样本检测结果异常，请组织上门单管复检，于{retest_due_by}前完成，复检前落实原地管控。"},
+        "en": {"title": "[Attention] Pooled test positive in {region_code}: retest needed", "body": "The pooled sample of {person} ({region_code}) collected {collected_at} was positive. Arrange a single-tube retest at their door before {retest_due_by} and keep them where they are until then."},
+    },
+    "retest_overdue": {
+        "zh": {"title": "【上报】{region_code}混采异常人员逾期未复检", "body": "{person}（{region_code}）{collected_at}采集的混采样本结果异常，应于{retest_due_by}前完成单管复检，现已逾期，请立即组织上门复检。"},
+        "en": {"title": "[Escalated] Retest overdue in {region_code}", "body": "{person} ({region_code}), pooled sample collected {collected_at} positive, was due for a single-tube retest by {retest_due_by} and has not taken it. Arrange it at their door now."},
+    },
     "staff_measure_assigned": {
         "zh": {"title": "辖区新增管控人员", "body": "{person}（{region_code}）因{rule}，自{starts_on}起{measure}，至{ends_on}止。请落实“五包一”管控。"},
         "en": {"title": "Person put under control in your region", "body": "{person} ({region_code}) is under {measure} from {starts_on} until {ends_on} because of {rule}. Arrange the five responsible staff."},
@@ -186,6 +194,8 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "alert_escalated": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "ack_minutes": 30, "level": 1},
     "lead_overdue": {"region_code": "320413100201", "person": "138****0000", "reasons": "高风险地区旅居", "due_at": "2022-03-02 09:00", "assignee": "未指派", "ack_minutes": 30},
     "lead_overdue_escalated": {"region_code": "320413100201", "person": "138****0000", "due_at": "2022-03-02 09:00", "ack_minutes": 30, "level": 1},
+    "pool_positive_alert": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "retest_due_by": "2022-03-01 21:00"},
+    "retest_overdue": {"region_code": "320413", "person": "张*", "collected_at": "2022-03-01 09:00", "retest_due_by": "2022-03-01 21:00"},
     "staff_measure_assigned": {"person": "张*", "region_code": "320413", "rule": "密切接触者", "measure": "集中隔离", "starts_on": "3月1日", "ends_on": "3月14日"},
     "test_overdue": {"person": "张*", "region_code": "320413", "due_on": "2022-03-02"},
     "staff_assigned": {"person": "张*", "region_code": "320413", "duty": "包保网格员"},

@@ -45,6 +45,11 @@ async def result_recorded(
         plans = recipients.to_person(f"result_{event.outcome}", person, facts.result(event, person.language))
         await notifications.create(session=session, plans=plans, source=source, now=now, policy=policy)
     region = event.region_code or (person.region_code if person else None)
+    if event.outcome == "pool_positive" and region and not event.correction:  # a relinked copy: the same source, once
+        staff = recipients.working_in(await projections.staff_around(session=session, region_code=region), region)
+        plans = recipients.to_staff("pool_positive_alert", staff, facts.pool_positive(
+            event, region_code=region, person=person.name_masked if person else ""), region_code=region)
+        await notifications.create(session=session, plans=plans, source=source, now=now, policy=policy)
     if event.outcome == "positive" and region and not event.correction:
         alert_facts = facts.positive_alert(
             event, region_code=region, person=person.name_masked if person else "",
@@ -52,6 +57,23 @@ async def result_recorded(
         )
         await alerts.raise_alert(session=session, source=source, kind="positive_alert", region_code=region, facts=alert_facts,
                                  now=now, policy=policy, webhook=webhook)
+
+
+async def retest_overdue(*, session: AsyncSession, event: testing.RetestOverdue, envelope: Envelope, now: datetime) -> None:
+    """A pool-positive retest not taken in time: the region's staff and the officials who answer for it."""
+    policy = await replica.current(session)
+    person = await projections.find_person(session=session, person_id=event.person_id) if event.person_id else None
+    if person is None:
+        person = await projections.find_person(session=session, id_number_index=event.id_number_index)
+    region = event.region_code or (person.region_code if person else None)
+    if region is None:
+        log.info("notify: retest overdue for a person of no known region (sample %s)", event.sample_id)
+        return
+    around = await projections.staff_around(session=session, region_code=region)
+    staff = recipients.together(recipients.working_in(around, region), recipients.officials_of(around, region))
+    plans = recipients.to_staff("retest_overdue", staff, facts.pool_positive(
+        event, region_code=region, person=person.name_masked if person else ""), region_code=region)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
 async def healthcode_changed(*, session: AsyncSession, event: registry.HealthCodeChanged, envelope: Envelope, now: datetime) -> None:

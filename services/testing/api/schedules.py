@@ -11,7 +11,7 @@ from cordon.auth import FieldStaff, Official
 from cordon.deps import NowDep, SessionDep
 from cordon.paging import Cursor, Limit
 from services.testing import schemas
-from services.testing.service import schedules
+from services.testing.service import retests, schedules
 
 router = APIRouter(tags=["schedules"])
 
@@ -42,5 +42,7 @@ async def list_schedules(
     **apidoc.operation("立即执行检测排期", "Run the test scheduler now"),
 )
 async def run_schedules(session: SessionDep, principal: Official, now: NowDep):
-    """Announce what is due and overdue now, as the daily run would (once each: a repeat finds nothing)."""
-    return await schedules.announce(session=session, now=now)
+    """Announce what is due and overdue now, as the daily run would, and the pool-positive retests past their
+    deadline, as the retest check would (once each: a repeat finds nothing)."""
+    counts = await schedules.announce(session=session, now=now)
+    return {**counts, "retests_overdue": await retests.escalate(session=session, now=now)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from cordon.bus.envelope import wrap
 from cordon.clock import utcnow
@@ -95,6 +95,35 @@ async def test_positive_result_tells_the_resident_and_alerts_the_region_official
     assert not_alert.status_code == 409 and not_alert.json()["code"] == "not_an_alert"
     assert len(await listed(notify, kind="positive_alert")) == 2  # the redelivery made nothing new
     assert await listed(notify, headers=far) == []
+
+
+async def test_a_pool_positive_alerts_the_staff_and_a_retest_not_taken_escalates(notify, nats_server):
+    v = vault(notify)
+    person = person_registered(v, "13900005555")
+    users = [user_created(v, "g-pool", "grid_worker", [REGION], "13700005555"), user_created(v, "o-pool", "official", ["320400"]),
+             user_created(v, "g-far", "grid_worker", ["110101"])]
+    await publish(nats_server.url, *users, person)
+    await projected(notify, *users, person)
+    collected = datetime(2022, 3, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    pooled = testing.ResultRecorded(
+        sample_id=uuid.uuid4(), barcode="B-POOL", tube_id="T-POOL", person_id=person.person_id,
+        id_number_index=person.id_number_index, region_code=REGION, outcome="pool_positive", collected_at=collected,
+        tested_at=collected + timedelta(hours=4), lab="lab-1", retest_due_by=collected + timedelta(hours=16))
+    await publish(nats_server.url, pooled)
+    await settled(nats_server.url, notify)
+    alerts = await listed(notify, kind="pool_positive_alert")
+    assert sorted((a["recipient"], a["channel"]) for a in alerts) == [("g-pool", "inbox"), ("g-pool", "sms"), ("o-pool", "inbox")]
+    assert alerts[0]["urgent"] and alerts[0]["body"] == (
+        "—（320413）2022-03-01 09:00采集的混采样本检测结果异常，请组织上门单管复检，于2022-03-02 01:00前完成，复检前落实原地管控。"
+    ).replace("—", person.name_masked or "—")
+    await publish(nats_server.url, testing.RetestOverdue(
+        sample_id=pooled.sample_id, person_id=person.person_id, id_number_index=person.id_number_index, region_code=REGION,
+        collected_at=collected, retest_due_by=pooled.retest_due_by))
+    await settled(nats_server.url, notify)
+    escalated = await listed(notify, kind="retest_overdue")
+    assert sorted((a["recipient"], a["channel"]) for a in escalated if a["channel"] == "inbox") == [
+        ("g-pool", "inbox"), ("o-pool", "inbox")]
+    assert all(a["urgent"] and "逾期" in a["title"] for a in escalated)
 
 
 async def test_a_storm_of_same_kind_notices_collapses_for_staff(notify, nats_server):

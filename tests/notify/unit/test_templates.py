@@ -103,6 +103,10 @@ CASES = {
         reasons=[registry.Reason(rule="medium_risk_travel", detail="x", until=date(2022, 3, 7))]), lang, POLICY),
     "measure_assigned": lambda lang: facts.measure(_measure(), lang, POLICY),
     "staff_measure_assigned": lambda lang: facts.measure(_measure(), lang, POLICY, person="张*"),
+    "pool_positive_alert": lambda lang: facts.pool_positive(_result("pool_positive"), region_code="320413", person="张*"),
+    "retest_overdue": lambda lang: facts.pool_positive(testing.RetestOverdue(
+        sample_id=uuid.uuid4(), id_number_index="i", collected_at=NOW, retest_due_by=NOW + timedelta(hours=12)),
+        region_code="320413", person="张*"),
     "test_due": lambda lang: facts.schedule(testing.ScheduleDue(**SCHEDULE), lang),
     "test_overdue": lambda lang: facts.schedule(testing.ScheduleOverdue(**SCHEDULE), lang, person="张*"),
     "gathering_approved": lambda lang: facts.gathering(_gathering(events.GatheringApproved), lang),

@@ -75,3 +75,23 @@ async def test_refusals_unknown_target_early_test_tested_tube_and_callers(testin
     assert both.status_code == 422
     assert (await testing.post("/api/v1/results", json={}, headers=GRID)).status_code == 403
 
+
+
+async def test_a_retest_not_taken_within_12_hours_is_told_overdue_once(testing):
+    from tests.testing.integration.helpers import OFFICIAL, id_number, published_events
+
+    people = [id_number() for _ in range(3)]
+    start = now() - timedelta(hours=5)  # the pooled tube tested five hours ago
+    members = [await post_sample(testing, number=p, tube="T-RETEST", at=start - timedelta(hours=2)) for p in people]
+    await post_result(testing, tube="T-RETEST", result="positive", tested_at=start)
+    await post_result(testing, code=members[0]["barcode"], result="negative", tested_at=start + timedelta(hours=3))  # retested
+    await post_sample(testing, number=people[1], at=start + timedelta(hours=4))  # a new single-tube sample
+    run = lambda: testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)  # noqa: E731
+    testing.app.state.clock = lambda: start + timedelta(hours=11, minutes=59)
+    assert (await run()).json()["retests_overdue"] == 0
+    testing.app.state.clock = lambda: start + timedelta(hours=12, minutes=1)
+    assert (await run()).json()["retests_overdue"] == 1
+    assert (await run()).json()["retests_overdue"] == 0  # once
+    testing.app.state.clock = now
+    (told,) = await published_events(testing, "testing.retest.overdue")
+    assert told["data"]["sample_id"] == members[2]["id"] and told["subject"] == members[2]["id"]

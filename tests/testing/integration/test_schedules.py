@@ -111,7 +111,7 @@ async def test_a_high_risk_post_is_tested_every_other_day_while_the_tag_holds(te
     at_door = measure(person_id, [today], kind="home_quarantine")
     await publish(testing.nats_url, at_door, at_door.measure_id)
     await settled(testing.nats_url, testing)
-    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json() == {"due": 2, "overdue": 0}
+    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json() == {"due": 2, "overdue": 0, "retests_overdue": 0}
     announced = {e["data"]["measure_id"]: e["data"] for e in await published_events(testing, "testing.schedule.due")}
     assert (announced[str(at_door.measure_id)]["at_door"], announced[str(at_door.measure_id)]["tag"]) == (True, None)
     (series,) = [d for d in announced.values() if d["tag"] == "high_risk_post"]
@@ -119,7 +119,7 @@ async def test_a_high_risk_post_is_tested_every_other_day_while_the_tag_holds(te
 
     # Two days on, without a sample: the first is overdue, the next due; a sample that day fulfils both.
     testing.app.state.clock = lambda: start + timedelta(days=2)
-    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json() == {"due": 1, "overdue": 2}
+    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json() == {"due": 1, "overdue": 2, "retests_overdue": 0}
     assert [s["due_on"] for s in await schedules(testing) if s["tag"]] == [str(today + timedelta(days=2))]
     assert [s["due_on"] for s in await schedules(testing, "overdue") if s["tag"]] == [str(today)]
     await post_sample(testing, number=number, at=start + timedelta(days=2) - timedelta(minutes=5))
