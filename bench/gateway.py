@@ -98,50 +98,16 @@ RATIO_TARGET = 0.60
 
 
 def machine_info() -> dict:
+    """The machine (bench/common.py), with the HTTP libraries the hop runs on."""
     import aiohttp
     import uvicorn
 
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
     libs = {"aiohttp": aiohttp.__version__, "uvicorn": uvicorn.__version__}
     with contextlib.suppress(ImportError):
         import uvloop
 
         libs["uvloop"] = uvloop.__version__
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "python": platform.python_version(),
-        "libs": libs,
-        "platform": platform.platform(),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
-
-
-def code_version() -> str:
-    """The commit measured, and which of the measured packages differ from it (others may be editing them)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "gateway", "cordon", "services/registry"],
-            cwd=REPO, capture_output=True, text=True, timeout=10,
-        )
-    except Exception:
-        return "unknown"
-    if head.returncode != 0:
-        return "unknown"
-    changed = sorted({line[3:].split("/")[0] + ("/registry" if line[3:].startswith("services/") else "")
-                      for line in dirty.stdout.splitlines() if line.strip()})
-    return head.stdout.strip() + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+    return {**common.machine_info(), "libs": libs, "platform": platform.platform()}
 
 
 # --- environment, databases, tokens ---------------------------------------------------------------
@@ -949,7 +915,7 @@ async def run(args, tmp: Path) -> dict:
     from cordon.natsserver import NatsServer, free_port
 
     machine = machine_info()
-    out: dict = {"args": {k: v for k, v in vars(args).items() if k != "deadline"}, "machine": machine, "code": code_version()}
+    out: dict = {"args": {k: v for k, v in vars(args).items() if k != "deadline"}, "machine": machine, "code": common.code_revision(("gateway", "cordon", "services/registry"))}
     databases = Databases(args.database, tmp, args.postgres_url)
     out["database"] = await databases.describe()
     nats = None
