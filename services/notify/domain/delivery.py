@@ -19,6 +19,7 @@ class Outcome:
     verdict: Verdict
     reason: str = ""
     unknown: bool = False  # the message may have arrived: repeat it only where repeating is safe
+    unreachable: bool = False  # this channel cannot reach the recipient (not subscribed, no such openid): another may
 
 
 SENT = Outcome("sent")
@@ -61,18 +62,23 @@ class Next:
     status: Literal["sent", "queued", "failed"]
     next_attempt_at: datetime | None = None
     reason: str | None = None
+    fallback: str | None = None  # the channel to try instead, when this one cannot reach the recipient
+
+
+# A resident who has not subscribed to (or refused) a WeChat subscription message is still told, by SMS.
+FALLBACK = {"wechat": "sms"}
 
 
 def after_attempt(
     outcome: Outcome, *, attempts: int, max_attempts: int, now: datetime, base_s: float, cap_s: float, rand: float,
-    repeatable: bool = True,
+    repeatable: bool = True, channel: str = "",
 ) -> Next:
     """The notification's state after its ``attempts``-th attempt ended with ``outcome``; ``repeatable``: the
-    channel drops a repeated message by its idempotency key."""
+    channel drops a repeated message by its idempotency key; ``channel``: the one it went by (its fallback)."""
     if outcome.verdict == "sent":
         return Next("sent")
     if outcome.verdict == "give_up":
-        return Next("failed", reason=outcome.reason)
+        return Next("failed", reason=outcome.reason, fallback=FALLBACK.get(channel) if outcome.unreachable else None)
     if outcome.unknown and not repeatable:
         return Next("failed", reason=f"not repeated (at most once), outcome unknown: {outcome.reason}")
     if attempts >= max_attempts:

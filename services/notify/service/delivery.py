@@ -21,6 +21,7 @@ from cordon.db import skip_locked
 from services.notify.domain import delivery
 from services.notify.domain.delivery import Outcome
 from services.notify.models import Notification
+from services.notify.service import notifications
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ async def record(
     sent = []
     for job, outcome in results:
         step = delivery.after_attempt(outcome, attempts=job.attempts, max_attempts=retry.max_attempts, now=now,
-                                      base_s=retry.base_s, cap_s=retry.cap_s, rand=rand(), repeatable=repeatable)
+                                      base_s=retry.base_s, cap_s=retry.cap_s, rand=rand(), repeatable=repeatable,
+                                      channel=job.channel)
         facts = dict(notification_id=job.id, kind=job.kind, channel=job.channel, recipient=job.recipient, attempts=job.attempts)
         if step.status == "sent":
             sent.append(job.id)
@@ -92,6 +94,8 @@ async def record(
             await session.execute(_still_queued(job).values(status="failed", last_error=step.reason, next_attempt_at=None,
                                                              sending_since=None))
             await outbox.add(session, NotificationFailed(**facts, reason=step.reason or ""), key=job.id)
+            if step.fallback:  # in this transaction: the failure and the message that replaces it, once
+                await notifications.fall_back(session=session, notification_id=job.id, channel=step.fallback, now=now)
         else:
             await session.execute(_still_queued(job).values(next_attempt_at=step.next_attempt_at, last_error=step.reason,
                                                              sending_since=None))

@@ -16,7 +16,7 @@ from cordon.policy import Policy
 from services.notify.domain import collapse, pacing
 from services.notify.domain.recipients import PHONE_CHANNELS, Plan
 from services.notify.domain.rendering import collapsed_body, render
-from services.notify.models import Notification, NotificationFold, WechatRef
+from services.notify.models import Notification, NotificationFold, PersonRef, WechatRef
 
 CAPPED = Counter("cordon_notify_capped_total", "Phone messages not made: the person's daily cap was reached", ["channel"])
 
@@ -61,6 +61,26 @@ async def create(
         if await insert_or_ignore(session, Notification.__table__, values, conflict=["source", "recipient", "channel"]):
             created.append(new_id)
     return created
+
+
+async def fall_back(*, session: AsyncSession, notification_id: uuid.UUID, channel: str, now: datetime) -> uuid.UUID | None:
+    """The same message again by ``channel`` to the same person (a WeChat message they could not receive goes by
+    SMS to their phone), made at most once; None when there is no phone to send it to."""
+    original = await session.get(Notification, notification_id)
+    if original is None or not original.phone_index:
+        return None
+    phone_enc = (await session.execute(
+        select(PersonRef.phone_enc).where(PersonRef.phone_index == original.phone_index, PersonRef.phone_enc.is_not(None)).limit(1)
+    )).scalar()
+    if phone_enc is None:
+        return None
+    new_id = uuid.uuid4()
+    values = {column.name: getattr(original, column.key) for column in Notification.__table__.columns}
+    values |= dict(id=new_id, channel=channel, to_enc=phone_enc, status="queued", attempts=0, next_attempt_at=now,
+                   last_error=None, sending_since=None, created_at=now, sent_at=None, read_at=None, acknowledged_at=None)
+    if await insert_or_ignore(session, Notification.__table__, values, conflict=["source", "recipient", "channel"]):
+        return new_id
+    return None
 
 
 async def _by_wechat(session: AsyncSession, plan: Plan, policy: Policy) -> Plan:

@@ -74,6 +74,8 @@ class FakeProviders:
         self.received.append(("wechat", body))
         if body["touser"] == "o-unknown":
             return web.json_response({"errcode": 40003, "errmsg": "invalid openid"})
+        if body["touser"] == "o-refused":
+            return web.json_response({"errcode": 43101, "errmsg": "user refuse to accept the msg"})
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": 1})
 
 
@@ -149,7 +151,7 @@ async def test_wechat_subscription_messages_by_openid_with_a_cached_access_token
         assert (await channel.send(message)).verdict == "retry"  # WeChat dropped the token: retried with a new one
         assert (await channel.send(message)).verdict == "sent" and fake.tokens_issued == 2
         unknown = await channel.send(Message(**{**message.__dict__, "to": "o-unknown"}))
-        assert unknown.verdict == "give_up" and unknown.reason.startswith("bad_number")
+        assert unknown.verdict == "give_up" and unknown.unreachable and unknown.reason.startswith("unreachable")
         assert (await channel.send(Message(**{**message.__dict__, "kind": "exposure"}))).verdict == "give_up"  # no template
 
 
@@ -224,3 +226,34 @@ async def test_a_resident_who_bound_wechat_gets_subscription_messages_others_sms
     assert items == {str(bound.person_id): "wechat", str(plain.person_id): "sms"}
     wechat_sink = [orjson.loads(line) for line in (notify.app_settings.home / "outbox" / "wechat.jsonl").read_text().splitlines()]
     assert [line["to"] for line in wechat_sink] == ["o-dev-bound"]
+
+
+async def test_a_wechat_message_the_resident_cannot_receive_goes_by_sms_once(databases, nats_server, tmp_path):
+    """WeChat answers 43101 (the user has not subscribed to the template, or refused it): the subscription
+    message fails, and the same message goes by SMS to the person's phone, once."""
+    async with fake_providers() as (fake, url):
+        async with notify_service(databases, nats_server.url, tmp_path / "home", wechat_app_id="wx-app",
+                                  wechat_app_secret="wx-secret", wechat_api_url=f"{url}/wechat") as notify:
+            v = vault(notify)
+            refused = person_registered(v, "13912340006")
+            await publish(nats_server.url, refused)
+            await projected(notify, refused)
+            await publish(nats_server.url, auth.WechatBound(phone_index=refused.phone_index, openid="o-refused",
+                                                            person_id=refused.person_id, openid_enc=v.encrypt("o-refused")))
+
+            async def learned():
+                async with notify.app.state.sessionmaker() as session:
+                    return await session.get(WechatRef, refused.phone_index)
+            await eventually(learned)
+            await publish(nats_server.url, testing.ScheduleDue(schedule_id=uuid.uuid4(), person_id=refused.person_id, region_code=REGION,
+                                                               measure_id=uuid.uuid4(), due_on=utcnow().date()))
+
+            async def both_settled():
+                items = {i["channel"]: i for i in await listed(notify, kind="test_due") if i["channel"] != "inbox"}
+                done = {"wechat": "failed", "sms": "sent"}
+                return items if {c: i["status"] for c, i in items.items()} == done else None
+            items = await eventually(both_settled)
+            assert items["sms"]["body"] == items["wechat"]["body"] and items["sms"]["recipient"] == str(refused.person_id)
+            sms_sink = [orjson.loads(line) for line in (notify.app_settings.home / "outbox" / "sms.jsonl").read_text().splitlines()]
+            assert [line["to"] for line in sms_sink] == ["13912340006"]
+            assert [body["touser"] for name, body in fake.received if name == "wechat"] == ["o-refused"]

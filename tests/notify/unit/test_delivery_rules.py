@@ -27,6 +27,15 @@ def test_give_up_keeps_the_reason():
     assert delivery.from_status(400, "invalid phone").reason == "http 400: invalid phone"
 
 
+def test_a_wechat_message_that_cannot_reach_the_person_falls_back_to_sms_and_nothing_else_does():
+    unreachable = delivery.Outcome("give_up", "unreachable: wechat: errcode 43101", unreachable=True)
+    args = dict(attempts=1, max_attempts=5, now=NOW, base_s=1, cap_s=60, rand=0.5)
+    assert delivery.after_attempt(unreachable, channel="wechat", **args).fallback == "sms"
+    assert delivery.after_attempt(unreachable, channel="sms", **args).fallback is None  # SMS has nothing behind it
+    assert delivery.after_attempt(delivery.Outcome("give_up", "bad template"), channel="wechat", **args).fallback is None
+    assert delivery.after_attempt(delivery.Outcome("retry", "busy"), channel="wechat", **args).fallback is None
+
+
 @given(attempt=st.integers(1, 40), rand=st.floats(0, 0.999999))
 def test_backoff_is_full_jitter_under_an_exponential_ceiling(attempt, rand):
     delay = delivery.backoff_s(attempt, base_s=2, cap_s=300, rand=rand)

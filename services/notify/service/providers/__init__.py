@@ -35,6 +35,13 @@ def bad_number(provider: str, reason: str) -> Outcome:
     return Outcome("give_up", f"bad_number: {provider}: {reason}"[:200])
 
 
+def unreachable(provider: str, reason: str) -> Outcome:
+    """The channel cannot reach this recipient (a WeChat user who has not subscribed): never retried here,
+    but the message goes by the channel's fallback (domain.delivery.FALLBACK)."""
+    PROVIDER_ERRORS.labels(provider, "unreachable").inc()
+    return Outcome("give_up", f"unreachable: {provider}: {reason}"[:200], unreachable=True)
+
+
 def template_params(kind: str, title: str, body: str, code: str | None) -> dict[str, str]:
     """What fills an approved template: the login code alone, else the message's title and content."""
     if kind == "login_code":

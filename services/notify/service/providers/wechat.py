@@ -23,7 +23,9 @@ API = "https://api.weixin.qq.com"
 NAME = "wechat"
 LIMITS = {"thing": 20, "phrase": 5, "character_string": 32, "name": 10}
 TOKEN_INVALID = {40001, 42001, 40014}
-BAD_RECIPIENT = {40003}  # not an openid of this mini-program
+# Not an openid of this mini-program (40003); the user has not subscribed to this template or refused it (43101):
+# WeChat cannot reach them, SMS may.
+UNREACHABLE = {40003, 43101}
 RETRY = {-1, 45009, 45011}
 
 
@@ -90,8 +92,8 @@ class WechatSubscribe:
         if errcode in TOKEN_INVALID:
             self._token = None
             return providers.retry_later(NAME, reason)
-        if errcode in BAD_RECIPIENT:
-            return providers.bad_number(NAME, reason)
+        if errcode in UNREACHABLE:
+            return providers.unreachable(NAME, reason)
         if errcode in RETRY:
             return providers.retry_later(NAME, reason)
-        return providers.never_retry(NAME, reason)  # 43101 not subscribed, 47003 bad data, 40037 bad template
+        return providers.never_retry(NAME, reason)  # 47003 bad data, 40037 bad template
