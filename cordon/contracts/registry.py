@@ -53,6 +53,10 @@ class MeasureFacts(Event):
     ends_on: date
     status: Literal["active", "scheduled", "released", "completed"]
     test_days: list[date] = []
+    # The people living with the person, tested on ``household_test_days`` ("4+1": with the last test of
+    # an inbound person's home quarantine), as the policy says.
+    household: list[uuid.UUID] = []
+    household_test_days: list[date] = []
 
 
 @register

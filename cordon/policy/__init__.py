@@ -57,6 +57,8 @@ class TestDay(_Strict):
     measure: MeasureKind | None = None
     day: int | Literal["last"] | None = None
     after_chain: int | None = Field(default=None, ge=1, le=365)
+    # The people living with the person (same address in the same village) are tested that day too ("4+1").
+    household: bool = False
 
     @model_validator(mode="after")
     def _one_form(self) -> TestDay:

@@ -13,11 +13,12 @@ from itertools import islice
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import regions
 from cordon.bus import outbox
 from cordon.clock import utcnow
 from cordon.contracts import registry
 from cordon.policy import Policy
-from services.registry.domain import engine
+from services.registry.domain import engine, household
 from services.registry.domain.measures import status
 from services.registry.models import Exposure, Measure, Person, RiskArea, ServedTrigger, TravelRecord
 from services.registry.service import rosters
@@ -114,7 +115,7 @@ async def evaluate(
                 for m in own.values()
             ]
             for change in engine.plan_assignment(required, assigned, served.get(pid, set()), today):
-                measure = await _apply(session, change, own, pid, person.region_code, today)
+                measure = await _apply(session, change, own, person, today, policy)
                 if change.changed:
                     touched.append(measure)
                 if change.measure_id is None:
@@ -124,10 +125,25 @@ async def evaluate(
     return touched
 
 
+async def household_of(*, session: AsyncSession, person: Person) -> list[uuid.UUID]:
+    """The people registered at the person's address in the same village (the person aside)."""
+    home = household.village(person.region_code)
+    if home is None or not household.address_key(person.address):
+        return []
+    rows = await session.execute(
+        select(Person.id, Person.region_code, Person.address).where(
+            regions.within(Person.region_code, home), Person.id != person.id, Person.address.is_not(None)
+        )
+    )
+    return sorted(pid for pid, region, address in rows
+                  if household.same_household(person.region_code, person.address, region, address))
+
+
 async def _apply(
-    session: AsyncSession, change: engine.Change, own: dict[uuid.UUID, Measure], person_id: uuid.UUID,
-    region_code: str, today: date,
+    session: AsyncSession, change: engine.Change, own: dict[uuid.UUID, Measure], person: Person, today: date,
+    policy: Policy,
 ) -> Measure:
+    person_id, region_code = person.id, person.region_code
     stamp = utcnow()
     days = [d.isoformat() for d in change.test_days]
     if change.measure_id is None:
@@ -146,5 +162,9 @@ async def _apply(
     for trigger in change.triggers:
         session.add(ServedTrigger(person_id=person_id, trigger=trigger, kind=change.kind, measure_id=measure.id))
     if change.changed:
-        await outbox.add(session, measure_event(registry.MeasureAssigned, measure, region_code), key=measure.id)
+        days = household.test_days(policy.rules.get(measure.rule), measure.kind, measure.starts_on, measure.ends_on)
+        members = await household_of(session=session, person=person) if days else []
+        await outbox.add(session, measure_event(
+            registry.MeasureAssigned, measure, region_code, household=members, household_test_days=days if members else [],
+        ), key=measure.id)
     return measure

@@ -23,7 +23,7 @@ from cordon.db import dialect_insert, slices
 from cordon.errors import RegionNotFound
 from cordon.policy import replica
 from services.testing.domain import schedules as rules
-from services.testing.models import Sample, ScheduleAnnouncement, TagSeries, TestSchedule
+from services.testing.models import PersonRef, Sample, ScheduleAnnouncement, TagSeries, TestSchedule
 
 ANNOUNCE_SLICE = 1000
 
@@ -52,7 +52,51 @@ async def apply_measure(*, session: AsyncSession, event: MeasureFacts, now: date
         .where(TestSchedule.measure_id == event.measure_id, TestSchedule.status == "open")
         .values(person_id=event.person_id, region_code=event.region_code, measure_kind=event.kind)
     )
-    await fulfil(session=session, person_ids={event.person_id}, now=now)
+    await _apply_household(session=session, event=event, now=now)
+    await fulfil(session=session, person_ids={event.person_id, *event.household}, now=now)
+
+
+HOUSEHOLD = "household"  # the tag of a cohabitant's test (the "+1" of an inbound person's home quarantine)
+
+
+def _household_series(measure_id: uuid.UUID, person_id: uuid.UUID) -> uuid.UUID:
+    return rules.series_id(person_id, f"{HOUSEHOLD}:{measure_id}")
+
+
+async def _open_household(session: AsyncSession, measure_id: uuid.UUID) -> list[TestSchedule]:
+    """The open cohabitant tests of a measure (few: only household rules make them)."""
+    rows = (await session.execute(
+        select(TestSchedule).where(TestSchedule.tag == HOUSEHOLD, TestSchedule.status == "open")
+    )).scalars().all()
+    return [r for r in rows if r.measure_id == _household_series(measure_id, r.person_id)]
+
+
+async def _apply_household(*, session: AsyncSession, event: MeasureFacts, now: datetime) -> None:
+    """The people living with the person are tested on the household days (one series per cohabitant and
+    measure); a cohabitant no longer named, or a day no longer named, is cancelled."""
+    members = set(event.household)
+    for row in await _open_household(session, event.measure_id):
+        if row.person_id not in members or row.due_on not in event.household_test_days:
+            row.status, row.updated_at = "cancelled", now
+    if not members or not event.household_test_days:
+        return
+    where = dict((await session.execute(
+        select(PersonRef.person_id, PersonRef.region_code).where(PersonRef.person_id.in_(members))
+    )).all())
+    for member in sorted(members):
+        series = _household_series(event.measure_id, member)
+        rows = await session.execute(select(TestSchedule.due_on, TestSchedule.status).where(TestSchedule.measure_id == series))
+        plan = rules.plan(dict(rows.all()), event.household_test_days)
+        if plan.add:
+            await session.execute(dialect_insert(session, TestSchedule).values([
+                {"id": uuid.uuid4(), "measure_id": series, "person_id": member, "region_code": where.get(member, event.region_code),
+                 "due_on": day, "status": "open", "created_at": now, "updated_at": now, "measure_kind": event.kind,
+                 "tag": HOUSEHOLD}
+                for day in plan.add
+            ]).on_conflict_do_nothing(index_elements=["measure_id", "due_on"]))
+        if plan.reopen:
+            await session.execute(update(TestSchedule).where(TestSchedule.measure_id == series, TestSchedule.due_on.in_(plan.reopen))
+                                  .values(status="open", updated_at=now))
 
 
 async def release_measure(*, session: AsyncSession, event: MeasureFacts, now: datetime) -> None:
@@ -62,6 +106,8 @@ async def release_measure(*, session: AsyncSession, event: MeasureFacts, now: da
         .where(TestSchedule.measure_id == event.measure_id, TestSchedule.status == "open")
         .values(status="cancelled", updated_at=now)
     )
+    for row in await _open_household(session, event.measure_id):  # and its cohabitants' tests
+        row.status, row.updated_at = "cancelled", now
 
 
 async def fulfil(*, session: AsyncSession, person_ids: set[uuid.UUID], now: datetime) -> None:

@@ -155,3 +155,22 @@ async def test_policy_document_read_put_validate_and_announce(registry, nats_ser
     await settled(nats_server.url, registry)
     changed = [data for s, data in await stream_events(nats_server.url) if s == "registry.policy.changed"]
     assert [c["policy_version"] for c in changed] == [1, 2]
+
+
+async def test_an_inbound_home_quarantine_names_the_household_for_its_last_test(registry, nats_server):
+    """The "+1": people registered at the same address in the same village are named with the test day."""
+    for code, name in (("320413001", "东城街道"), ("320413001001", "华城社区"), ("320413001002", "南洲社区")):
+        assert (await registry.put(f"/api/v1/regions/{code}", json={"name": name}, headers=ADMIN)).status_code == 200
+    village, address = "320413001001", "华城路 1 号"
+    mother = await register(registry, region=village, address="华城路1号")
+    neighbour = await register(registry, region=village, address="华城路2号")
+    elsewhere = await register(registry, region="320413001002", address=address)
+    entry = TODAY - timedelta(days=3)
+    arrival = await register(registry, region=village, address=address, tags=["inbound"], entry_date=entry.isoformat())
+    await settled(nats_server.url, registry)
+    assigned = {d["kind"]: d for s, d in await stream_events(nats_server.url)
+                if s == "registry.measure.assigned" and d["person_id"] == arrival["id"]}
+    home = assigned["home_quarantine"]
+    assert home["household"] == [mother["id"]] and home["household_test_days"] == [(entry + timedelta(days=20)).isoformat()]
+    assert assigned["centralized_quarantine"]["household"] == []
+    assert {neighbour["id"], elsewhere["id"]}.isdisjoint(home["household"])

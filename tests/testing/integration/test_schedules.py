@@ -143,3 +143,35 @@ async def test_a_high_risk_post_is_tested_every_other_day_while_the_tag_holds(te
 
 async def _no_tag_tests(client) -> bool:
     return not [s for s in await schedules(client) if s["tag"]]
+
+
+async def test_the_household_of_an_inbound_person_is_tested_with_their_last_home_quarantine_test(testing):
+    """The "+1": cohabitants named by the measure get one test on its household day, sampled at the door;
+    a release cancels theirs too."""
+    person_id, mother, son = [await register_person(testing, id_number()) for _ in range(3)]
+    today = local_date(now())
+    quarantine = measure(person_id, [today], kind="home_quarantine", household=[mother, son], household_test_days=[today])
+    await publish(testing.nats_url, quarantine, quarantine.measure_id)
+    await settled(testing.nats_url, testing)
+    due = await schedules(testing)
+    assert sorted((s["person_id"], s["tag"]) for s in due) == sorted(
+        [(str(person_id), None), (str(mother), "household"), (str(son), "household")])
+    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json()["due"] == 3
+    told = {e["data"]["person_id"]: e["data"] for e in await published_events(testing, "testing.schedule.due")}
+    assert told[str(mother)]["at_door"] is True and told[str(son)]["tag"] == "household"
+    # The son moves out: named no more, his test is cancelled; a release cancels the mother's.
+    moved = measure(person_id, [today], kind="home_quarantine", household=[mother], household_test_days=[today],
+                    measure_id=quarantine.measure_id)
+    await publish(testing.nats_url, moved, moved.measure_id)
+
+    async def without_son():
+        return {s["person_id"] for s in await schedules(testing)} == {str(person_id), str(mother)}
+
+    await eventually(without_son)
+    released = measure(person_id, [], measure_id=quarantine.measure_id, cls=MeasureReleased, released_on=today, reason="解除")
+    await publish(testing.nats_url, released, released.measure_id)
+
+    async def none_left():
+        return await schedules(testing) == []
+
+    await eventually(none_left)
