@@ -78,7 +78,11 @@ class PartnerCreate(BaseModel):
         default=["travel_records"], min_length=1, max_length=2,
         description="What the key opens: the travel-record push, and/or health-code verification at a gate",
     )
-    regions: list[str] = Field(default=[], max_length=50, description="Where a gate stands (region codes)")
+    regions: list[str] = Field(
+        default=[], max_length=50,
+        description="Where a gate stands, or the place a big-data partner serves (region codes): an unmatched record "
+                    "without current_region_code opens its lead there",
+    )
 
 
 class PartnerCreated(BaseModel):
