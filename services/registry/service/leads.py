@@ -65,6 +65,8 @@ class _Group:
     members: list[Candidate] = field(default_factory=list)
 
     def first(self, attr: str):
+        if len(self.members) == 1:  # the common case: one record, one person
+            return getattr(self.members[0], attr)
         return next((getattr(m, attr) for m in self.members if getattr(m, attr)), None)
 
     def reasons(self) -> list[dict]:
@@ -97,8 +99,11 @@ async def _open_by_contact(session: AsyncSession, id_indexes: set[str], phone_in
 
 
 def _event(cls, *, lead_id, region_code, source, reasons, due_at, phone_masked, id_number_masked, name, **extra):
-    return cls(
-        lead_id=lead_id, region_code=region_code, source=source, reasons=reasons, due_at=due_at,
+    """The event, built from values this module made and typed itself: not validated again (a push opens
+    thousands at once, and validation was most of their cost)."""
+    return cls.model_construct(
+        lead_id=lead_id, region_code=region_code, source=source,
+        reasons=[registry.LeadReason.model_construct(rule=r["rule"], detail=r["detail"]) for r in reasons], due_at=due_at,
         phone_masked=phone_masked, id_number_masked=id_number_masked,
         name_masked=pii.mask_name(name) if name else None, **extra,
     )
@@ -170,8 +175,12 @@ async def open_leads(
         _remember(lead_of, group, row.id)
     events: list[tuple[registry.Event, uuid.UUID]] = []
     if fresh:
-        stmt = dialect_insert(session, Lead).on_conflict_do_nothing(index_elements=["match_key"], index_where=OPEN)
-        inserted = set((await session.execute(stmt.returning(Lead.id), [v for _, v in fresh])).scalars())
+        table = Lead.__table__
+        stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=["match_key"], index_where=OPEN)
+        await session.execute(stmt, [v for _, v in fresh])
+        inserted: set[uuid.UUID] = set()  # the ids are ours: those now stored went in (one query per slice)
+        for part in slices([v["id"] for _, v in fresh]):
+            inserted.update((await session.execute(select(table.c.id).where(table.c.id.in_(part)))).scalars())
         lost = []  # another transaction opened the same person's lead meanwhile: add to it instead
         for group, values in fresh:
             if values["id"] in inserted:

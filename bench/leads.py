@@ -1,0 +1,305 @@
+"""What opening big-data leads costs a partner push, on PostgreSQL.
+
+    .venv/bin/python -m bench.leads [--records N] [--unmatched U] [--batch B] [--rounds R] [--json PATH]
+
+One run, everything started here and stopped here (as bench/travel_ingest.py): a temporary PostgreSQL
+database per push (migrated, dropped at the end), a private nats-server and CORDON_HOME, the registry as a
+separate process, the records streamed as NDJSON to POST /api/v1/travel-records/batch with a partner token.
+
+N records (default 200,000), one phone each. U of them (default 50,000, every fourth) lie in a high-risk
+area (420106) and carry a ``current_region_code``; the others lie in counties far from it (no rule). Three
+pushes of the very same records, each in a fresh database, interleaved per round:
+
+* ``leads``: the U phones match nobody registered (the other N - U do): the push opens U leads (one per
+  phone, in bulk per chunk). Records/s of the push and leads/s (U / the push's seconds).
+* ``matched``: every phone is registered: the U records are matched and their people evaluated (measures
+  assigned) instead. The baseline the aim names: leads cost < 25 % of this push's throughput.
+* ``no_rule``: as ``leads`` with no risk area set: the U records match nobody and trigger nothing, so no lead
+  opens. The same push minus exactly the work of opening leads: ``1 - leads / no_rule`` is that work's share.
+
+The registered people are loaded by COPY before each push (untimed). Medians over the rounds, and the
+load average at the start, are reported; a run on a loaded machine moves all three pushes alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402  (after the path fix)
+    ADMIN_URL,
+    ServiceProcess,
+    TempDatabase,
+    in_private_home,
+    keep_row,
+    machine_info,
+    machine_line,
+    progress,
+    settle,
+    signed_token,
+)
+
+RISK_REGION = "420106"
+CURRENT = "320413100201"  # where the unknown people are now
+FAR = ("110101", "110105", "310101", "310104", "320102", "320413", "330102", "440104", "510104", "650102")
+LINES_PER_PIECE = 1000
+SCENARIOS = ("leads", "matched", "no_rule")
+
+
+@dataclass
+class Records:
+    pieces: list[list[bytes]]
+    phones: list[str]
+    unmatched: set[int]  # indexes of the phones that lie in the risk area
+
+
+def make_records(n: int, unmatched: int, batch: int, now: datetime, seed: int) -> Records:
+    import orjson
+
+    from cordon.clock import local_date
+
+    rng = random.Random(seed)
+    today = local_date(now)
+    every = max(1, n // unmatched) if unmatched else 0
+    pieces, current, lines, phones, chosen = [], [], [], [], set()
+    for i in range(n):
+        phone = f"1{'3456789'[i % 7]}{i:09d}"  # unique per record
+        phones.append(phone)
+        last = today - timedelta(days=rng.randrange(1, 6))
+        line = {"record_id": f"lead-bench-{seed}-{i:09d}", "phone": phone, "first_seen": (last - timedelta(days=1)).isoformat(),
+                "last_seen": last.isoformat()}
+        if every and i % every == 0 and len(chosen) < unmatched:
+            chosen.add(i)
+            line |= {"region_code": RISK_REGION, "current_region_code": CURRENT}
+        else:
+            line["region_code"] = rng.choice(FAR)
+        lines.append(orjson.dumps(line) + b"\n")
+        if len(lines) == LINES_PER_PIECE or (i + 1) % batch == 0 or i + 1 == n:
+            current.append(b"".join(lines))
+            lines = []
+        if (i + 1) % batch == 0 or i + 1 == n:
+            pieces.append(current)
+            current = []
+    return Records(pieces, phones, chosen)
+
+
+def person_rows(phones: list[str], vault, now: datetime) -> list[tuple]:
+    """``person`` rows for these phones, as register_person stores them (indexed, encrypted, masked)."""
+    from cordon import pii
+
+    rows = []
+    for i, phone in enumerate(phones):
+        birth = (date(1940, 1, 1) + timedelta(days=(i // 1000) % 27000)).strftime("%Y%m%d")
+        first17 = f"320413{birth}{i % 1000:03d}"
+        id_number = first17 + pii.id_check_character(first17)
+        rows.append((
+            uuid.uuid4(), vault.index("id_number", id_number), vault.encrypt(id_number), pii.mask_id_number(id_number),
+            f"居民{i:06d}", vault.index("phone", phone), vault.encrypt(phone), pii.mask_phone(phone),
+            "320413", None, "[]", None, "zh", False, None, None, None, None, "green", "[]", now, now, now, "bench",
+        ))
+    return rows
+
+
+@dataclass
+class Push:
+    scenario: str
+    records: int
+    seconds: float
+    accepted: int
+    leads: int
+    measured: int
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+    @property
+    def leads_rate(self) -> float:
+        return self.leads / self.seconds if self.seconds else 0.0
+
+
+async def _count(db_url: str, sql: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url, timeout=10)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+async def one_push(scenario: str, number: int, args, tmp: Path, env: dict, nats, vault, now: datetime, records: Records,
+                   people_all: list[tuple], unmatched_rows: set[int]) -> Push:
+    import httpx
+
+    from bench.health_code import load_people
+    from cordon import migrate
+
+    database = TempDatabase(args.postgres_url)
+    service = None
+    try:
+        await database.create()
+        await asyncio.to_thread(migrate.upgrade, "registry", database.url("postgresql+asyncpg"))
+        people = people_all if scenario == "matched" else [r for i, r in enumerate(people_all) if i not in unmatched_rows]
+        await load_people(database.url(), people)
+        service_env = {**env, "CORDON_REGISTRY_DATABASE_URL": database.url("postgresql+asyncpg"),
+                       "CORDON_NATS_URL": nats.url, "CORDON_LOG_LEVEL": "WARNING"}
+        service = ServiceProcess("registry", service_env, tmp / f"registry-{scenario}-{number}.log").start()
+        await service.wait_ready()
+        home = tmp / "home"
+        async with httpx.AsyncClient(timeout=httpx.Timeout(1800.0)) as client:
+            if scenario != "no_rule":
+                official = signed_token(home, "bench-official", "official", ["420000"], username="bench-official")
+                put = await client.put(f"{service.base_url}/api/v1/risk-areas/{RISK_REGION}", json={"level": "high"},
+                                       headers={"Authorization": f"Bearer {official}"})
+                if put.status_code != 200:
+                    raise RuntimeError(f"risk area: {put.status_code} {put.text[:300]}")
+            await settle(database.url())
+            progress(f"round {number + 1}: {scenario}: pushing {args.records:,} records ({len(people):,} people registered)")
+            headers = {"Authorization": f"Bearer {signed_token(home)}", "Content-Type": "application/x-ndjson"}
+
+            async def body(chunks):
+                for chunk in chunks:
+                    yield chunk
+
+            accepted = 0
+            t0 = time.perf_counter()
+            for chunks in records.pieces:
+                response = await client.post(f"{service.base_url}/api/v1/travel-records/batch", content=body(chunks), headers=headers)
+                if response.status_code != 200:
+                    raise RuntimeError(f"push answered {response.status_code}: {response.text[:300]}")
+                accepted += response.json()["accepted"]
+            seconds = time.perf_counter() - t0
+        # The clockwork of the service may hold a batch of the push's records (skip_locked): the push answers
+        # when its own claims run dry. Wait (untimed) until every record is evaluated before counting.
+        for _ in range(600):
+            if not await _count(database.url(), "SELECT count(*) FROM travel_record WHERE evaluated_at IS NULL"):
+                break
+            await asyncio.sleep(0.5)
+        leads = await _count(database.url(), "SELECT count(*) FROM lead WHERE status = 'open'")
+        measured = await _count(database.url(), "SELECT count(DISTINCT person_id) FROM measure")
+        progress(f"round {number + 1}: {scenario}: {args.records / seconds:,.0f} records/s, {leads:,} leads, {measured:,} people measured")
+        return Push(scenario, args.records, seconds, accepted, leads, measured)
+    finally:
+        if service is not None:
+            service.stop()
+        await database.drop()
+
+
+async def run(args, tmp: Path, env: dict) -> dict:
+    from cordon.natsserver import NatsServer
+    from cordon.pii import Vault
+    from cordon.settings import Settings
+
+    settings = Settings()
+    vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
+    machine = machine_info(await TempDatabase(args.postgres_url).server_version())
+    now = datetime.now(UTC)
+    records = make_records(args.records, args.unmatched, args.batch, now, seed=7)
+    progress(f"{args.records:,} records made; registering their people (untimed)")
+    people = person_rows(records.phones, vault, now)
+    nats = NatsServer(store_dir=tmp / "nats")
+    rounds: list[list[Push]] = []
+    try:
+        nats.start()
+        await nats.wait_jetstream()
+        for number in range(args.rounds):
+            order = SCENARIOS if number % 2 == 0 else tuple(reversed(SCENARIOS))
+            pushes = {}
+            for scenario in order:
+                pushes[scenario] = await one_push(scenario, number, args, tmp, env, nats, vault, now, records, people, records.unmatched)
+            rounds.append([pushes[s] for s in SCENARIOS])
+    finally:
+        nats.stop()
+        progress("stopped and dropped")
+    return {"records": args.records, "unmatched": len(records.unmatched), "batch": args.batch, "machine": machine,
+            "rounds": rounds}
+
+
+def summary(out: dict) -> dict:
+    by = {s: statistics.median(r[i].rate for r in out["rounds"]) for i, s in enumerate(SCENARIOS)}
+    leads_rate = statistics.median(r[0].leads_rate for r in out["rounds"])
+    return {**{f"{s}_records_per_s": v for s, v in by.items()}, "leads_per_s": leads_rate,
+            "cost_vs_matched": 1 - by["leads"] / by["matched"] if by["matched"] else 0.0,
+            "cost_vs_no_rule": 1 - by["leads"] / by["no_rule"] if by["no_rule"] else 0.0}
+
+
+def correct(out: dict) -> bool:
+    u = out["unmatched"]
+    return all(
+        r[0].leads == u and r[0].accepted == r[0].records and r[1].leads == 0 and r[1].measured == u and r[2].leads == 0
+        for r in out["rounds"]
+    )
+
+
+def report(out: dict) -> str:
+    sm = summary(out)
+    lines = [
+        f"Cordon leads benchmark: {out['records']:,} records pushed in requests of {out['batch']:,}, {out['unmatched']:,} of them "
+        f"matching nobody and in a high-risk area; PostgreSQL; {len(out['rounds'])} round(s), the pushes interleaved",
+        machine_line(out["machine"]),
+        "",
+        f"{'round':<6} {'scenario':<9} {'records/s':>10} {'seconds':>8} {'leads':>7} {'leads/s':>8} {'measured':>9}",
+    ]
+    for i, pushes in enumerate(out["rounds"]):
+        for p in pushes:
+            lines.append(f"{i + 1:<6} {p.scenario:<9} {p.rate:>10,.0f} {p.seconds:>8.1f} {p.leads:>7,} {p.leads_rate:>8,.0f} {p.measured:>9,}")
+    lines += [
+        "",
+        f"medians: push with leads {sm['leads_records_per_s']:,.0f} records/s ({sm['leads_per_s']:,.0f} leads/s); "
+        f"every record matched {sm['matched_records_per_s']:,.0f} records/s; no rule (no lead) {sm['no_rule_records_per_s']:,.0f} records/s",
+        f"leads cost {100 * sm['cost_vs_matched']:.1f} % of the matched push's throughput (aim < 25 %: "
+        f"{'met' if sm['cost_vs_matched'] < 0.25 else 'NOT met'}); {100 * sm['cost_vs_no_rule']:.1f} % of the same push without a rule",
+        "" if correct(out) else "WRONG: a push did not open exactly one lead per unmatched phone, or the matched push did not evaluate them",
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.leads", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--records", type=int, default=200_000, help="records per push (default 200,000)")
+    parser.add_argument("--unmatched", type=int, default=50_000, help="of them, matching nobody and in the risk area (default 50,000)")
+    parser.add_argument("--batch", type=int, default=50_000, help="records per request (default 50,000)")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the three pushes (default 1)")
+    parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary ones are created from")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
+    args = parser.parse_args(argv)
+    if args.records < 1 or args.batch < 1 or args.rounds < 1 or not 0 < args.unmatched <= args.records:
+        parser.error("--records, --batch, --rounds positive; --unmatched between 1 and --records")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    out = in_private_home(run, args)
+    print(report(out))
+    if args.json:
+        Path(args.json).write_text(json.dumps({**{k: v for k, v in out.items() if k != "rounds"},
+                                               "rounds": [[asdict(p) for p in r] for r in out["rounds"]],
+                                               **summary(out)}, indent=2, default=str) + "\n")
+    ok = correct(out)
+    if ok and args.record:
+        sm = summary(out)
+        keep_row("bench/leads.py", machine=out["machine"],
+                 what=f"{args.records:,} records pushed, {out['unmatched']:,} matching nobody (one lead each); PostgreSQL",
+                 cordon=f"{sm['leads_records_per_s']:,.0f} records/s with {sm['leads_per_s']:,.0f} leads/s (median)",
+                 baseline=f"the same push, every record matched: {sm['matched_records_per_s']:,.0f} records/s",
+                 ratio=f"leads cost {100 * sm['cost_vs_matched']:.0f} % (aim < 25 %)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
