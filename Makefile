@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test lint install migrate bench clean
+.PHONY: up test lint install migrate bench clean console-shots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# The console's browser test (headless Chromium) with a screenshot of each page under .cordon/screenshots/.
+console-shots: $(STAMP)
+	CORDON_SCREENSHOTS=$(CURDIR)/.cordon/screenshots $(BIN)/python -m pytest tests/e2e/test_console.py -p no:cacheprovider -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bus

@@ -22,7 +22,7 @@ from cordon.app import API_PREFIX, create_service_app
 from cordon.auth import STAFF
 from cordon.errors import DomainError, problem
 from cordon.settings import Settings, secret_file
-from gateway import handlers, jwks, limits, openapi, proxy, routes
+from gateway import console, handlers, jwks, limits, openapi, proxy, routes
 from gateway.auth import api as auth_api
 from gateway.auth import service as auth
 from gateway.auth import tokens, wechat
@@ -278,5 +278,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         **apidoc.operation("健康码通行证公钥（JWKS）", "Public keys of health-code passes (JWKS), for scanners that verify offline"),
     )
     apidoc.serve_docs(app, title="Cordon API")
+    console.serve_console(app)
 
     return app

@@ -60,6 +60,7 @@ class HealthCodeSummary(BaseModel):
 class PersonRead(BaseModel):
     id: uuid.UUID
     name: str
+    name_masked: str = Field(description="张* / 欧**娜: what a screen shows before an official reveals the person")
     id_number_masked: str
     phone_masked: str | None
     region_code: str
@@ -490,3 +491,15 @@ LEAD_IMPORT_EXAMPLE = [
     {"name": "张三", "id_number": "11010519491231002X", "phone": "13800138000", "region_code": "320413100201",
      "reason": "武汉市协查：1 月 3 日曾在江汉区高风险地区停留"},
 ]
+
+
+class TravelRecordRead(BaseModel):
+    region_code: str
+    first_seen: date
+    last_seen: date
+    source: Literal["partner", "declaration"]
+
+
+class TravelRecordPage(BaseModel):
+    items: list[TravelRecordRead]
+    next_cursor: str | None

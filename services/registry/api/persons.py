@@ -13,6 +13,7 @@ from cordon.auth import FieldStaff, Official
 from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
+from services.registry.schemas import Kind
 from services.registry.api import views
 from services.registry.service import ledgers, people
 
@@ -45,11 +46,14 @@ async def list_persons(
     tag: str | None = Query(default=None, max_length=40),
     health_code: Literal["green", "yellow", "red"] | None = None,
     q: str | None = Query(default=None, min_length=1, max_length=100),
+    measure: Kind | None = Query(default=None, description="under a measure of this kind now in force"),
+    overdue: bool | None = Query(default=None, description="a scheduled test is overdue (true) or not (false)"),
     limit: Limit = 50,
     cursor: Cursor = None,
 ):
     page = await people.list_people(
-        session=session, principal=principal, region_code=region_code, tag=tag, health_code=health_code, q=q, limit=limit, cursor=cursor
+        session=session, principal=principal, region_code=region_code, tag=tag, health_code=health_code, q=q, limit=limit,
+        cursor=cursor, measure=measure, overdue=overdue,
     )
     return schemas.PersonPage(items=[views.person(p) for p in page.items], next_cursor=page.next_cursor)
 
@@ -68,11 +72,13 @@ async def export_persons(
     tag: str | None = Query(default=None, max_length=40),
     health_code: Literal["green", "yellow", "red"] | None = None,
     q: str | None = Query(default=None, min_length=1, max_length=100),
+    measure: Kind | None = Query(default=None, description="under a measure of this kind now in force"),
+    overdue: bool | None = Query(default=None, description="a scheduled test is overdue (true) or not (false)"),
     format: Literal["csv", "xlsx"] = "csv",
     reveal: bool = Query(default=False, description="ID numbers and phones in clear (officials; audited)"),
 ):
     """Every person the filter selects (no limit), streamed; the export is audited with its filter and row count."""
-    filters = {"region_code": region_code, "tag": tag, "health_code": health_code, "q": q}
+    filters = {"region_code": region_code, "tag": tag, "health_code": health_code, "q": q, "measure": measure, "overdue": overdue}
     query = people.selection(principal=principal, **filters)
     lang = messages.language(request.headers.get("accept-language"))
     sessionmaker = request.app.state.sessionmaker
@@ -80,7 +86,7 @@ async def export_persons(
         fmt=format, name="人员台账" if lang == messages.ZH else "people", columns=ledgers.PERSON_COLUMNS, lang=lang,
         rows=ledgers.person_rows(sessionmaker=sessionmaker, query=query, vault=vault, reveal=reveal, lang=lang),
         done=ledgers.audited(sessionmaker=sessionmaker, principal=principal, entity="person",
-                             detail={"filter": {k: v for k, v in filters.items() if v}, "format": format, "reveal": reveal}),
+                             detail={"filter": {k: v for k, v in filters.items() if v is not None}, "format": format, "reveal": reveal}),
     )
 
 
@@ -130,3 +136,19 @@ async def update_person(
 )
 async def read_health_code(person_id: uuid.UUID, principal: FieldStaff, session: SessionDep):
     return views.health_code(await people.visible_person(session=session, principal=principal, person_id=person_id))
+
+
+@router.get(
+    "/persons/{person_id}/travel-records",
+    response_model=schemas.TravelRecordPage,
+    **apidoc.operation("查看人员行程记录", "A person's travel records, newest first", "person_not_found"),
+)
+async def list_travel_records(person_id: uuid.UUID, principal: FieldStaff, session: SessionDep, limit: Limit = 50,
+                              cursor: Cursor = None):
+    person = await people.visible_person(session=session, principal=principal, person_id=person_id)
+    page = await people.travel_records(session=session, person=person, limit=limit, cursor=cursor)
+    return schemas.TravelRecordPage(items=[
+        schemas.TravelRecordRead(region_code=r.region_code, first_seen=r.first_seen, last_seen=r.last_seen,
+                                 source="declaration" if r.partner_id.startswith("self:") else "partner")
+        for r in page.items
+    ], next_cursor=page.next_cursor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from cordon import pii
 from services.registry import schemas
 from services.registry.models import Measure, Person
 from services.registry.service.measures import current_status
@@ -13,6 +14,7 @@ def person(p: Person, revealed: dict | None = None) -> schemas.PersonRead:
     return schemas.PersonRead(
         id=p.id,
         name=p.name,
+        name_masked=pii.mask_name(p.name),
         id_number_masked=p.id_number_masked,
         phone_masked=p.phone_masked,
         region_code=p.region_code,

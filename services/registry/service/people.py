@@ -15,7 +15,7 @@ from cordon.clock import local_date
 from cordon.contracts import registry
 from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound, RegionForbidden, RegionInvalid
 from cordon.pii import Vault
-from services.registry.models import Exposure, Person, PersonMove, PersonTag, TravelRecord
+from services.registry.models import Exposure, Measure, Person, PersonMove, PersonTag, TravelRecord
 from services.registry.service import audit, evaluation, health, leads, places, policies, reactions, rosters
 
 
@@ -194,7 +194,8 @@ async def lookup(*, session: AsyncSession, vault: Vault, principal: Principal, i
     return person
 
 
-def selection(*, principal: Principal, region_code: str | None, tag: str | None, health_code: str | None, q: str | None) -> Select:
+def selection(*, principal: Principal, region_code: str | None, tag: str | None, health_code: str | None, q: str | None,
+              measure: str | None = None, overdue: bool | None = None) -> Select:
     """The people a list filter selects, inside the caller's places (the list and the export share it)."""
     query = select(Person)
     if region_code:
@@ -208,6 +209,10 @@ def selection(*, principal: Principal, region_code: str | None, tag: str | None,
         query = query.where(Person.health_color == health_code)
     if q:
         query = query.where(Person.name.startswith(q, autoescape=True))
+    if measure:  # under a measure of this kind now in force
+        query = query.where(Person.id.in_(select(Measure.person_id).where(Measure.status == "active", Measure.kind == measure)))
+    if overdue is not None:  # a scheduled test overdue (or not)
+        query = query.where(Person.overdue_since.is_not(None) if overdue else Person.overdue_since.is_(None))
     return query
 
 
@@ -221,6 +226,16 @@ async def list_people(
     q: str | None,
     limit: int,
     cursor: str | None,
+    measure: str | None = None,
+    overdue: bool | None = None,
 ) -> paging.Page:
-    query = selection(principal=principal, region_code=region_code, tag=tag, health_code=health_code, q=q)
+    query = selection(principal=principal, region_code=region_code, tag=tag, health_code=health_code, q=q, measure=measure,
+                      overdue=overdue)
     return await paging.keyset(session, query, order=(Person.id,), limit=limit, cursor=cursor)
+
+
+async def travel_records(*, session: AsyncSession, person: Person, limit: int, cursor: str | None) -> paging.Page:
+    """The places a (visible) person was, newest first, as partners pushed them or the person declared them."""
+    query = select(TravelRecord).where(TravelRecord.person_id == person.id)
+    return await paging.keyset(session, query, order=(TravelRecord.last_seen, TravelRecord.seq), limit=limit, cursor=cursor,
+                               descending=True)

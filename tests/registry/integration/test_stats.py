@@ -16,9 +16,10 @@ from cordon.clock import local_date, utcnow
 from cordon.contracts import testing
 from services.registry.models import Measure, Person
 from services.registry.service import measures
-from tests.registry.integration.people import ADMIN, OFFICIAL, register
+from tests.registry.integration.people import ADMIN, OFFICIAL, PARTNER, register
 from tests.registry.integration.test_reactions import publish, result, vault
 from tests.serving import settled
+from tests.tokens import bearer
 
 PLACES = ["320413", "320413100201", "320413100202", "320413100202001", "320413101201"]
 KINDS = ["centralized_quarantine", "home_quarantine", "home_health_monitoring", "daily_health_monitoring"]
@@ -145,3 +146,46 @@ async def test_scope_and_bad_input(registry):
     assert mine["region_code"] == "320413" and mine["people"] == 0 and len(mine["positives_by_day"]) == 14
     everything = await registry.get("/api/v1/stats/overview", headers=ADMIN)
     assert everything.status_code == 200 and everything.json()["region_code"] is None
+
+
+async def test_people_by_measure_and_overdue_test_and_a_persons_travel_records(registry, nats_server):
+    """The console's people list filters (measure in force, overdue test), the masked name, and the file's travel."""
+    today = local_date(utcnow())
+    a, b, c = [await register(registry, headers=OFFICIAL) for _ in range(3)]
+    for person, kind in ((a, "home_quarantine"), (b, "home_health_monitoring")):
+        response = await registry.post(f"/api/v1/persons/{person['id']}/measures", headers=OFFICIAL,
+                                       json={"kind": kind, "starts_on": today.isoformat(), "days": 7, "reason": "排查"})
+        assert response.status_code == 201, response.text
+    await publish(nats_server.url, testing.ScheduleOverdue(schedule_id=uuid.uuid4(), person_id=c["id"], region_code="320413",
+                                                           measure_id=uuid.uuid4(), due_on=today - timedelta(days=1)))
+    await settled(nats_server.url, registry)
+
+    async def ids(**params) -> set[str]:
+        response = await registry.get("/api/v1/persons", params=params, headers=OFFICIAL)
+        assert response.status_code == 200, response.text
+        return {p["id"] for p in response.json()["items"]}
+
+    assert await ids(measure="home_quarantine") == {a["id"]}
+    assert await ids(measure="home_health_monitoring", region_code="320413") == {b["id"]}
+    assert await ids(overdue="true") == {c["id"]}
+    assert await ids(overdue="false") == {a["id"], b["id"]}
+    assert (await registry.get("/api/v1/persons", params={"measure": "curfew"}, headers=OFFICIAL)).status_code == 422
+    listed = (await registry.get("/api/v1/persons", headers=OFFICIAL)).json()["items"]
+    assert {p["name_masked"] for p in listed} == {"张*"}
+
+    today_s = today.isoformat()
+    pushed = await registry.post(
+        "/api/v1/travel-records/batch", headers={**PARTNER, "content-type": "application/x-ndjson"},
+        content="".join(
+            f'{{"record_id": "r{i}", "phone": "{a["_phone"]}", "region_code": "42010{i}", "first_seen": "{today_s}", "last_seen": "{today_s}"}}\n'
+            for i in range(1, 4)).encode(),
+    )
+    assert pushed.status_code == 200, pushed.text
+    first = (await registry.get(f"/api/v1/persons/{a['id']}/travel-records", params={"limit": 2}, headers=OFFICIAL)).json()
+    rest = (await registry.get(f"/api/v1/persons/{a['id']}/travel-records", params={"limit": 2, "cursor": first["next_cursor"]},
+                               headers=OFFICIAL)).json()
+    assert sorted(r["region_code"] for r in first["items"] + rest["items"]) == ["420101", "420102", "420103"]
+    assert rest["next_cursor"] is None and {r["source"] for r in first["items"]} == {"partner"}
+    assert (await registry.get(f"/api/v1/persons/{b['id']}/travel-records", headers=OFFICIAL)).json()["items"] == []
+    elsewhere = bearer("official", regions=["110101"], username="official-bj")
+    assert (await registry.get(f"/api/v1/persons/{a['id']}/travel-records", headers=elsewhere)).status_code == 404

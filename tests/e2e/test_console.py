@@ -1,0 +1,191 @@
+"""The command office's page in a real browser: headless Chromium (the system's, driven by Playwright)
+signs in at GET /console, opens the overview, a list and a person file, and checks what a person sees
+against the API: the counts equal GET /stats/overview, the names are masked until an official reveals
+one (and the reveal is audited), the charts are drawn on their canvases.
+
+Skipped, with the reason printed, where no Chromium or no Playwright is installed. With
+CORDON_SCREENSHOTS=<dir> (``make console-shots``) each page is also saved there as a PNG.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import nats
+import pytest
+
+from cordon import pii
+from cordon.bus import streams
+from cordon.bus.envelope import wrap
+from cordon.clock import local_date, utcnow
+from cordon.contracts import testing
+from tests.e2e.stack import ADMIN_PASSWORD, running_stack
+from tests.serving import eventually, settled
+
+CHROMIUM = os.environ.get("CORDON_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+PLACES = ("code,name\n320413100,金城镇\n320413101,尧塘街道\n320413100201,东门村\n320413100202,西门村\n"
+          "320413101201,尧塘村\n").encode()
+NAMES = ["王建国", "李秀英", "张伟", "刘洋", "陈静", "杨帆", "赵丽", "黄磊", "周敏", "吴刚", "欧阳娜娜", "孙悦"]
+VILLAGES = ["320413100201", "320413100202", "320413101201"]
+
+
+def _browser_or_skip():
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("Playwright for Python is not installed (pip install -e '.[dev]')")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CORDON_CHROMIUM)")
+    return async_playwright
+
+
+def _id_number(serial: int) -> str:
+    first17 = f"32041319850101{serial:03d}"
+    return first17 + pii.id_check_character(first17)
+
+
+async def _shot(page, name: str) -> None:
+    folder = os.environ.get("CORDON_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+async def _seed(cordon, nats_url: str) -> tuple[dict, list[dict]]:
+    gw = cordon.gateway
+
+    async def signed_in():  # the gateway creates the first admin as it starts
+        response = await gw.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
+        return response if response.status_code == 200 else None
+
+    token = (await eventually(signed_in)).json()["access_token"]
+    admin = {"Authorization": f"Bearer {token}"}
+    imported = await gw.post("/api/v1/regions/import", content=PLACES, headers={**admin, "content-type": "text/csv"})
+    assert imported.status_code == 200, imported.text
+    people = []
+    for i, name in enumerate(NAMES):
+        body = {"id_number": _id_number(i + 1), "name": name, "phone": f"1390000{i:04d}", "region_code": VILLAGES[i % 3]}
+        response = await gw.post("/api/v1/persons", json=body, headers=admin)
+        assert response.status_code == 201, response.text
+        people.append({**response.json(), "_id_number": body["id_number"]})
+    today = local_date(utcnow())
+    for person, kind in zip(people[:4], ["home_quarantine", "home_quarantine", "home_health_monitoring", "centralized_quarantine"]):
+        response = await gw.post(f"/api/v1/persons/{person['id']}/measures", headers=admin,
+                                 json={"kind": kind, "starts_on": today.isoformat(), "days": 7, "reason": "密接排查"})
+        assert response.status_code == 201, response.text
+    for village in VILLAGES:
+        assert (await gw.put(f"/api/v1/regions/{village}/roster", json={"grid_worker": "g1"}, headers=admin)).status_code == 200
+    report = await gw.post("/api/v1/daily-reports", json={"region_code": VILLAGES[0], "date": today.isoformat(), "zero": True}, headers=admin)
+    assert report.status_code == 201, report.text
+    # Two positives from the lab, yesterday and today (as testing announces them).
+    s = cordon.registry.app_settings
+    vault = pii.Vault.from_hex(s.pii_index_key, s.pii_encryption_key)
+    nc = await nats.connect(nats_url)
+    try:
+        await streams.declare(nc.jetstream())
+        for person, days_ago in ((people[5], 1), (people[6], 0)):
+            at = utcnow() - timedelta(days=days_ago)
+            event = testing.ResultRecorded(
+                sample_id=uuid.uuid4(), barcode=f"B{uuid.uuid4().hex[:8]}", person_id=person["id"],
+                id_number_index=vault.index("id_number", person["_id_number"]), region_code=person["region_code"],
+                outcome="positive", collected_at=at - timedelta(hours=6), tested_at=at, lab="lab-1",
+            )
+            envelope = wrap(event, source="cordon/test", key=str(person["id"]))
+            await nc.jetstream().publish(envelope.nats_subject, envelope.to_json(), headers={"Nats-Msg-Id": str(envelope.id)})
+    finally:
+        await nc.close()
+    await settled(nats_url, *cordon.services, timeout=60)
+    return admin, people
+
+
+async def test_console_in_a_browser(databases, nats_server, home):
+    async_playwright = _browser_or_skip()
+    async with running_stack(databases, nats_server.url, home, rate_per_ip=100_000.0, rate_per_principal=100_000.0) as cordon:
+        admin, people = await _seed(cordon, nats_server.url)
+        gw = cordon.gateway
+        base = str(gw.base_url).rstrip("/")
+        stats = (await gw.get("/api/v1/stats/overview", params={"region_code": "320413"}, headers=admin)).json()
+        assert stats["people"] == len(NAMES) and sum(d["count"] for d in stats["positives_by_day"]) == 2
+
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+                failed = []
+                page.on("requestfailed", lambda r: failed.append(r.url))
+                page.on("response", lambda r: failed.append(r.url) if r.status >= 500 else None)
+                await page.goto(base + "/console")
+                assert await page.locator("#signin h1").text_content() == "工作人员登录"
+                await _shot(page, "signin")
+                await page.fill("#signin input[name=username]", "admin")
+                await page.fill("#signin input[name=password]", ADMIN_PASSWORD)
+                await page.click("#signin button[type=submit]")
+
+                # The overview of the county: the figures a person reads equal the API's.
+                await page.goto(base + "/console#/overview?region=320413")
+                await page.wait_for_selector("h1[data-region='320413']")
+                await page.wait_for_function("document.querySelector('#chart-colors')?.dataset.drawn")
+
+                async def stat(key: str) -> str:
+                    return (await page.locator(f"[data-stat='{key}'] .value").text_content()).strip()
+
+                assert await stat("people") == str(stats["people"])
+                for color in ("green", "yellow", "red"):
+                    assert await stat(color) == str(stats["by_color"][color])
+                assert await stat("tests_overdue") == str(stats["tests_overdue"])
+                assert await stat("reports") == f"{stats['reports']['submitted']} / {stats['reports']['expected']}"
+                assert stats["by_color"]["red"] >= 2 and stats["reports"] == {"expected": 3, "submitted": 1, "late": 0}
+                rows = await page.locator("#places tbody tr").count()
+                assert rows == 2  # the two townships, each with its people
+                for canvas in ("chart-colors", "chart-positives", "chart-measures", "chart-reports"):
+                    painted = await page.evaluate(
+                        """(id) => { const c = document.getElementById(id); const d = c.getContext('2d')
+                             .getImageData(0, 0, c.width, c.height).data; let n = 0;
+                             for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }""", canvas)
+                    assert painted > 1000, (canvas, painted)
+                assert await page.get_attribute("#chart-positives", "data-drawn") == "bars:2"
+                await _shot(page, "overview")
+
+                # A list: the red people of the county, names masked.
+                await page.goto(base + "/console#/people?region_code=320413&health_code=red")
+                await page.wait_for_selector("#list[data-list='people'] tbody tr[data-person]")
+                shown = await page.locator("#list tbody tr[data-person]").count()
+                assert shown == stats["by_color"]["red"]
+                names = await page.locator("#list tbody td .name").all_text_contents()
+                assert names and all("*" in n for n in names)
+                text = await page.locator("#view").text_content()
+                assert not any(person["name"] in text for person in people)
+                await _shot(page, "people")
+
+                # The person file: masked, then revealed by an official's click, and the reveal is audited.
+                first = await page.locator("#list tbody tr[data-person]").first.get_attribute("data-person")
+                person = next(x for x in people if x["id"] == first)
+                await page.click(f"#list tbody tr[data-person='{first}'] a")
+                await page.wait_for_selector("#person-name")
+                assert await page.locator("#person-name").text_content() == pii.mask_name(person["name"])
+                assert person["_id_number"] not in await page.locator("#view").text_content()
+                assert await page.locator("#view h2").count() >= 8  # every part of the file is there
+                await _shot(page, "person")
+                await page.click("#reveal")
+                await eventually(lambda: _text_is(page, "#person-name", person["name"]), timeout=10)
+                assert await page.locator("#person-id-number").text_content() == person["_id_number"]
+                trail = (await gw.get("/api/v1/audit", params={"entity": "person", "entity_id": first}, headers=admin)).json()["items"]
+                assert [a["action"] for a in trail].count("reveal") == 1
+                await _shot(page, "person-revealed")
+
+                # English on request; the risk-area list opens.
+                await page.click("#lang")
+                await page.goto(base + "/console#/risk-areas")
+                await page.wait_for_selector("#list[data-list='risk-areas']")
+                assert await page.locator("#view h1").text_content() == "Risk areas"
+                assert not failed, failed
+            finally:
+                await browser.close()
+
+
+async def _text_is(page, selector: str, text: str) -> bool:
+    return (await page.locator(selector).text_content()) == text
