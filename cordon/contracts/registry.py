@@ -102,6 +102,17 @@ class HealthCodeChanged(Event):
 
 
 @register
+class TestOverdueChanged(Event):
+    """A person's scheduled test became overdue (``overdue_since``: the earliest untested overdue day), or no
+    longer is (None: a sample was taken, or the measure that asked for it was released)."""
+
+    subject: ClassVar[str] = "registry.overdue.changed"
+    person_id: uuid.UUID
+    region_code: str
+    overdue_since: date | None = None
+
+
+@register
 class RiskAreaChanged(Event):
     subject: ClassVar[str] = "registry.riskarea.changed"
     region_code: str

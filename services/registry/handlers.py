@@ -71,12 +71,8 @@ async def on_stats_follow_up_missed(session: AsyncSession, event: registry.Follo
     await stats.on_follow_up_missed(session, event)
 
 
-async def on_stats_schedule_overdue(session: AsyncSession, event: testing.ScheduleOverdue, envelope: Envelope) -> None:
-    await stats.on_schedule_overdue(session, event)
-
-
-async def on_stats_sample(session: AsyncSession, event: testing.SampleCollected, envelope: Envelope) -> None:
-    await stats.on_sample_collected(session, event)
+async def on_stats_overdue(session: AsyncSession, event: registry.TestOverdueChanged, envelope: Envelope) -> None:
+    await stats.on_overdue(session, event, envelope.time)
 
 
 async def on_stats_result(session: AsyncSession, event: testing.ResultRecorded, envelope: Envelope) -> None:
@@ -99,14 +95,13 @@ CONSUMERS: list[ConsumerSpec] = [
             registry.LeadClosed.subject: on_stats_lead(open=False),
             registry.LeadOverdue.subject: on_stats_lead(overdue=True),
             registry.FollowUpMissed.subject: on_stats_follow_up_missed,
+            registry.TestOverdueChanged.subject: on_stats_overdue,
         },
     ),
     ConsumerSpec(
         name="registry-stats-testing",
         stream="TESTING",
         handlers={
-            testing.ScheduleOverdue.subject: on_stats_schedule_overdue,
-            testing.SampleCollected.subject: on_stats_sample,
             testing.ResultRecorded.subject: on_stats_result,
         },
     ),

@@ -454,6 +454,7 @@ class StatsPerson(Base):
     id_number_index: Mapped[str | None] = mapped_column(String(64), index=True)
     region_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the event time each part was written from
     color_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StatsMeasure(Base):

@@ -13,8 +13,8 @@ from cordon.auth import FieldStaff, Official
 from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
-from services.registry.schemas import Kind
 from services.registry.api import views
+from services.registry.schemas import Kind
 from services.registry.service import ledgers, people
 
 router = APIRouter(tags=["persons"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 
 from cordon import regions
 
@@ -61,16 +60,6 @@ def deltas(before: tuple[str, Counter] | None, after: tuple[str, Counter] | None
         for metric, n in after[1].items():
             out[(after[0], metric)] += n
     return {key: n for key, n in out.items() if n}
-
-
-def overdue_after_schedule(overdue_since: date | None, due_on: date) -> date:
-    """A scheduled test became overdue: the earliest overdue day is kept (the registry's own rule)."""
-    return due_on if overdue_since is None or due_on < overdue_since else overdue_since
-
-
-def overdue_after_sample(overdue_since: date | None, collected_on: date) -> date | None:
-    """A sample taken on or after the overdue day settles it."""
-    return None if overdue_since is not None and collected_on >= overdue_since else overdue_since
 
 
 def child_of(scope: str | None, code: str) -> str | None:

@@ -18,6 +18,18 @@ from services.registry.domain import code_view, healthcode
 from services.registry.models import HealthCode, Measure, Person
 
 
+async def set_overdue(*, session: AsyncSession, person: Person, overdue_since: date | None) -> None:
+    """Every change of a person's overdue test goes through here, announced (the command office counts them)."""
+    if overdue_since == person.overdue_since:
+        return
+    person.overdue_since = overdue_since
+    await outbox.add(
+        session,
+        registry.TestOverdueChanged(person_id=person.id, region_code=person.region_code, overdue_since=overdue_since),
+        key=person.id,
+    )
+
+
 def _titles(policy: Policy) -> dict[str, str]:
     return {name: rule.title.zh for name, rule in policy.rules.items()}
 

@@ -19,7 +19,7 @@ from services.registry.domain import accountability, engine
 from services.registry.domain.measures import status
 from services.registry.models import Exposure, FollowUp, Measure, Person
 from services.registry.service import audit, evaluation, follow_up_duties, policies
-from services.registry.service.health import refresh_codes
+from services.registry.service.health import refresh_codes, set_overdue
 
 MANUAL_RULE = "manual"
 
@@ -97,8 +97,8 @@ async def release(*, session: AsyncSession, principal: Principal, measure: Measu
             Measure.person_id == person.id, Measure.id != measure.id, Measure.status.in_(("scheduled", "active", "completed"))
         ))).scalars()
         days = [date.fromisoformat(d) for test_days in held for d in test_days]
-        person.overdue_since = accountability.overdue_after_release(
-            person.overdue_since, days, today - timedelta(days=policy.testing.overdue_after_days))
+        await set_overdue(session=session, person=person, overdue_since=accountability.overdue_after_release(
+            person.overdue_since, days, today - timedelta(days=policy.testing.overdue_after_days)))
     audit.record(session=session, principal=principal, action="release", entity="measure", entity_id=measure.id)
     await outbox.add(
         session,

@@ -19,7 +19,7 @@ from cordon.db import insert_or_ignore, skip_locked
 from services.registry.domain import results
 from services.registry.models import Exposure, Person, WaitingResult
 from services.registry.service import audit, evaluation, policies, reports
-from services.registry.service.health import refresh_codes
+from services.registry.service.health import refresh_codes, set_overdue
 
 
 async def _person(session: AsyncSession, person_id: uuid.UUID | None, id_number_index: str) -> Person | None:
@@ -107,7 +107,7 @@ async def record_overdue(*, session: AsyncSession, schedule: testing.ScheduleOve
     if person is None:
         return
     if person.overdue_since is None or schedule.due_on < person.overdue_since:
-        person.overdue_since = schedule.due_on
+        await set_overdue(session=session, person=person, overdue_since=schedule.due_on)
     await _refresh(session, person, now)
 
 
@@ -120,7 +120,7 @@ async def record_sample(*, session: AsyncSession, sample: testing.SampleCollecte
     if person.overdue_since is None:
         return
     if local_date(sample.collected_at) >= person.overdue_since:
-        person.overdue_since = None
+        await set_overdue(session=session, person=person, overdue_since=None)
         await _refresh(session, person, now)
 
 

@@ -136,19 +136,11 @@ async def on_measure(session: AsyncSession, event: registry.MeasureFacts, at: da
     await _bump(session, stats.deltas((p.region_code, before), (p.region_code, stats.measure_counts(row.kind, row.status))))
 
 
-async def on_schedule_overdue(session: AsyncSession, event: testing.ScheduleOverdue) -> None:
+async def on_overdue(session: AsyncSession, event: registry.TestOverdueChanged, at: datetime) -> None:
     p = await _person(session, event.person_id, event.region_code)
-    await _change(session, p, overdue_since=stats.overdue_after_schedule(p.overdue_since, event.due_on))
-
-
-async def on_sample_collected(session: AsyncSession, event: testing.SampleCollected) -> None:
-    p = await session.get(StatsPerson, event.person_id) if event.person_id else None
-    if p is None:
-        p = (await session.execute(
-            select(StatsPerson).where(StatsPerson.id_number_index == event.id_number_index)
-        )).scalars().first()
-    if p is not None and p.overdue_since is not None:
-        await _change(session, p, overdue_since=stats.overdue_after_sample(p.overdue_since, local_date(event.collected_at)))
+    if p.overdue_at is None or at >= p.overdue_at:
+        p.overdue_at = at
+        await _change(session, p, overdue_since=event.overdue_since)
 
 
 async def on_result(session: AsyncSession, event: testing.ResultRecorded) -> None:

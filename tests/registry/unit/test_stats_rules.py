@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -49,13 +48,6 @@ def test_measures_and_leads_count_only_while_in_force():
     assert stats.measure_counts("home_quarantine", "released") == Counter()
     assert stats.lead_counts(stats.LeadState("320413", False, True)) == Counter()
     assert stats.lead_counts(stats.LeadState("320413", True, True)) == Counter({"leads_open": 1, "leads_overdue": 1})
-
-
-def test_overdue_keeps_the_earliest_day_and_a_later_sample_settles_it():
-    assert stats.overdue_after_schedule(None, date(2026, 3, 2)) == date(2026, 3, 2)
-    assert stats.overdue_after_schedule(date(2026, 3, 1), date(2026, 3, 2)) == date(2026, 3, 1)
-    assert stats.overdue_after_sample(date(2026, 3, 2), date(2026, 3, 1)) == date(2026, 3, 2)
-    assert stats.overdue_after_sample(date(2026, 3, 2), date(2026, 3, 2)) is None
 
 
 def test_roll_up_one_level_down():
