@@ -1,8 +1,8 @@
 """The stats read model takes a person's overdue test from the registry's own announcement
 (registry.overdue.changed): the time of the last one applied, so a late redelivery changes nothing.
 
-Revision ID: registry_0012
-Revises: registry_0011
+Revision ID: registry_0013
+Revises: registry_0012
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 from cordon.db import UTCDateTime
 
-revision = "registry_0012"
-down_revision = "registry_0011"
+revision = "registry_0013"
+down_revision = "registry_0012"
 branch_labels = None
 depends_on = None
 
