@@ -53,8 +53,8 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
         "en": {"title": "Gathering cancelled: {title}", "body": "The gathering \"{title}\" ({starts_at}) is cancelled. {reason}"},
     },
     "exposure": {
-        "zh": {"title": "时空伴随提醒", "body": "您于{gathering_on}参加的活动“{title}”中有人核酸检测阳性。请居家健康监测，尽快进行核酸检测，并留意工作人员的通知。"},
-        "en": {"title": "Exposure notice", "body": "Someone at \"{title}\", which you attended on {gathering_on}, has tested positive. Monitor your health at home, get tested soon, and watch for staff instructions."},
+        "zh": {"title": "时空伴随提醒", "body": "您于{gathering_on}参加的活动“{title}”中有人核酸检测结果异常。请留在家中，不要外出，工作人员将与您联系并安排核酸检测。"},
+        "en": {"title": "Exposure notice", "body": "Someone at \"{title}\", which you attended on {gathering_on}, had an abnormal test result. Stay at home; staff will contact you and arrange your test."},
     },
     "login_code": {
         "zh": {"title": "登录验证码", "body": "您的登录验证码为{code}，{expires_at}前有效。请勿告诉他人。"},
