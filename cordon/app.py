@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cordon import apidoc, clock, db, errors, observability
 from cordon.auth import VerifiedTokens
-from cordon.bus import Bus, ConsumerSpec
+from cordon.bus import Bus, ConsumerSpec, stats
 from cordon.bus.outbox import SOURCE
 from cordon.bus.streams import STREAMS
 from cordon.pii import Vault
@@ -31,6 +32,43 @@ Task = Callable[[FastAPI], Awaitable[None]]
 ReadinessCheck = Callable[[FastAPI], Awaitable[dict]]
 # Resources an app holds for its lifetime (client pools...): entered at start, left at stop.
 Context = Callable[[FastAPI], AbstractAsyncContextManager]
+# A service's own gauges, set when the frame refreshes the bus's (notify's queue, the registry's leads...).
+GaugeCheck = Callable[[FastAPI], Awaitable[None]]
+
+
+async def refresh_gauges(app: FastAPI, checks: Iterable[GaugeCheck] = ()) -> None:
+    """Read the outbox backlog, the dead letters and each consumer's lag, then the service's own gauges."""
+    service, bus = app.state.settings.service, app.state.bus
+    async with app.state.sessionmaker() as session:
+        backlog = await stats.backlog(session)
+        letters = await stats.dead_letters_by_consumer(session)
+    observability.OUTBOX_UNSENT.labels(service).set(backlog.unsent)
+    observability.OUTBOX_OLDEST_AGE.labels(service).set(backlog.oldest_age_s(clock.utcnow()))
+    names = {c.spec.name for c in bus.consumers} if bus is not None else set()
+    for consumer in names | set(letters):
+        observability.DEAD_LETTERS.labels(service, consumer).set(letters.get(consumer, 0))
+    js = bus.jetstream() if bus is not None else None
+    if js is not None:
+        for consumer in bus.consumers:
+            try:
+                info = await asyncio.wait_for(js.consumer_info(consumer.spec.stream, consumer.spec.name), 2)
+            except Exception:  # noqa: BLE001 - not declared yet, or NATS away: the last value stands
+                continue
+            observability.INBOX_LAG.labels(service, consumer.spec.name).set(info.num_pending + info.num_ack_pending)
+    for check in checks:
+        await check(app)
+    observability.GAUGES_REFRESHED.labels(service).set(time.time())
+
+
+async def _gauge_loop(app: FastAPI, checks: list[GaugeCheck]) -> None:
+    while True:
+        try:
+            await asyncio.wait_for(refresh_gauges(app, checks), 10)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a database away: the gauges keep their last values
+            log.warning("gauges not refreshed", extra={"error": type(exc).__name__})
+        await asyncio.sleep(app.state.settings.metrics_refresh_s)
 
 
 NATS_CHECK_TIMEOUT_S = 1.0
@@ -107,7 +145,7 @@ class UnexpectedErrors:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
-            log.exception("unhandled error on %s %s", scope.get("method"), getattr(scope.get("route"), "path", "unmatched"))
+            log.exception("unhandled error", extra={"method": scope.get("method"), "route": getattr(scope.get("route"), "path", "unmatched")})
             if started:  # part of an answer is out: nothing truthful can follow it on this connection
                 raise
             rid = observability.request_id_var.get()
@@ -137,11 +175,14 @@ def create_service_app(
     description: str = "",
     public: bool = False,
     fast_paths: Iterable[type] = (),
+    gauges: Iterable[GaugeCheck] = (),
 ) -> FastAPI:
     """``public``: the process faces the internet (the gateway): its /readyz names states without error
     texts, and its /metrics on the main port needs CORDON_METRICS_TOKEN outside dev mode.
-    ``fast_paths``: ASGI layers (cordon.fastpath) that answer a few hot routes before FastAPI."""
+    ``fast_paths``: ASGI layers (cordon.fastpath) that answer a few hot routes before FastAPI.
+    ``gauges``: the service's own gauges, set each time the frame refreshes the bus's."""
     consumers, tasks, contexts, fast_paths = list(consumers), list(tasks), list(contexts), list(fast_paths)
+    gauges = list(gauges)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -183,6 +224,7 @@ def create_service_app(
         for context in contexts:
             await resources.enter_async_context(context(app))
         running = [asyncio.create_task(task(app), name=getattr(task, "__name__", "task")) for task in tasks]
+        running.append(asyncio.create_task(_gauge_loop(app, gauges), name="gauges"))
         metrics_server = observability.serve_metrics(settings.metrics_host, settings.metrics_port)
         try:
             yield
@@ -216,7 +258,7 @@ def create_service_app(
         apidoc.serve_docs(app)
     errors.install(app)
     app.add_middleware(UnexpectedErrors)  # inside the next: it answers with the request id
-    app.add_middleware(observability.RequestContextMiddleware, service=settings.service)
+    app.add_middleware(observability.RequestContextMiddleware, service=settings.service, public=public)
     # Innermost, inside the request id, metrics and error answers: ASGI layers that answer a few hot
     # routes themselves and hand every other request (and every answer but the plain success) on.
     app.user_middleware.extend(Middleware(cls) for cls in fast_paths)

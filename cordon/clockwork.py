@@ -31,6 +31,6 @@ async def every(
         except asyncio.CancelledError:
             raise
         except Exception:  # the database or a provider away: the next round tries again
-            log.exception("%s: round failed; trying again", name)
+            log.exception("periodic round failed; trying again", extra={"task": name})
             delay = retry_s if retry_s is not None else (pause() if callable(pause) else pause)
         await asyncio.sleep(delay)

@@ -10,7 +10,7 @@ import uuid
 from contextvars import ContextVar
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +20,8 @@ from cordon import messages
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 REQUEST_ID_HEADER = "x-request-id"
+ROUTE_KEY = "cordon.route"  # a scope key: the route template a proxy resolved, for metrics and logs
+ROUTE_HEADER = "x-cordon-route"  # a service's answer names its route template; the gateway takes it off
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 # Digits runs that look like a resident ID number or a mobile phone: scrubbed from
@@ -31,7 +33,22 @@ def scrub(text: str) -> str:
     return _PII.sub("[redacted]", text)
 
 
+# What every LogRecord carries: anything else on a record came as a field (``extra={...}``).
+_RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+def _field(value):
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return scrub(str(value))
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, service, logger, message, request_id, and each field a
+    call passed (``log.info("request", extra={"route": ..., "status": ...})``), personal data scrubbed."""
+
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
@@ -46,6 +63,9 @@ class JsonFormatter(logging.Formatter):
         }
         if rid := request_id_var.get():
             entry["request_id"] = rid
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_ATTRS and key not in entry:
+                entry[key] = _field(value)
         if record.exc_info:
             entry["exc"] = scrub(self.formatException(record.exc_info))
         return orjson.dumps(entry).decode()
@@ -74,6 +94,20 @@ BUS_RELAY_ERRORS = Counter("cordon_bus_relay_errors_total", "Relay publish attem
 BUS_HANDLED = Counter("cordon_bus_handled_total", "Events handled by consumers", ["consumer", "outcome"])
 BUS_DEAD_LETTERS = Counter("cordon_bus_dead_letters_total", "Poison events set aside", ["consumer"])
 
+# Gauges: what the process finds when it looks (every CORDON_METRICS_REFRESH_S; cordon.app.refresh_gauges).
+# Read from the service's database, they are the same on every replica: aggregate them with max().
+OUTBOX_UNSENT = Gauge("cordon_outbox_unsent", "Outbox rows not yet acknowledged by JetStream", ["service"])
+OUTBOX_OLDEST_AGE = Gauge("cordon_outbox_oldest_unsent_age_seconds", "Age of the oldest unsent outbox row (0: none)",
+                          ["service"])
+DEAD_LETTERS = Gauge("cordon_dead_letters", "Dead letters kept (cordon dead-letters list)", ["service", "consumer"])
+INBOX_LAG = Gauge("cordon_inbox_lag", "Messages of a durable consumer not yet acknowledged (pending + in flight)",
+                  ["service", "consumer"])
+NOTIFICATIONS = Gauge("cordon_notifications", "Notifications by channel and status (queued, failed)", ["channel", "status"])
+BREAKER_OPEN = Gauge("cordon_upstream_breaker_open", "1 while the gateway's circuit to an upstream is open", ["upstream"])
+LEADS_OVERDUE = Gauge("cordon_leads_overdue", "Open leads past their due time")
+REPORTS_MISSING = Gauge("cordon_reports_missing", "Units told missing today's daily report that still have not reported")
+GAUGES_REFRESHED = Gauge("cordon_gauges_refreshed_timestamp_seconds", "When the gauges were last refreshed", ["service"])
+
 
 def serve_metrics(host: str, port: int | None):
     """Prometheus metrics on an internal port of their own (a thread); None when no port is set."""
@@ -92,9 +126,10 @@ def metrics_response() -> Response:
 class RequestContextMiddleware:
     """Accepts or creates X-Request-ID, returns it, and records metrics (pure ASGI: no body buffering)."""
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, public: bool = False) -> None:
         self.app = app
         self.service = service
+        self.public = public
         self.log = logging.getLogger(f"cordon.{service}.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -116,18 +151,23 @@ class RequestContextMiddleware:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                if not self.public and (route := scope.get("route")) is not None:
+                    # Behind the gateway: the route template, which the gateway labels its own metrics with.
+                    message["headers"].append((ROUTE_HEADER.encode(), getattr(route, "path", "").encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            # The gateway's proxy names the route it resolved (its own route is the catch-all {path:path}).
+            template = scope.get(ROUTE_KEY) or getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
             REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
             LATENCY.labels(self.service, scope["method"], template).observe(elapsed)
             if template not in ("/metrics", "/healthz", "/readyz"):
                 # The route template, never the raw path or query: those can hold personal data.
-                self.log.info("%s %s %d %.1fms", scope["method"], template, status, elapsed * 1000)
+                self.log.info("request", extra={"method": scope["method"], "route": template, "status": status,
+                                                "duration_ms": round(elapsed * 1000, 1)})
             request_id_var.reset(token)
             messages.language_var.reset(lang)

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     # driver pool's size (a few connections keep one process's core busy: docs/scaling.md).
     hot_reads: bool = True
     hot_pool_size: int = 4
+    metrics_refresh_s: float = 15.0  # how often the gauges (outbox, dead letters, lag...) are read again
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -17,10 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route as StarletteRoute
 
-from cordon import apidoc
+from cordon import apidoc, observability
 from cordon.app import API_PREFIX, create_service_app
 from cordon.auth import STAFF
 from cordon.errors import DomainError, problem
+from cordon.observability import ROUTE_KEY
 from cordon.settings import Settings, secret_file
 from gateway import console, handlers, jwks, limits, openapi, proxy, routes
 from gateway.auth import api as auth_api
@@ -182,6 +183,8 @@ async def _proxy(request: Request):
     route = routes.resolve(path)
     if route is None:
         return problem(404, "not_found", "No such route.")
+    # Until the upstream names its template (when it answers), the route table's prefix labels the metrics.
+    request.scope[ROUTE_KEY] = route.label
     wait = request.app.state.ip_limits.check(_client_ip(request))
     if wait:
         return problem(429, "rate_limited", "Too many requests from this address.", headers={"Retry-After": str(int(wait) + 1)})
@@ -233,6 +236,11 @@ async def _bound(request: Request, principal) -> bool:
         return await auth.phone_still_bound(session=session, phone_index=principal.phone_index, person_id=principal.person_id)
 
 
+async def _breakers(app: FastAPI) -> None:
+    for name, upstream in app.state.upstreams.items():
+        observability.BREAKER_OPEN.labels(name).set(1 if upstream.breaker.open else 0)
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
@@ -258,6 +266,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         readiness=upstream_states,
         own_docs=False,
         public=True,
+        gauges=[_breakers],
         description="The one door to Cordon: auth, roles, routing and limits.",
     )
     app.router.routes.append(

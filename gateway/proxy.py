@@ -21,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from cordon.errors import problem
-from cordon.observability import request_id_var
+from cordon.observability import ROUTE_HEADER, ROUTE_KEY, request_id_var
 from gateway.routes import Route
 
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
     "transfer-encoding", "upgrade", "host", "content-length",
     "server", "date", "x-request-id",  # this hop sets its own
+    ROUTE_HEADER,  # the upstream's route template: the gateway's metrics label, not the caller's business
 }
 SMALL_BODY = 256 * 1024  # read whole below this; stream above
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
@@ -54,6 +55,11 @@ class Breaker:
             self.open_until = now + self.cooldown_s  # half-open: this one request is the trial
             return 0.0
         return self.open_until - now
+
+    @property
+    def open(self) -> bool:
+        """Open, or half-open (a trial may go): the upstream has failed ``threshold`` times in a row."""
+        return self.failures >= self.threshold
 
     def success(self) -> None:
         self.failures = 0
@@ -143,6 +149,8 @@ async def forward(request: Request, route: Route, upstream: Upstream, authorizat
             upstream.breaker.failure(time.monotonic())
             return problem(502, "upstream_error", f"{upstream.name} failed: {type(exc).__name__}.")
     upstream.breaker.success()
+    if template := upstream_response.headers.get(ROUTE_HEADER):
+        request.scope[ROUTE_KEY] = template
     response_headers = {k: v for k, v in upstream_response.headers.items() if k.lower() not in HOP_BY_HOP}
     length = upstream_response.content_length
     if length is not None and length <= SMALL_BODY:

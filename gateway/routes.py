@@ -24,6 +24,11 @@ class Route:
     api_key: bool = False  # a partner's X-API-Key is accepted here (and only here)
     scope: str | None = None  # the scope a partner key needs here
 
+    @property
+    def label(self) -> str:
+        """The route's prefix as a metrics label, e.g. /persons/{}/tests/... (the services label theirs without /api/v1)"""
+        return "/" + "/".join("{}" if p == "*" else p for p in self.pattern) + "/..."
+
     def matches(self, segments: list[str]) -> bool:
         return len(segments) >= len(self.pattern) and all(
             p == "*" or p == s for p, s in zip(self.pattern, segments)

@@ -106,7 +106,7 @@ class Consumer:
                     await asyncio.sleep(1)
                     continue
                 except Exception as exc:  # disconnected, reconnecting, server restarting
-                    log.warning("consumer %s: fetch failed (%s); retrying", self.spec.name, type(exc).__name__)
+                    log.warning("consumer: fetch failed; retrying", extra={"consumer": self.spec.name, "error": type(exc).__name__})
                     await asyncio.sleep(1)
                     continue
                 try:
@@ -114,7 +114,7 @@ class Consumer:
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the database itself is away: JetStream redelivers after ack_wait
-                    log.exception("consumer %s: could not settle a batch", self.spec.name)
+                    log.exception("consumer: could not settle a batch", extra={"consumer": self.spec.name})
                     await asyncio.sleep(1)
         finally:
             await self._drop(sub)
@@ -151,7 +151,7 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the batch's own commit failed (the database went away): all come back
-                log.warning("consumer %s: batch of %d not committed (%s); redelivering", self.spec.name, len(work), type(exc).__name__)
+                log.warning("consumer: batch not committed; redelivering", extra={"consumer": self.spec.name, "batch": len(work), "error": type(exc).__name__})
                 for msg, _, _, _ in work:
                     await msg.nak(delay=nak_delay(_deliveries(msg)))
                 return
@@ -162,7 +162,7 @@ class Consumer:
                 await msg.ack()
             elif verdict == "transient" and deliveries < MAX_DELIVER:
                 BUS_HANDLED.labels(self.spec.name, "retried").inc()
-                log.warning("consumer %s: transient failure on %s (%r); retrying", self.spec.name, envelope.id, exc)
+                log.warning("consumer: transient failure; retrying", extra={"consumer": self.spec.name, "event_id": str(envelope.id), "error": repr(exc)})
                 await msg.nak(delay=nak_delay(deliveries))
             elif verdict == "transient":
                 await self._poison(msg, envelope, f"gave up after {deliveries} deliveries: {exc!r}", deliveries)
@@ -225,13 +225,13 @@ class Consumer:
         except DBAPIError as exc:
             return ("transient" if exc.connection_invalidated else "poison"), exc
         except Exception as exc:
-            log.exception("consumer %s: handler failed on %s", self.spec.name, envelope.id)
+            log.exception("consumer: handler failed", extra={"consumer": self.spec.name, "event_id": str(envelope.id)})
             return "poison", exc
         finally:
             request_id_var.reset(token)
 
     async def _poison(self, msg: Msg, envelope: Envelope | None, error: str, deliveries: int) -> None:
-        log.error("consumer %s: dead letter %s: %s", self.spec.name, envelope.id if envelope else "?", error[:300])
+        log.error("consumer: dead letter set aside", extra={"consumer": self.spec.name, "event_id": str(envelope.id) if envelope else None, "subject": msg.subject, "error": error[:300]})
         await inbox.set_aside(
             self.sessionmaker,
             consumer=self.spec.name,

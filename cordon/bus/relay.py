@@ -67,7 +67,7 @@ class Relay:
                 raise
             except Exception as exc:  # NATS away, timeouts, database hiccups: all retried
                 BUS_RELAY_ERRORS.labels(self.service).inc()
-                log.warning("relay: publish failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, backoff)
+                log.warning("relay: publish failed; retrying", extra={"error": type(exc).__name__, "detail": str(exc), "retry_in_s": round(backoff, 2)})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
                 continue

@@ -106,7 +106,7 @@ class Bus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("bus: cannot reach NATS yet (%s); retrying in %.1fs", type(exc).__name__, delay)
+                log.warning("bus: cannot reach NATS yet; retrying", extra={"error": type(exc).__name__, "retry_in_s": round(delay, 1)})
                 if self.nc is not None:
                     await self.nc.close()
                     self.nc = None
@@ -114,7 +114,7 @@ class Bus:
                 delay = min(delay * 2, 5.0)
         self._js = js
         self._declared.set()
-        log.info("bus: connected to NATS, %d consumers", len(self.consumers))
+        log.info("bus: connected to NATS", extra={"consumers": len(self.consumers)})
         self.relay.wake()
         self._tasks += [
             asyncio.create_task(c.run(js), name=f"{self.service}-{c.spec.name}") for c in self.consumers
@@ -122,7 +122,7 @@ class Bus:
 
     async def _on_error(self, exc: Exception) -> None:
         # nats-py's default prints a traceback per reconnect attempt; one line is enough.
-        log.debug("nats: %s: %s", type(exc).__name__, exc)
+        log.debug("nats client error", extra={"error": type(exc).__name__, "detail": str(exc)})
 
     async def _on_disconnected(self) -> None:
         if not self._stopping:

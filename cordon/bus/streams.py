@@ -42,5 +42,5 @@ async def declare(js: JetStreamContext, streams: dict[str, list[str]] = STREAMS,
         try:
             await js.add_stream(config)
         except nats.js.errors.BadRequestError:  # exists with another configuration
-            log.info("updating stream %s", name)
+            log.info("updating stream", extra={"stream": name})
             await js.update_stream(config)

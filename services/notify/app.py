@@ -7,10 +7,13 @@ from typing import Literal
 from fastapi import FastAPI
 from pydantic import Field
 
+from cordon import observability
 from cordon.app import create_service_app
 from cordon.settings import Settings
 from services.notify import clockwork, handlers
 from services.notify.api import ROUTERS
+from services.notify.schemas import Channel
+from services.notify.service import monitoring
 from services.notify.service.delivery import Retry
 from services.notify.service.providers import aliyun, tencent, wechat
 
@@ -90,6 +93,14 @@ class NotifySettings(Settings):
         return Retry(base_s=self.retry_base_s, cap_s=self.retry_cap_s, max_attempts=self.delivery_max_attempts)
 
 
+async def _gauges(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session:
+        counts = await monitoring.by_channel(session=session)
+    for channel in Channel.__args__:
+        for status in monitoring.WATCHED:
+            observability.NOTIFICATIONS.labels(channel, status).set(counts.get((channel, status), 0))
+
+
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     return create_service_app(
@@ -98,5 +109,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         consumers=handlers.consumers(webhook=bool(settings.webhook_url)),
         tasks=[clockwork.deliver, clockwork.escalate, clockwork.fan_out],
         contexts=[clockwork.channel_adapters],
+        gauges=[_gauges],
         description="Notifications to residents and staff: channels, retries, acknowledgement and escalation.",
     )

@@ -9,12 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from cordon import keys
+from cordon import keys, observability
 from cordon.app import create_service_app
 from cordon.settings import Settings
 from services.registry import clockwork, handlers
 from services.registry.api import ROUTERS, hot
-from services.registry.service import hot_reads, passes
+from services.registry.service import hot_reads, monitoring, passes
 
 
 class RegistrySettings(Settings):
@@ -57,6 +57,13 @@ async def _hot_reads(app: FastAPI):
     yield
 
 
+async def _gauges(app: FastAPI) -> None:
+    now = app.state.clock()
+    async with app.state.sessionmaker() as session:
+        observability.LEADS_OVERDUE.set(await monitoring.leads_overdue(session=session, now=now))
+        observability.REPORTS_MISSING.set(await monitoring.reports_missing(session=session, now=now))
+
+
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings or RegistrySettings(),
@@ -65,6 +72,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         tasks=[clockwork.run],
         contexts=[_pass_keys, _hot_reads],
         fast_paths=[hot.HotRoutes],
+        gauges=[_gauges],
         description="People, regions, risk areas, travel records, the control-measure policy and health codes.",
     )
 

@@ -58,4 +58,8 @@ def test_logs_are_json_with_request_id_and_no_personal_data():
         request_id_var.reset(token)
     assert line["request_id"] == "req-1" and line["service"] == "registry"
     assert "320413199001011235" not in line["message"] and "13812341234" not in line["message"]
+    fields = logging.LogRecord("x", logging.INFO, __file__, 1, "request", (), None)
+    fields.__dict__.update(route="/persons/{person_id}", status=404, note="phone 13812341234")
+    line = orjson.loads(JsonFormatter("registry").format(fields))
+    assert (line["message"], line["route"], line["status"], line["note"]) == ("request", "/persons/{person_id}", 404, "phone [redacted]")
     assert scrub("order 2024010112345678901 id 11010519491231002X") == "order 2024010112345678901 id [redacted]"  # long digit runs are not ID numbers
