@@ -5,7 +5,8 @@
  * language button switches every text to English (the choice is kept in localStorage).
  *
  * Lists are declared in LISTS: a path, its filters, its columns. An export of a list is one more
- * field (`exportPath`): when set, the list shows a download link carrying its current filters.
+ * field (`exportPath`, and `exportRoles` who may use it): the list then shows CSV and Excel buttons that
+ * download the export with its current filters.
  */
 (function () {
   "use strict";
@@ -246,13 +247,19 @@
   }
 
   // ---- lists ---------------------------------------------------------------------------------------
+  // 张三 -> 张*, 欧阳娜娜 -> 欧**娜 (the server's rule, cordon/pii.py), for lists whose API answers a name as is.
+  const maskName = (name) => {
+    const v = String(name || "").trim();
+    if (!v) return "";
+    return v.length <= 1 ? "*" : v.length === 2 ? v[0] + "*" : v[0] + "*".repeat(v.length - 2) + v[v.length - 1];
+  };
   const colorCell = (c) => `<span class="dot ${esc(c)}"></span>${esc(t("color." + c))}`;
   const personLink = (id, text) => `<a href="#/person/${esc(id)}">${esc(text || String(id).slice(0, 8))}</a>`;
   const when = (v) => (v ? esc(String(v).replace("T", " ").slice(0, 16)) : "");
 
   const LISTS = {
     people: {
-      title: "list.people", path: "/api/v1/persons", exportPath: null, // GET /persons/export, once it exists
+      title: "list.people", path: "/api/v1/persons", exportPath: "/api/v1/persons/export", exportRoles: ["admin", "official"],
       filters: [
         { name: "region_code", kind: "text" },
         { name: "health_code", options: ["green", "yellow", "red"], label: (v) => t("color." + v) },
@@ -267,10 +274,13 @@
       row: (p) => `data-person="${esc(p.id)}"`,
     },
     leads: {
-      title: "list.leads", path: "/api/v1/leads", exportPath: null, // GET /leads/export, once it exists
-      filters: [{ name: "region_code", kind: "text" }, { name: "status", options: ["open", "closed"], label: (v) => t("status." + v) }],
+      title: "list.leads", path: "/api/v1/leads", exportPath: "/api/v1/leads/export", exportRoles: ["admin", "official"],
+      filters: [
+        { name: "region_code", kind: "text" }, { name: "status", options: ["open", "closed"], label: (v) => t("status." + v) },
+        { name: "overdue", options: ["true"], label: () => t("yes") },
+      ],
       columns: [
-        ["name", (l) => esc(l.name_masked)], ["phone", (l) => esc(l.phone_masked)], ["id_number", (l) => esc(l.id_number_masked)],
+        ["name", (l) => esc(maskName(l.name))], ["phone", (l) => esc(l.phone_masked)], ["id_number", (l) => esc(l.id_number_masked)],
         ["region_code", (l) => esc(l.region_code)], ["status", (l) => esc(t("status." + l.status))], ["due_by", (l) => when(l.due_at)],
       ],
     },
@@ -320,7 +330,8 @@
     }
     if (stale(mine)) return;
     const link = (extra) => "#/" + name + "?" + new URLSearchParams({ ...filters, ...extra });
-    const exportHref = spec.exportPath ? spec.exportPath + "?" + new URLSearchParams(filters) : null;
+    const me = session.me || {};
+    const canExport = spec.exportPath && (!spec.exportRoles || spec.exportRoles.includes(me.role));
     view().innerHTML = `
       <h1>${esc(t(spec.title))}</h1>
       <form class="toolbar" id="filters">
@@ -329,7 +340,7 @@
               `<option value="${esc(o)}" ${filters[f.name] === o ? "selected" : ""}>${esc(f.label(o))}</option>`).join("")}</select>`
           : `<input name="${f.name}" value="${esc(filters[f.name] || "")}" maxlength="15">`}</label>`).join("")}
         <button type="submit">${esc(t("search"))}</button>
-        ${exportHref ? `<a class="export" href="${esc(exportHref)}">${esc(t("export"))}</a>` : ""}
+        ${canExport ? ["csv", "xlsx"].map((f) => `<button type="button" class="export" data-format="${f}">${esc(t("export"))} ${f === "csv" ? "CSV" : "Excel"}</button>`).join("") : ""}
       </form>
       <table id="list" data-list="${esc(name)}"><thead><tr>${spec.columns.map(([k]) => `<th>${esc(t(k))}</th>`).join("")}</tr></thead>
       <tbody>${page.items.map((item) => `<tr ${spec.row ? spec.row(item) : ""}>${spec.columns.map(([, cell]) => `<td>${cell(item)}</td>`).join("")}</tr>`).join("") ||
@@ -344,6 +355,8 @@
       const chosen = Object.fromEntries([...new FormData(event.target)].filter(([, v]) => v));
       location.hash = "#/" + name + "?" + new URLSearchParams(chosen);
     });
+    document.querySelectorAll("#filters .export").forEach((button) => button.addEventListener("click", () =>
+      download(spec.exportPath, { ...filters, format: button.dataset.format }, button)));
     $("#next").addEventListener("click", () => {
       location.hash = link({ cursor: page.next_cursor, trail: [...trail, params.cursor || ""].join(",") });
     });
@@ -351,6 +364,28 @@
       const before = trail.slice(0, -1), cursor = trail[trail.length - 1];
       location.hash = link({ ...(cursor ? { cursor } : {}), ...(before.length ? { trail: before.join(",") } : {}) });
     });
+  }
+
+  // An export streams from the API with the staff token (a plain link would carry none), then is saved.
+  async function download(path, params, button) {
+    button.disabled = true;
+    try {
+      const url = new URL(path, location.origin);
+      for (const [k, v] of Object.entries(params)) if (v) url.searchParams.set(k, v);
+      const response = await fetch(url, { headers: { Authorization: "Bearer " + session.token, "Accept-Language": lang === "zh" ? "zh-CN" : "en" } });
+      if (!response.ok) throw new ApiError(response.status);
+      const disposition = response.headers.get("content-disposition") || "";
+      const named = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = named ? decodeURIComponent(named[1]) : "export." + params.format;
+      document.body.appendChild(link); link.click(); link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+    } catch (error) {
+      alert(t("error.load") + ": " + error.message);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   // ---- the person file (一人一档) --------------------------------------------------------------------

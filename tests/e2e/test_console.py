@@ -160,6 +160,12 @@ async def test_console_in_a_browser(databases, nats_server, home):
                 text = await page.locator("#view").text_content()
                 assert not any(person["name"] in text for person in people)
                 await _shot(page, "people")
+                # The list's export (GET /persons/export, with the list's filters): what a spreadsheet opens.
+                async with page.expect_download() as info:
+                    await page.click("#filters .export[data-format='csv']")
+                exported = Path(await (await info.value).path()).read_bytes()
+                assert exported.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the Chinese as UTF-8
+                assert len(exported.decode("utf-8-sig").splitlines()) == shown + 1
 
                 # The person file: masked, then revealed by an official's click, and the reveal is audited.
                 first = await page.locator("#list tbody tr[data-person]").first.get_attribute("data-person")

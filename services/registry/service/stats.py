@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import get_args
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import regions
@@ -254,28 +254,47 @@ async def overview(*, session: AsyncSession, principal: Principal, region_code: 
     }
 
 
+def _child_key(column, code: str | None):
+    """SQL: the prefix of ``column`` naming the place one level below ``code`` (a province's cities by their
+    first 4 digits, the country's provinces by 2; ``domain.stats.child_of`` pads and checks them)."""
+    if code is None:
+        return func.substr(column, 1, 2)
+    level = regions.level(code)
+    if level == "province":
+        return func.substr(column, 1, 4)
+    if level == "city":  # its counties; a city without counties (东莞 441900) holds townships directly
+        return case((and_(func.length(column) > 6, func.substr(column, 1, 6) == code), func.substr(column, 1, 9)),
+                    else_=func.substr(column, 1, 6))
+    return func.substr(column, 1, len(code) + 3)
+
+
+def _padded(key: str) -> str:
+    return key + "0000" if len(key) == 2 else key + "00" if len(key) == 4 else key
+
+
 async def by_place(*, session: AsyncSession, principal: Principal, region_code: str | None, on: date) -> dict:
-    """The overview's counters for each place one level below, named, with each one's report status."""
+    """The overview's counters for each place one level below, named, with each one's report status. Summed
+    in the database by the child's code prefix: one row per child and metric comes back."""
     code = scope(principal, region_code)
-    rows = (await session.execute(
-        select(StatsCount.region_code, StatsCount.metric, StatsCount.value).where(_within(StatsCount.region_code, code))
-    )).all()
+    key = _child_key(StatsCount.region_code, code)
+    rows = [(_padded(k), metric, int(n)) for k, metric, n in await session.execute(
+        select(key, StatsCount.metric, func.sum(StatsCount.value)).where(_within(StatsCount.region_code, code))
+        .group_by(key, StatsCount.metric)
+    )]
     rolled = stats.roll_up(code, rows)
-    reports = (await session.execute(
-        select(Roster.region_code, DailyReport.late)
+    unit_key = _child_key(Roster.region_code, code)
+    reports = await session.execute(
+        select(unit_key, func.count(), func.count(DailyReport.region_code), func.count().filter(DailyReport.late.is_(True)))
+        .select_from(Roster)
         .outerjoin(DailyReport, (DailyReport.region_code == Roster.region_code) & (DailyReport.report_on == on))
         .where(_within(Roster.region_code, code))
-    )).all()
+        .group_by(unit_key)
+    )
     report_counts: dict[str, Counter] = {}
-    for unit, late in reports:
-        child = stats.child_of(code, unit)
-        if child is None:
-            continue
-        counter = report_counts.setdefault(child, Counter())
-        counter["expected"] += 1
-        if late is not None:
-            counter["submitted"] += 1
-            counter["late"] += int(bool(late))
+    for unit, expected, submitted, late in reports:
+        child = stats.child_of(code, _padded(unit))
+        if child is not None:
+            report_counts.setdefault(child, Counter()).update({"expected": expected, "submitted": submitted, "late": late})
     children = sorted(set(rolled) | set(report_counts))
     names = dict((await session.execute(select(Region.code, Region.name).where(Region.code.in_(children)))).all()) if children else {}
     items = []
