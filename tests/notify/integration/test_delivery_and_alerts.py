@@ -220,3 +220,28 @@ async def test_a_send_cut_short_by_a_crash_is_repeated_only_through_a_provider_t
         else:
             assert item["status"] == "failed" and "at most once" in item["last_error"] and accepted == {}
         assert item["attempts"] == 2
+
+
+async def test_an_overdue_lead_alerts_the_county_once_and_escalates_as_a_lead(notify, nats_server):
+    from cordon.contracts import registry
+
+    v = vault(notify)
+    staff = [user_created(v, "county", "official", [REGION]), user_created(v, "village", "grid_worker", [REGION + "100201"]),
+             user_created(v, "city", "official", ["320400"])]
+    await publish(nats_server.url, *staff)
+    await projected(notify, *staff)
+    overdue = registry.LeadOverdue(lead_id=uuid.uuid4(), region_code=REGION + "100201", county_code=REGION, source="import",
+                                   reasons=[registry.LeadReason(rule="assist_request", detail="武汉协查")],
+                                   due_at=utcnow() - timedelta(minutes=1), phone_masked="137****1111")
+    await publish(nats_server.url, overdue, overdue)  # told twice (a redelivery): one alert
+    await settled(nats_server.url, notify)
+    told = await listed(notify, kind="lead_overdue")
+    assert [(n["recipient"], n["channel"]) for n in told] == [("county", "inbox")]
+    assert "137****1111" in told[0]["body"] and "外地协查" in told[0]["body"] and "320413100201" in told[0]["title"]
+
+    start = utcnow()
+    await escalation_rounds(notify, start + timedelta(minutes=31))
+    await settled(nats_server.url, notify)
+    up = await listed(notify, kind="lead_overdue_escalated")
+    assert [n["recipient"] for n in up] == ["city"] and "排查线索" in up[0]["title"]
+    assert await listed(notify, kind="alert_escalated") == []  # not told as a positive
