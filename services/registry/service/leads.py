@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cordon import batches, paging, pii, projections, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
+from cordon.clock import local_date
 from cordon.contracts import auth, registry
 from cordon.db import dialect_insert, skip_locked, slices
 from cordon.errors import Conflict, DomainError, NotFound, RegionForbidden, RegionInvalid, Unprocessable
@@ -26,8 +27,8 @@ from cordon.pii import Vault
 from cordon.policy import Policy
 from services.registry.domain import lead_lines
 from services.registry.domain import leads as rules
-from services.registry.models import Lead, LeadImportLine, Person, StaffRef
-from services.registry.service import audit, policies
+from services.registry.models import Lead, LeadImportLine, Person, StaffRef, TravelRecord
+from services.registry.service import audit, evaluation, policies
 
 OPEN = text("status = 'open'")
 OVERDUE_BATCH = 500
@@ -325,8 +326,22 @@ async def record_outcome(
     lead.closed_at, lead.closed_by, lead.updated_at = now, principal.username or principal.subject, now
     audit.record(session=session, principal=principal, action="close", entity="lead", entity_id=lead.id)
     await outbox.add(session, _closed_event(lead, closed_by=lead.closed_by), key=lead.id)
+    if person_id is not None:
+        await _records_to_person(session, lead, person_id, now)
     await session.commit()
     return lead
+
+
+async def _records_to_person(session: AsyncSession, lead: Lead, person_id: uuid.UUID, now: datetime) -> None:
+    """The person found under another phone or ID number: the unmatched records of the lead's contact become
+    theirs, and they are evaluated against them in this transaction (the measures start at once)."""
+    keys = [column == value for column, value in ((TravelRecord.id_number_index, lead.id_number_index),
+                                                  (TravelRecord.phone_index, lead.phone_index)) if value]
+    if keys:
+        await session.execute(update(TravelRecord).where(TravelRecord.person_id.is_(None), or_(*keys))
+                              .values(person_id=person_id).execution_options(synchronize_session=False))
+    policy = await policies.current(session=session)
+    await evaluation.evaluate(session=session, person_ids=[person_id], now=now, today=local_date(now), policy=policy)
 
 
 # --- overdue (clockwork) --------------------------------------------------------------------------

@@ -120,8 +120,20 @@ async def test_registering_the_person_closes_the_lead_and_starts_the_measures(re
     assert await leads_seen(registry, HERE, status="open") == []
     again = await registry.post(f"/api/v1/leads/{lead['id']}/outcome", json={"outcome": "not_found"}, headers=HERE)
     assert again.status_code == 409 and again.json()["code"] == "lead_closed"
+    # Found under another phone: the worker names the person, whose records become theirs, measures at once.
+    old_phone = phone()
+    await push(registry, record("r-2", phone=old_phone, current_region_code=VILLAGE))
+    (second,) = await leads_seen(registry, HERE, status="open")
+    other = await register(registry, region=VILLAGE, headers=HERE)
+    assert (await registry.get(f"/api/v1/persons/{other['id']}/measures", headers=HERE)).json()["items"] == []
+    named = await registry.post(f"/api/v1/leads/{second['id']}/outcome", json={"outcome": "registered", "person_id": other["id"]},
+                                headers=HERE)
+    assert named.status_code == 200 and named.json()["person_id"] == other["id"], named.text
+    measures = (await registry.get(f"/api/v1/persons/{other['id']}/measures", headers=HERE)).json()["items"]
+    assert {m["rule"] for m in measures} == {"high_risk_travel"}
     closed_events = await events_of(registry, nats_server.url, "registry.lead.closed")
-    assert [(e["lead_id"], e["outcome"], e["person_id"]) for e in closed_events] == [(lead["id"], "registered", person["id"])]
+    assert [(e["lead_id"], e["outcome"], e["person_id"]) for e in closed_events] == [
+        (lead["id"], "registered", person["id"]), (second["id"], "registered", other["id"])]
 
 
 async def test_an_outcome_closes_a_lead_and_assignment_stays_in_its_place(registry, nats_server):
@@ -176,7 +188,7 @@ async def test_lists_import_from_csv_gbk_xlsx_and_ndjson_once(registry):
     csv = ("姓名,身份证号,手机号,所在地,原因\n"
            f"张三,{numbers[0]},{mobiles[0]},{VILLAGE},武汉市协查：江汉区高风险地区停留\n"
            f"李四,,{mobiles[1]},{NEXT_VILLAGE},上海市协查\n"
-           f"王五,{numbers[0][:-1]}0,,{VILLAGE},校验位错误\n"
+           f"王五,{numbers[0][:-1]}{'1' if numbers[0][-1] != '1' else '2'},,{VILLAGE},校验位错误\n"
            f"赵六,{numbers[1]},,110105,不在辖区\n"
            f"钱七,,,{VILLAGE},无联系方式\n")
     gbk = await registry.post("/api/v1/leads/import", content=csv.encode("gbk"), headers={**OFFICIAL, "content-type": "text/csv"})
