@@ -11,7 +11,6 @@ from contextvars import ContextVar
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -131,17 +130,22 @@ class RequestContextMiddleware:
         self.service = service
         self.public = public
         self.log = logging.getLogger(f"cordon.{service}.http")
+        self._children: dict[tuple, tuple] = {}  # the metrics' label children, looked up once per route and status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Request(scope).headers
-        given = headers.get(REQUEST_ID_HEADER, "")
+        given, accept = "", None
+        for name, value in scope["headers"]:  # one pass over the raw headers (a hot path's share is per request)
+            if name == b"x-request-id" and not given:  # the first, as Headers.get gives it
+                given = value.decode("latin-1")
+            elif name == b"accept-language" and accept is None:
+                accept = value.decode("latin-1")
         rid = given if _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
         # The caller's language, for problems built outside an exception handler (cordon.errors.problem).
-        lang = messages.language_var.set(messages.language(headers.get("accept-language")))
+        lang = messages.language_var.set(messages.language(accept))
         started = time.perf_counter()
         status = 500
 
@@ -163,8 +167,15 @@ class RequestContextMiddleware:
             # The gateway's proxy names the route it resolved (its own route is the catch-all {path:path}).
             template = scope.get(ROUTE_KEY) or getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
-            REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
-            LATENCY.labels(self.service, scope["method"], template).observe(elapsed)
+            key = (scope["method"], template, status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    REQUESTS.labels(self.service, scope["method"], template, str(status)),
+                    LATENCY.labels(self.service, scope["method"], template),
+                )
+            children[0].inc()
+            children[1].observe(elapsed)
             if template not in ("/metrics", "/healthz", "/readyz"):
                 # The route template, never the raw path or query: those can hold personal data.
                 self.log.info("request", extra={"method": scope["method"], "route": template, "status": status,
