@@ -47,6 +47,7 @@ from bench.common import (  # noqa: E402  (shared helpers of the benchmarks)
     PySpy,
     ServiceProcess,
     TempDatabase,
+    backend_cpu,
     cpu_seconds,
     machine_info,
     machine_line,
@@ -149,6 +150,7 @@ async def generate_load(config: dict) -> dict:
     t_start = time.perf_counter()
     t_measure, t_end = t_start + warmup, t_start + warmup + seconds
     cpu0: list[float] = []
+    completed = [0]  # every answer, warm-up included: the server's CPU per request is over the same span
 
     async def worker(seed: int) -> None:
         rng = random.Random(seed)
@@ -172,6 +174,7 @@ async def generate_load(config: dict) -> dict:
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                 continue
             done = time.perf_counter()
+            completed[0] += 1
             if started >= t_measure and done <= t_end:
                 latencies.append(done - started)
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -196,6 +199,7 @@ async def generate_load(config: dict) -> dict:
     ok = statuses.get("200", 0)
     return {
         "requests": len(latencies),
+        "completed": completed[0],
         "ok": ok,
         "statuses": statuses,
         "errors": errors,
@@ -302,16 +306,24 @@ class Run:
     server_cpu_pct: float = 0.0
     notes: list[str] = field(default_factory=list)
     round: int = 0
+    cpu_us: float = 0.0  # the server's CPU per answer
+    pg_cpu_us: float = 0.0  # the PostgreSQL backends' CPU per answer
 
 
 async def drive(server: ServiceProcess, name: str, tmp: Path, ids: list[str], headers: dict, args, extra=None,
-                round_: int = 0) -> Run:
+                round_: int = 0, database=None) -> Run:
     """The load generator against ``server``; the server's CPU use over the whole drive (warm-up included)."""
+    pg0 = await backend_cpu(database.url(), database.name) if database else {}
     cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
     label = f"{round_}-" + "".join(c if c.isalnum() else "_" for c in name)
     result = await asyncio.to_thread(run_loadgen, tmp, label, server.base_url, ids, headers, args, extra)
     cpu1, t1 = cpu_seconds(server.pid), time.perf_counter()
+    pg1 = await backend_cpu(database.url(), database.name) if database else {}
     run = Run(name, result, 100 * (cpu1 - cpu0) / (t1 - t0), round=round_)
+    done = max(1, result.get("completed", 0))
+    # CPU per answer: what the machine's load does not change much (a loaded machine stretches the time, not the work).
+    run.cpu_us = 1e6 * (cpu1 - cpu0) / done
+    run.pg_cpu_us = 1e6 * sum(pg1.get(pid, 0.0) - pg0.get(pid, 0.0) for pid in pg1) / done if database else 0.0
     if result["ok"] != result["requests"] or result["errors"]:
         run.notes.append(f"statuses {result['statuses']}, errors {result['errors']}")
     return run
@@ -433,7 +445,8 @@ async def run(args, tmp: Path, env: dict) -> dict:
                 order = drives if round_ % 2 == 0 else [drives[0], *reversed(drives[1:])]
                 for name, server, extra in order:
                     progress(f"round {round_ + 1}/{args.rounds}: {name}")
-                    runs.append(await drive(server, name, tmp, ids, headers, args, extra, round_=round_))
+                    runs.append(await drive(server, name, tmp, ids, headers, args, extra, round_=round_,
+                                            database=None if server is bare or server is fastapi else database))
         finally:
             if spy:
                 spy.stop()
@@ -479,6 +492,8 @@ def summary(runs: list[Run]) -> dict[str, dict]:
             "server_cpu_pct": _median([r.server_cpu_pct for r in mine]),
             "loadgen_cpu_pct": _median([r.result["loadgen_cpu_pct"] for r in mine]),
             "ratio": _median([r.result["rps"] / base[r.round] for r in mine if base.get(r.round)]),
+            "cpu_us": _median([r.cpu_us for r in mine]),
+            "pg_cpu_us": _median([r.pg_cpu_us for r in mine]),
             "rounds": [round(r.result["rps"]) for r in mine],
             "notes": sorted({n for r in mine for n in r.notes}),
         }
@@ -494,18 +509,22 @@ def report(out: dict) -> str:
         machine_line(out["machine"]),
         "",
         f"{'server (medians over the rounds)':<48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs base':>8} "
-        f"{'server CPU':>10} {'loadgen CPU':>11}  req/s per round",
+        f"{'server CPU':>10} {'µs/req':>7} {'PG µs/req':>9} {'loadgen CPU':>11}  req/s per round",
     ]
     for name, m in table.items():
         lines.append(
             f"{name:<48} {m['rps']:>8,.0f} {m['p50_ms']:>8.1f} {m['p99_ms']:>8.1f} {m['ratio']:>8.3f} "
-            f"{m['server_cpu_pct']:>9.0f}% {m['loadgen_cpu_pct']:>10.0f}%  {m['rounds']}"
+            f"{m['server_cpu_pct']:>9.0f}% {m['cpu_us']:>7.0f} {m['pg_cpu_us']:>9.0f} {m['loadgen_cpu_pct']:>10.0f}%  {m['rounds']}"
             + (f"  [{'; '.join(m['notes'])}]" if m["notes"] else "")
         )
     lines.append("")
     for name, label in ((CODE, "registry"), (ME, "me"), (VERIFY, "verify"), (ORDINARY, "ordinary routes")):
         if name in table:
-            lines.append(f"ratio {label} / bare uvicorn (median of the rounds' ratios): {table[name]['ratio']:.3f}")
+            m = table[name]
+            cpu_ratio = table[BASELINE]["cpu_us"] / m["cpu_us"] if m["cpu_us"] else 0.0
+            lines.append(f"ratio {label} / bare uvicorn (median of the rounds' ratios): {m['ratio']:.3f}; by server CPU per "
+                         f"answer {cpu_ratio:.3f} (one core: {1e6 / m['cpu_us'] if m['cpu_us'] else 0:,.0f} answers/s, "
+                         f"PostgreSQL {m['pg_cpu_us']:.0f} µs each besides)")
     from bench.common import profile_lines
 
     lines += profile_lines(out["profile"])
