@@ -59,6 +59,9 @@ class Person(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(20))
     region_code: Mapped[str] = mapped_column(String(15))
     address: Mapped[str | None] = mapped_column(Text)
+    # A household linked explicitly (户号): the people of one county with the same key live together,
+    # whatever their addresses say.
+    household: Mapped[str | None] = mapped_column(String(64), index=True)
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     entry_date: Mapped[date | None] = mapped_column(Date)
     language: Mapped[str] = mapped_column(String(5), default="zh")

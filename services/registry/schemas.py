@@ -35,6 +35,8 @@ class PersonCreate(_In):
     phone: str | None = Field(default=None, max_length=32)
     region_code: str = Field(min_length=6, max_length=15)
     address: str | None = Field(default=None, max_length=500)
+    household: str | None = Field(default=None, min_length=1, max_length=64,
+                                  description="户号: people of one county with the same key live together")
     tags: list[Tag] = []
     entry_date: Day | None = None
     language: Literal["zh", "en"] = "zh"
@@ -47,6 +49,7 @@ class PersonUpdate(_In):
     phone: str | None = Field(default=None, max_length=32)
     region_code: Annotated[str | None, NotNull] = Field(default=None, min_length=6, max_length=15)
     address: str | None = Field(default=None, max_length=500)
+    household: str | None = Field(default=None, min_length=1, max_length=64)
     tags: list[Tag] | None = None
     entry_date: Day | None = None
     language: Annotated[Literal["zh", "en"] | None, NotNull] = None
@@ -65,6 +68,7 @@ class PersonRead(BaseModel):
     phone_masked: str | None
     region_code: str
     address: str | None
+    household: str | None = None
     tags: list[Tag]
     entry_date: date | None
     language: Language

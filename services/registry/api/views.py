@@ -19,6 +19,7 @@ def person(p: Person, revealed: dict | None = None) -> schemas.PersonRead:
         phone_masked=p.phone_masked,
         region_code=p.region_code,
         address=p.address,
+        household=p.household,
         tags=list(p.tags or []),
         entry_date=p.entry_date,
         language=p.language,

@@ -27,6 +27,11 @@ def same_household(region_a: str, address_a: str | None, region_b: str, address_
     )
 
 
+def linked(region_a: str, key_a: str | None, region_b: str, key_b: str | None) -> bool:
+    """Linked explicitly: the same household key (户号) in the same county."""
+    return bool(key_a) and key_a == key_b and region_a[:6] == region_b[:6]
+
+
 def test_days(rule: Rule | None, kind: str, starts_on: date, ends_on: date) -> list[date]:
     """The days the policy tests the household of a person under measure ``kind`` of ``rule`` (from the
     measure's own dates, so a measure extended by 填平补齐 tests on its new last day)."""

@@ -126,17 +126,24 @@ async def evaluate(
 
 
 async def household_of(*, session: AsyncSession, person: Person) -> list[uuid.UUID]:
-    """The people registered at the person's address in the same village (the person aside)."""
+    """The people registered at the person's address in the same village, or linked to them explicitly by
+    the same household key in the county (the person aside)."""
     home = household.village(person.region_code)
-    if home is None or not household.address_key(person.address):
-        return []
-    rows = await session.execute(
-        select(Person.id, Person.region_code, Person.address).where(
-            regions.within(Person.region_code, home), Person.id != person.id, Person.address.is_not(None)
+    found: set[uuid.UUID] = set()
+    if home is not None and household.address_key(person.address):
+        rows = await session.execute(
+            select(Person.id, Person.region_code, Person.address).where(
+                regions.within(Person.region_code, home), Person.id != person.id, Person.address.is_not(None)
+            )
         )
-    )
-    return sorted(pid for pid, region, address in rows
-                  if household.same_household(person.region_code, person.address, region, address))
+        found |= {pid for pid, region, address in rows
+                  if household.same_household(person.region_code, person.address, region, address)}
+    if person.household:
+        rows = await session.execute(
+            select(Person.id, Person.region_code, Person.household).where(Person.household == person.household, Person.id != person.id)
+        )
+        found |= {pid for pid, region, key in rows if household.linked(person.region_code, person.household, region, key)}
+    return sorted(found)
 
 
 async def _apply(

@@ -93,6 +93,7 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
         name=data.name,
         region_code=data.region_code,
         address=data.address,
+        household=data.household,
         tags=list(dict.fromkeys(data.tags)),
         entry_date=data.entry_date,
         language=data.language,

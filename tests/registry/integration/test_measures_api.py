@@ -165,12 +165,16 @@ async def test_an_inbound_home_quarantine_names_the_household_for_its_last_test(
     mother = await register(registry, region=village, address="华城路1号")
     neighbour = await register(registry, region=village, address="华城路2号")
     elsewhere = await register(registry, region="320413001002", address=address)
+    brother = await register(registry, region="320413001002", address="南洲路9号", household="JT-0001")  # linked explicitly
     entry = TODAY - timedelta(days=3)
-    arrival = await register(registry, region=village, address=address, tags=["inbound"], entry_date=entry.isoformat())
+    arrival = await register(registry, region=village, address=address, tags=["inbound"], entry_date=entry.isoformat(),
+                             household="JT-0001")
+    assert arrival["household"] == "JT-0001"
     await settled(nats_server.url, registry)
     assigned = {d["kind"]: d for s, d in await stream_events(nats_server.url)
                 if s == "registry.measure.assigned" and d["person_id"] == arrival["id"]}
     home = assigned["home_quarantine"]
-    assert home["household"] == [mother["id"]] and home["household_test_days"] == [(entry + timedelta(days=20)).isoformat()]
+    assert sorted(home["household"]) == sorted([mother["id"], brother["id"]])
+    assert home["household_test_days"] == [(entry + timedelta(days=20)).isoformat()]
     assert assigned["centralized_quarantine"]["household"] == []
     assert {neighbour["id"], elsewhere["id"]}.isdisjoint(home["household"])

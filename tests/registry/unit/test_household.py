@@ -27,3 +27,9 @@ def test_the_inbound_household_is_tested_with_the_last_day_of_home_quarantine():
     assert household.test_days(inbound, "centralized_quarantine", date(2022, 3, 1), date(2022, 3, 14)) == []
     assert household.test_days(POLICY.rules["close_contact"], "home_health_monitoring", start, end) == []
     assert household.test_days(None, "home_quarantine", start, end) == []
+
+
+def test_a_household_key_links_people_of_one_county_whatever_their_addresses():
+    assert household.linked(VILLAGE, "JT-0001", "320413002003", "JT-0001")
+    assert not household.linked(VILLAGE, "JT-0001", "320412001001", "JT-0001")  # another county
+    assert not household.linked(VILLAGE, None, VILLAGE, None) and not household.linked(VILLAGE, "a", VILLAGE, "b")
