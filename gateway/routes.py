@@ -38,6 +38,7 @@ class Route:
 _TABLE = [
     Route(("persons", "*", "tests"), "testing"),
     Route(("persons", "*", "negative-proof"), "testing"),
+    Route(("persons", "*", "gatherings"), "events"),
     Route(("persons",), "registry"),
     Route(("me", "tests"), "testing"),
     Route(("me", "negative-proof"), "testing"),

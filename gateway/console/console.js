@@ -35,6 +35,8 @@
       "level.high": "高风险", "level.medium": "中风险", "level.low": "低风险", local_cases: "本土病例",
       "status.due": "待随访", "status.missed": "漏访", "status.escalated": "已上报", "status.done": "已完成",
       "status.pending_approval": "待审批", "status.open": "待排查", "status.closed": "已办结",
+      "status.recorded": "已登记", "status.filed": "已备案", "status.approved": "已批准", "status.rejected": "未批准",
+      "status.cancelled": "已取消", checked_in_at: "签到时间", exposure: "涉阳",
       file: "一人一档", reveal: "查看完整信息（将记录审计）", revealed: "已显示完整信息，本次查看已记录审计。",
       health_reasons: "赋码原因", measures_list: "管控措施", tests: "核酸检测", travel: "行程记录", gatherings: "参加的聚集性活动",
       notifications: "通知记录", staff: "包保责任人（五包一）", audit: "审计记录", kind: "类别", rule: "依据",
@@ -70,6 +72,8 @@
       "level.high": "High", "level.medium": "Medium", "level.low": "Low", local_cases: "Local cases",
       "status.due": "Due", "status.missed": "Missed", "status.escalated": "Escalated", "status.done": "Done",
       "status.pending_approval": "Awaiting approval", "status.open": "Open", "status.closed": "Closed",
+      "status.recorded": "Recorded", "status.filed": "Filed", "status.approved": "Approved", "status.rejected": "Rejected",
+      "status.cancelled": "Cancelled", checked_in_at: "Checked in", exposure: "Positive attendee",
       file: "Person file", reveal: "Reveal identity (audited)", revealed: "Identity revealed; this reveal is audited.",
       health_reasons: "Why this code", measures_list: "Measures", tests: "Tests", travel: "Travel records",
       gatherings: "Gatherings attended", notifications: "Notifications", staff: "Responsible staff", audit: "Audit trail",
@@ -423,7 +427,8 @@
       section("travel", () => api(base + "/travel-records", { limit: 20 }), (rows) => table(rows, [
         ["region_code", (r) => esc(r.region_code)], ["starts_on", (r) => esc(r.first_seen)], ["ends_on", (r) => esc(r.last_seen)]])),
       section("gatherings", () => api(base + "/gatherings", { limit: 20 }), (rows) => table(rows, [
-        ["title", (g) => esc(g.title)], ["starts_at", (g) => when(g.starts_at || g.checked_in_at)]])),
+        ["title", (g) => esc(g.title)], ["starts_at", (g) => when(g.starts_at)], ["checked_in_at", (g) => when(g.checked_in_at)],
+        ["status", (g) => esc(t("status." + g.status))], ["exposure", (g) => (g.exposure ? esc(t("yes")) : "")]])),
       section("notifications", () => api("/api/v1/notifications", { recipient: id, limit: 20 }), (rows) => table(rows, [
         ["created_at", (n) => when(n.created_at)], ["title", (n) => esc(n.title)], ["channel", (n) => esc(n.channel)],
         ["status", (n) => esc(n.status)]])),

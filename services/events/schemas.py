@@ -130,3 +130,19 @@ class CheckInRead(BaseModel):
 class AttendeePage(BaseModel):
     items: list[CheckInRead]
     next_cursor: str | None
+
+
+class PersonGatheringRead(BaseModel):
+    gathering_id: uuid.UUID
+    title: str
+    kind: Kind
+    region_code: str
+    starts_at: datetime
+    status: Status
+    exposure: bool = Field(description="a positive attendee was found at this gathering")
+    checked_in_at: datetime
+
+
+class PersonGatheringPage(BaseModel):
+    items: list[PersonGatheringRead]
+    next_cursor: str | None

@@ -31,6 +31,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/api/v1/persons/{person_id}"): STAFF,
     ("GET", "/api/v1/persons/{person_id}/health-code"): STAFF,
     ("GET", "/api/v1/persons/{person_id}/travel-records"): STAFF,
+    ("GET", "/api/v1/persons/{person_id}/gatherings"): STAFF,
     ("GET", "/api/v1/me"): {RESIDENT},
     ("GET", "/api/v1/me/health-code"): {RESIDENT},
     ("POST", "/api/v1/me/travel-declarations"): {RESIDENT},

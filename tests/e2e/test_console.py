@@ -21,7 +21,7 @@ import pytest
 from cordon import pii
 from cordon.bus import streams
 from cordon.bus.envelope import wrap
-from cordon.clock import local_date, utcnow
+from cordon.clock import CHINA, local_date, utcnow
 from cordon.contracts import testing
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
 from tests.serving import eventually, settled
@@ -99,6 +99,19 @@ async def _seed(cordon, nats_url: str) -> tuple[dict, list[dict]]:
     finally:
         await nc.close()
     await settled(nats_url, *cordon.services, timeout=60)
+    # A village meeting filed for approval, where two of the people checked in.
+    starts = utcnow().astimezone(CHINA).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    gathering = await gw.post("/api/v1/gatherings", headers=admin, json={
+        "title": "东门村村民议事会", "kind": "meeting", "organizer": {"name": "赵主任", "phone": "13600001111"},
+        "venue": {"address": "东门村村委会", "region_code": VILLAGES[0]}, "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=2)).isoformat(), "expected_attendees": 60,
+        "prevention_plan": "入场测温、查验健康码，间隔就座", "emergency_plan": "发现发热人员就地隔离并报告"})
+    assert gathering.status_code == 201, gathering.text
+    for person in people[:2]:
+        checked = await gw.post(f"/api/v1/gatherings/{gathering.json()['id']}/check-ins", json={"id_number": person["_id_number"]},
+                                headers=admin)
+        assert checked.status_code == 201, checked.text
+    await settled(nats_url, *cordon.services, timeout=60)
     return admin, people
 
 
@@ -175,6 +188,7 @@ async def test_console_in_a_browser(databases, nats_server, home):
                 assert await page.locator("#person-name").text_content() == pii.mask_name(person["name"])
                 assert person["_id_number"] not in await page.locator("#view").text_content()
                 assert await page.locator("#view h2").count() >= 8  # every part of the file is there
+
                 await _shot(page, "person")
                 await page.click("#reveal")
                 await eventually(lambda: _text_is(page, "#person-name", person["name"]), timeout=10)
@@ -182,6 +196,17 @@ async def test_console_in_a_browser(databases, nats_server, home):
                 trail = (await gw.get("/api/v1/audit", params={"entity": "person", "entity_id": first}, headers=admin)).json()["items"]
                 assert [a["action"] for a in trail].count("reveal") == 1
                 await _shot(page, "person-revealed")
+
+                # Another file: the meeting this person checked in at.
+                await page.goto(base + f"/console#/person/{people[0]['id']}")
+                await page.wait_for_selector(f"#person-name:text-is('{pii.mask_name(people[0]['name'])}')")
+                assert "东门村村民议事会" in await page.locator("#view").text_content()
+
+                # The gatherings waiting for an official's approval.
+                await page.goto(base + "/console#/gatherings")
+                await page.wait_for_selector("#list[data-list='gatherings'] tbody td")
+                assert "东门村村民议事会" in await page.locator("#list").text_content()
+                await _shot(page, "gatherings")
 
                 # English on request; the risk-area list opens.
                 await page.click("#lang")

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from cordon import apidoc
+from cordon.auth import FieldStaff
 from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.paging import Cursor, Limit
 from services.events import schemas
@@ -54,3 +55,19 @@ async def list_attendees(
 ):
     page = await check_ins.list_attendees(session=session, principal=principal, gathering_id=gathering_id, limit=limit, cursor=cursor)
     return schemas.AttendeePage(items=[views.check_in(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/persons/{person_id}/gatherings",
+    response_model=schemas.PersonGatheringPage,
+    **apidoc.operation("查看人员参加的聚集性活动", "The gatherings a person checked in at, latest first", "person_not_found"),
+)
+async def person_gatherings(person_id: uuid.UUID, principal: FieldStaff, session: SessionDep, limit: Limit = 50,
+                            cursor: Cursor = None):
+    page = await check_ins.gatherings_of_person(session=session, principal=principal, person_id=person_id, limit=limit,
+                                                cursor=cursor)
+    return schemas.PersonGatheringPage(items=[
+        schemas.PersonGatheringRead(gathering_id=r.gathering_id, title=r.title, kind=r.kind, region_code=r.region_code,
+                                    starts_at=r.starts_at, status=r.status, exposure=r.exposure, checked_in_at=r.checked_in_at)
+        for r in page.items
+    ], next_cursor=page.next_cursor)

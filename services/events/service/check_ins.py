@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, pii
-from cordon.auth import FIELD_STAFF, Principal
+from cordon.auth import FIELD_STAFF, Principal, ensure_region_visible
 from cordon.db import insert_or_ignore
-from cordon.errors import Forbidden
+from cordon.errors import Forbidden, PersonNotFound
 from cordon.pii import Vault
 from services.events.domain import workflow
 from services.events.models import CheckIn, Gathering, PersonRef
@@ -81,3 +81,25 @@ async def list_attendees(
     await visible_gathering(session=session, principal=principal, gathering_id=gathering_id)
     query = select(CheckIn).where(CheckIn.gathering_id == gathering_id)
     return await paging.keyset(session, query, order=(CheckIn.seq,), limit=limit, cursor=cursor)
+
+
+async def gatherings_of_person(
+    *, session: AsyncSession, principal: Principal, person_id: uuid.UUID, limit: int, cursor: str | None
+) -> paging.Page:
+    """The gatherings a registered person checked in at (by their ID number or phone), latest check-in first.
+    A person this service does not know, or outside the caller's places: 404."""
+    ref = await session.get(PersonRef, person_id)
+    if ref is None:
+        raise PersonNotFound("No such person.")
+    ensure_region_visible(principal, ref.region_code, what="person")
+    who = CheckIn.id_number_index == ref.id_number_index
+    if ref.phone_index:
+        who = or_(who, CheckIn.phone_index == ref.phone_index)
+    query = (
+        select(CheckIn.id, CheckIn.checked_in_at, Gathering.id.label("gathering_id"), Gathering.title, Gathering.kind,
+               Gathering.region_code, Gathering.starts_at, Gathering.status, Gathering.exposure)
+        .join(Gathering, Gathering.id == CheckIn.gathering_id)
+        .where(who)
+    )
+    return await paging.keyset(session, query, order=(CheckIn.checked_in_at, CheckIn.id), limit=limit, cursor=cursor,
+                               descending=True)

@@ -99,3 +99,30 @@ async def test_a_crowd_arriving_at_once_is_numbered_once_each(events):
     assert sorted(c["seq"] for c in created) == list(range(1, 31))
     assert sum(c["over_capacity"] for c in created) == 5
     assert (await events.get(f"{API}/{g['id']}", headers=GRID)).json()["checked_in"] == 30
+
+
+async def test_a_persons_gatherings_by_id_number_or_phone_latest_first_in_pages(events, nats_server):
+    """GET /persons/{id}/gatherings (the person file): check-ins by either of the person's identifiers."""
+    from cordon.contracts import registry
+    from tests.events.integration.helpers import publish
+    from tests.serving import settled
+
+    person_id, person, mobile = uuid.uuid4(), id_number(), phone()
+    v = vault(events)
+    await publish(nats_server.url, registry.PersonRegistered(
+        person_id=person_id, region_code="320413", id_number_index=v.index("id_number", person), id_number_masked="x",
+        phone_index=v.index("phone", mobile)))
+    await settled(nats_server.url, events)
+    first, second, third, elsewhere = [await file(events, title=f"活动{i}") for i in range(4)]
+    for g, who in ((first, {"id_number": person}), (second, {"phone": mobile}), (third, {"id_number": person}),
+                   (elsewhere, {"id_number": id_number()})):
+        response = await events.post(f"{API}/{g['id']}/check-ins", json=who, headers=GRID)
+        assert response.status_code == 201, response.text
+    path = f"/api/v1/persons/{person_id}/gatherings"
+    page = (await events.get(path, params={"limit": 2}, headers=OFFICIAL)).json()
+    rest = (await events.get(path, params={"limit": 2, "cursor": page["next_cursor"]}, headers=OFFICIAL)).json()
+    assert [g["gathering_id"] for g in page["items"] + rest["items"]] == [third["id"], second["id"], first["id"]]
+    assert rest["next_cursor"] is None and page["items"][0]["title"] == "活动2"
+    assert (await events.get(path, headers=OTHER_GRID)).status_code == 404  # outside the caller's places
+    unknown = await events.get(f"/api/v1/persons/{uuid.uuid4()}/gatherings", headers=OFFICIAL)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "person_not_found"
