@@ -49,7 +49,7 @@ from bench.common import (  # noqa: E402  (after the path fix)
 
 CHUNK = 5000
 COUNTY = "320413"
-DIVISIONS = REPO / "services" / "registry" / "data" / "divisions.csv"
+DIVISIONS = REPO / "cordon" / "data" / "divisions.csv"
 
 
 def make_places(n: int) -> list[tuple[str, str, str, str]]:

@@ -43,6 +43,7 @@ _TABLE = [
     Route(("me", "tests"), "testing"),
     Route(("me", "negative-proof"), "testing"),
     Route(("me", "notifications"), "notify"),
+    Route(("me", "worklist"), "notify"),  # notify keeps the worklist (a read model of every service's events)
     Route(("me",), "registry"),
     Route(("risk-areas",), "registry"),
     Route(("travel-records", "batch"), "registry", timeout_s=1800.0, max_body=2048 * MB, api_key=True, scope="travel_records"),

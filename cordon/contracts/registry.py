@@ -29,6 +29,9 @@ class PersonFacts(Event):
     phone_masked: str | None = None
     phone_enc: str | None = None
     name_masked: str = ""
+    # The name encrypted under the shared key like ``phone_enc``: notify shows it in full, decrypted at read
+    # time, only to staff whose places hold the person (everyone else reads ``name_masked``).
+    name_enc: str | None = None
     tags: list[str] = []
     language: str = "zh"
 
@@ -171,6 +174,20 @@ class FollowUpFacts(Event):
     slot: str
     due_by: datetime
     notify: list[str]  # staff usernames to tell
+
+
+@register
+class FollowUpDue(FollowUpFacts):
+    """A follow-up slot opened for the day (the clockwork's daily slots): due by ``due_by``."""
+
+    subject: ClassVar[str] = "registry.followup.due"
+
+
+@register
+class FollowUpDone(FollowUpFacts):
+    """A follow-up fulfilled its slot (the slot is done, whether or not it had been opened)."""
+
+    subject: ClassVar[str] = "registry.followup.done"
 
 
 @register

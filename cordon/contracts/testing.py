@@ -78,3 +78,17 @@ class ScheduleDue(ScheduleFacts):
 @register
 class ScheduleOverdue(ScheduleFacts):
     subject: ClassVar[str] = "testing.schedule.overdue"
+
+
+@register
+class ScheduleFulfilled(ScheduleFacts):
+    """A sample fulfilled a scheduled test."""
+
+    subject: ClassVar[str] = "testing.schedule.fulfilled"
+
+
+@register
+class ScheduleCancelled(ScheduleFacts):
+    """A scheduled test is no longer asked for: its measure was released, or reassigned with other days."""
+
+    subject: ClassVar[str] = "testing.schedule.cancelled"

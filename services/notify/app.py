@@ -63,6 +63,7 @@ class NotifySettings(Settings):
     escalation_poll_s: float = 15.0
     broadcast_batch: int = 2000
     broadcast_poll_s: float = 1.0
+    worklist_tidy_s: float = 3600.0
 
     def missing_secrets(self) -> list[str]:
         missing = super().missing_secrets()
@@ -107,7 +108,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         settings=settings,
         routers=ROUTERS,
         consumers=handlers.consumers(webhook=bool(settings.webhook_url)),
-        tasks=[clockwork.deliver, clockwork.escalate, clockwork.fan_out],
+        tasks=[clockwork.deliver, clockwork.escalate, clockwork.fan_out, clockwork.tidy_worklist],
         contexts=[clockwork.channel_adapters],
         gauges=[_gauges],
         description="Notifications to residents and staff: channels, retries, acknowledgement and escalation.",

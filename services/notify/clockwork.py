@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from cordon import clockwork
 from cordon.policy import replica
 from services.notify.domain import delivery as rules
-from services.notify.service import alerts, broadcasts, channels, delivery, providers
+from services.notify.service import alerts, broadcasts, channels, delivery, providers, worklist
 
 log = logging.getLogger("cordon.notify.clockwork")
 
@@ -124,3 +124,12 @@ async def fan_out(app: FastAPI) -> None:
             return await broadcasts.fan_out_step(session=session, now=app.state.clock(), batch=settings.broadcast_batch)
 
     await clockwork.every("notify broadcast fan-out", round_, pause=settings.broadcast_poll_s)
+
+
+async def tidy_worklist(app: FastAPI) -> None:
+    """Deletes the worklist's closed items once no late event can need them, and follow-ups of days long gone."""
+    async def round_() -> None:
+        async with app.state.sessionmaker() as session:
+            await worklist.tidy(session=session, now=app.state.clock())
+
+    await clockwork.every("notify worklist tidying", round_, pause=app.state.settings.worklist_tidy_s)

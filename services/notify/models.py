@@ -27,10 +27,22 @@ class PersonRef(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(20))
     phone_enc: Mapped[str | None] = mapped_column(Text)  # decrypted only at send time
     name_masked: Mapped[str] = mapped_column(String(100), default="")
+    name_enc: Mapped[str | None] = mapped_column(Text)  # decrypted only to answer staff whose places hold the person
     language: Mapped[str] = mapped_column(String(5), default="zh")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_person_ref_region_code_person_id", "region_code", "person_id"),)
+
+
+class PlaceRef(Base):
+    """A place's name, as the registry announces it (registry.region.changed); seeded with the names every
+    county ships with (cordon/data/divisions.csv). Texts to staff name places by these names."""
+
+    __tablename__ = "place_ref"
+
+    code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WechatRef(Base):
@@ -125,6 +137,44 @@ class NotificationFold(Base):
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
     notification_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The person the folded notice was about: a folded staff notice still names every person it stands for.
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    region_code: Mapped[str | None] = mapped_column(String(15))
+
+    __table_args__ = (Index("ix_notification_fold_notification_id_created_at", "notification_id", "created_at"),)
+
+
+class WorkItem(Base):
+    """One thing a grid worker or official must do in a place (GET /me/worklist): an open lead, a follow-up
+    due or missed, a scheduled test due or overdue, an alert not acknowledged. A read model kept from the
+    registry's and testing's events and from this service's own alerts.
+
+    ``id`` is the thing's own id (the lead, the test schedule, the alert; a follow-up slot's is derived from
+    its person, day and slot). A closing event always wins: a closed row stays closed (kept a while as a
+    tombstone, so an opening event redelivered late does not bring it back)."""
+
+    __tablename__ = "work_item"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # lead | follow_up | test | alert
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+    region_code: Mapped[str] = mapped_column(String(15))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    measure_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    notification_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # an alert's: what POST /notifications/{id}/ack takes
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shown_from: Mapped[datetime] = mapped_column(UTCDateTime)  # on the worklist from (a test: its day)
+    shown_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # and until (a follow-up: the end of its day)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    title: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # The worklist: open items inside the caller's places, by due time.
+        Index("ix_work_item_open_region_code_due_at", "open", "region_code", "due_at", "id"),
+        Index("ix_work_item_updated_at", "updated_at"),
+    )
 
 
 class Alert(Base):

@@ -14,6 +14,15 @@ Channel = Literal["inbox", "sms", "wechat", "webhook"]
 Status = Literal["queued", "sent", "failed", "read", "acknowledged"]
 
 
+class PersonLink(BaseModel):
+    """A person a staff notice is about."""
+
+    person_id: uuid.UUID
+    region_code: str | None = None
+    place: str | None = None  # the place by name
+    name: str | None = None  # in full for staff whose places hold the person; masked otherwise
+
+
 class NotificationRead(BaseModel):
     id: uuid.UUID
     kind: str
@@ -27,6 +36,9 @@ class NotificationRead(BaseModel):
     urgent: bool = False
     count: int = 1  # notices folded into this one inside the collapse window
     region_code: str | None = None
+    place: str | None = None  # region_code by name
+    person_id: uuid.UUID | None = None  # the person it is about
+    people: list[PersonLink] = []  # a staff notice: every person it stands for (folded notices included)
     sent_at: datetime | None = None
     read_at: datetime | None = None
     acknowledged_at: datetime | None = None
@@ -69,3 +81,23 @@ class BroadcastRead(BaseModel):
     created_by: str
     created_at: datetime
     fanned_out_at: datetime | None = None
+
+
+class WorkItemRead(BaseModel):
+    kind: Literal["lead", "follow_up", "test", "alert"]
+    id: uuid.UUID
+    person_id: uuid.UUID | None = None
+    lead_id: uuid.UUID | None = None
+    measure_id: uuid.UUID | None = None
+    notification_id: uuid.UUID | None = None  # an alert: acknowledge it with POST /notifications/{id}/ack
+    region_code: str
+    place: str
+    person_name: str | None = None
+    due_at: datetime
+    overdue: bool
+    title: str
+
+
+class WorkItemPage(BaseModel):
+    items: list[WorkItemRead]
+    next_cursor: str | None

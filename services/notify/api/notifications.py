@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from cordon import apidoc
 from cordon.auth import Official, Staff
-from cordon.deps import NowDep, SessionDep
+from cordon.deps import NowDep, SessionDep, VaultDep
 from cordon.paging import Cursor, Limit
 from services.notify import schemas
 from services.notify.api import views
@@ -23,14 +23,15 @@ router = APIRouter(tags=["notifications"])
     **apidoc.operation("查询通知记录", "List notifications"),
 )
 async def list_notifications(
-    principal: Official, session: SessionDep, recipient: str | None = None, status: schemas.Status | None = None,
+    principal: Official, session: SessionDep, vault: VaultDep, recipient: str | None = None, status: schemas.Status | None = None,
     channel: schemas.Channel | None = None, kind: str | None = None, limit: Limit = 50, cursor: Cursor = None,
 ):
     page = await queries.list_notifications(
         session=session, principal=principal, recipient=recipient, status=status, channel=channel, kind=kind,
         limit=limit, cursor=cursor,
     )
-    return schemas.NotificationPage(items=[views.notification(n) for n in page.items], next_cursor=page.next_cursor)
+    about = await queries.annotate(session=session, principal=principal, vault=vault, rows=page.items)
+    return schemas.NotificationPage(items=views.notifications(page.items, about), next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -38,8 +39,10 @@ async def list_notifications(
     response_model=schemas.NotificationRead,
     **apidoc.operation("查看通知", "Read a notification", "not_found"),
 )
-async def get_notification(notification_id: uuid.UUID, principal: Staff, session: SessionDep):
-    return views.notification(await queries.get_notification(session=session, principal=principal, notification_id=notification_id))
+async def get_notification(notification_id: uuid.UUID, principal: Staff, session: SessionDep, vault: VaultDep):
+    row = await queries.get_notification(session=session, principal=principal, notification_id=notification_id)
+    about = await queries.annotate(session=session, principal=principal, vault=vault, rows=[row])
+    return views.notification(row, about.get(row.id))
 
 
 @router.post(

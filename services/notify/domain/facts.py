@@ -34,9 +34,10 @@ def result(event: testing.ResultRecorded, language: str) -> dict:
     }
 
 
-def positive_alert(event: testing.ResultRecorded, *, region_code: str, person: str, ack_minutes: int) -> dict:
+def positive_alert(event: testing.ResultRecorded, *, region_code: str, person: str, ack_minutes: int, place: str = "") -> dict:
     return {
         "region_code": region_code,
+        "place": place or region_code,
         "person": person or "—",
         "collected_at": minute(event.collected_at),
         "lab": event.lab,
@@ -44,10 +45,11 @@ def positive_alert(event: testing.ResultRecorded, *, region_code: str, person: s
     }
 
 
-def pool_positive(event: testing.ResultRecorded | testing.RetestOverdue, *, region_code: str, person: str) -> dict:
+def pool_positive(event: testing.ResultRecorded | testing.RetestOverdue, *, region_code: str, person: str, place: str = "") -> dict:
     """For the staff of a pool-positive person: whom, when sampled, the retest deadline (China time)."""
     return {
         "region_code": region_code,
+        "place": place or region_code,
         "person": person or "—",
         "collected_at": minute(event.collected_at),
         "retest_due_by": minute(event.retest_due_by) if event.retest_due_by else "—",
@@ -74,7 +76,7 @@ def rule_words(rule: str, language: str, policy: Policy) -> str:
     return policy.title(rule, language) if rule in policy.rules else word("rule", rule, language)
 
 
-def measure(event: registry.MeasureAssigned, language: str, policy: Policy, *, person: str = "") -> dict:
+def measure(event: registry.MeasureAssigned, language: str, policy: Policy, *, person: str = "", place: str = "") -> dict:
     tests = WORDS["tests"][language_of(language)]
     return {
         "rule": rule_words(event.rule, language, policy),
@@ -85,14 +87,15 @@ def measure(event: registry.MeasureAssigned, language: str, policy: Policy, *, p
         if event.test_days else tests["none"],
         "person": person or "—",
         "region_code": event.region_code,
+        "place": place or event.region_code,
     }
 
 
-def schedule(event: testing.ScheduleDue | testing.ScheduleOverdue, language: str, *, person: str = "") -> dict:
+def schedule(event: testing.ScheduleDue | testing.ScheduleOverdue, language: str, *, person: str = "", place: str = "") -> dict:
     """Under quarantine a person is sampled at the door; everyone else goes to a sampling site."""
     where = "door" if event.at_door else "site"
     return {"due_on": day(event.due_on, language), "where": word("where", where, language), "person": person or "—",
-            "region_code": event.region_code}
+            "region_code": event.region_code, "place": place or event.region_code}
 
 
 def gathering(event: events.GatheringFacts, language: str) -> dict:
@@ -108,43 +111,44 @@ def login_code(expires_at: datetime, code: str = "******") -> dict:
     return {"code": code, "expires_at": clock(expires_at)}
 
 
-def staff_assigned(event: registry.StaffAssigned, language: str, *, person: str, duties: list[str]) -> dict:
+def staff_assigned(event: registry.StaffAssigned, language: str, *, person: str, duties: list[str], place: str = "") -> dict:
     """For one of the five: which person, and which of their duties this reader holds."""
     return {
         "person": person or "—",
-        "region_code": event.region_code,
+        "place": place or event.region_code,
         "duty": join([word("duty", d, language) for d in duties], language),
     }
 
 
-def staff_missing(event: registry.StaffAssigned, language: str, *, person: str) -> dict:
+def staff_missing(event: registry.StaffAssigned, language: str, *, person: str, place: str = "") -> dict:
     return {
         "person": person or "—",
-        "region_code": event.region_code,
+        "place": place or event.region_code,
         "duties": join([word("duty", d, language) for d in event.missing], language),
     }
 
 
-def follow_up(event: registry.FollowUpFacts, language: str, *, person: str) -> dict:
+def follow_up(event: registry.FollowUpFacts, language: str, *, person: str, place: str = "") -> dict:
     return {
         "person": person or "—",
-        "region_code": event.region_code,
+        "place": place or event.region_code,
         "on": day(event.on),
         "slot": word("slot", event.slot, language),
         "due_by": minute(event.due_by),
     }
 
 
-def report(event: registry.ReportFacts, language: str) -> dict:
-    return {"region_code": event.region_code, "on": day(event.on), "deadline_at": minute(event.deadline_at)}
+def report(event: registry.ReportFacts, language: str, *, place: str = "") -> dict:
+    return {"place": place or event.region_code, "on": day(event.on), "deadline_at": minute(event.deadline_at)}
 
 
-def lead_overdue(event: registry.LeadOverdue, policy: Policy, *, ack_minutes: int) -> dict:
+def lead_overdue(event: registry.LeadOverdue, policy: Policy, *, ack_minutes: int, place: str = "") -> dict:
     """Who (masked), why, by when, where: enough for the county to call the village."""
     titles = {"assist_request": "外地协查"}
     reasons = join(list(dict.fromkeys(titles.get(r.rule) or policy.title(r.rule, "zh") for r in event.reasons))[:3], "zh")
     return {
         "region_code": event.region_code or "—",
+        "place": place or event.region_code or "—",
         "person": event.name_masked or event.phone_masked or event.id_number_masked or "—",
         "reasons": reasons,
         "due_at": minute(event.due_at),

@@ -115,7 +115,9 @@ def to_phone(kind: str, phone_index: str, phone_enc: str | None, facts: dict, *,
     return plans
 
 
-def to_staff(kind: str, staff: list[Staff], facts: dict, *, region_code: str | None) -> list[Plan]:
+def to_staff(kind: str, staff: list[Staff], facts: dict, *, region_code: str | None,
+             person_id: uuid.UUID | None = None) -> list[Plan]:
+    """``person_id``: the person the notice is about (the staff member's inbox links to them)."""
     plans = []
     for member in staff:
         for channel in CHANNELS[kind]:
@@ -123,10 +125,19 @@ def to_staff(kind: str, staff: list[Staff], facts: dict, *, region_code: str | N
                 continue
             plans.append(Plan(
                 kind=kind, recipient=member.username, recipient_type="staff", channel=channel, language="zh",
-                facts=facts, region_code=region_code, to_enc=member.phone_enc if channel in PHONE_CHANNELS else None,
-                urgent=kind in URGENT,
+                facts=facts, person_id=person_id, region_code=region_code,
+                to_enc=member.phone_enc if channel in PHONE_CHANNELS else None, urgent=kind in URGENT,
             ))
     return plans
+
+
+def in_care(*, role: str, regions_held: tuple[str, ...] | list[str], region_code: str | None) -> bool:
+    """Whether a staff member looks after a person living in ``region_code``: an admin, or one whose places
+    hold it. They may read the person's name in full; everyone else reads it masked."""
+    if role == "admin":
+        return True
+    return role in REGION_STAFF_ROLES and region_code is not None and any(
+        regions.contains(own, region_code) for own in regions_held if regions.is_region_code(own))
 
 
 def to_office(kind: str, region_code: str, facts: dict) -> list[Plan]:

@@ -37,6 +37,11 @@ def render(kind: str, language: str | None, facts: Mapping[str, object]) -> tupl
     return template["title"].format_map(values), template["body"].format_map(values)
 
 
+def render_title(kind: str, facts: Mapping[str, object]) -> str:
+    """The Chinese title alone (a worklist line)."""
+    return render(kind, "zh", facts)[0]
+
+
 def collapsed_body(body: str, count: int, language: str | None) -> str:
     return body + COLLAPSED[language_of(language)].format(count=count) if count > 1 else body
 

@@ -14,14 +14,15 @@ from cordon.contracts.notify import NotificationEscalated
 from cordon.db import insert_or_ignore, is_postgres, skip_locked
 from cordon.errors import Conflict, NotFound
 from cordon.policy import Policy, replica
-from services.notify.domain import recipients
+from services.notify.domain import recipients, work
+from services.notify.domain.rendering import render_title
 from services.notify.models import Alert, Notification
-from services.notify.service import notifications, projections
+from services.notify.service import notifications, projections, worklist
 
 
 async def raise_alert(
     *, session: AsyncSession, source: str, kind: str, region_code: str, facts: dict, now: datetime, policy: Policy,
-    webhook: bool = False,
+    webhook: bool = False, person_id: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
     """Tell the first tier of ``region_code``; the alert waits for an acknowledgement. Once per source."""
     alert_id = uuid.uuid4()
@@ -31,6 +32,10 @@ async def raise_alert(
     )
     if not await insert_or_ignore(session, Alert.__table__, values, conflict=["source"]):
         return None
+    # On the worklist of the place until acknowledged, whoever is told.
+    await worklist.open_item(session=session, item=work.alert(
+        alert_id=alert_id, region_code=region_code, person_id=person_id, due_at=values["ack_due_at"], created_at=now,
+        title=render_title(kind, facts)), at=now)
     tiers = recipients.alert_tiers(await projections.staff_around(session=session, region_code=region_code), region_code)
     alert = await session.get(Alert, alert_id)
     if webhook:
@@ -41,11 +46,13 @@ async def raise_alert(
         return alert_id
     staff = list(tiers[0].staff)
     created = await notifications.create(
-        session=session, plans=recipients.to_staff(kind, staff, facts, region_code=region_code), source=source, now=now,
-        policy=policy, alert_id=alert_id,
+        session=session, plans=recipients.to_staff(kind, staff, facts, region_code=region_code, person_id=person_id),
+        source=source, now=now, policy=policy, alert_id=alert_id,
     )
     alert.addressees = [s.username for s in staff]
     alert.primary_notification_id = created[0] if created else None
+    if created:
+        await worklist.link_notification(session=session, item_id=alert_id, notification_id=created[0])
     return alert_id
 
 
@@ -64,7 +71,9 @@ async def escalate_due(*, session: AsyncSession, now: datetime, webhook: bool = 
         minutes = policy.notifications.alert_ack_minutes
         facts = {**alert.facts, "level": level, "ack_minutes": minutes}
         kind = recipients.ESCALATED.get(alert.kind, "alert_escalated")
-        plans = recipients.to_staff(kind, list(tier.staff), facts, region_code=alert.region_code)
+        first = await session.get(Notification, alert.primary_notification_id) if alert.primary_notification_id else None
+        plans = recipients.to_staff(kind, list(tier.staff), facts, region_code=alert.region_code,
+                                    person_id=first.person_id if first else None)
         if webhook:
             plans += recipients.to_office(kind, alert.region_code, facts)
         await notifications.create(session=session, plans=plans, source=f"escalation:{alert.id}:{level}", now=now, policy=policy,
@@ -98,6 +107,7 @@ async def acknowledge(*, session: AsyncSession, principal: Principal, notificati
     alert = await session.get(Alert, row.alert_id, with_for_update=is_postgres(session))
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by, alert.ack_due_at = now, principal.username or principal.subject, None
+        await worklist.close_item(session=session, item=work.closed(alert.id, "alert", alert.region_code), at=now)
     if row.acknowledged_at is None:
         row.acknowledged_at = now
         if row.status in ("sent", "read"):  # a message still on its way keeps going

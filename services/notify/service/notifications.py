@@ -116,8 +116,8 @@ async def _latest(session: AsyncSession, plan: Plan) -> Notification | None:
 async def _fold(session: AsyncSession, latest: Notification, plan: Plan, *, source: str, title: str, body: str, now: datetime) -> bool:
     """Fold into ``latest`` unless the worker claimed it since it was read; True when folded (or folded before)."""
     key = {"source": source, "recipient": plan.recipient, "channel": plan.channel}
-    if not await insert_or_ignore(session, NotificationFold.__table__, {**key, "notification_id": latest.id, "created_at": now},
-                                  conflict=list(key)):
+    fold = {**key, "notification_id": latest.id, "created_at": now, "person_id": plan.person_id, "region_code": plan.region_code}
+    if not await insert_or_ignore(session, NotificationFold.__table__, fold, conflict=list(key)):
         return True  # this event was folded already
     count = latest.collapsed_count + 1
     result = await session.execute(

@@ -15,8 +15,9 @@ from services.notify.domain import recipients
 from services.notify.models import PersonRef, StaffRef, StaffRegion, WechatRef
 
 
-async def upsert_person(*, session: AsyncSession, event: PersonFacts, at: datetime) -> None:
-    await projections.project_person(session, PersonRef, event, at=at)
+async def upsert_person(*, session: AsyncSession, event: PersonFacts, at: datetime) -> bool:
+    """True if written (False: a newer announcement is already kept)."""
+    return await projections.project_person(session, PersonRef, event, at=at)
 
 
 async def upsert_wechat(*, session: AsyncSession, event: WechatBound, at: datetime) -> None:

@@ -14,7 +14,7 @@ from cordon.contracts import auth, events, registry, testing
 from cordon.policy import replica
 from services.notify.domain import facts, recipients
 from services.notify.domain.recipients import Person
-from services.notify.service import alerts, notifications, projections
+from services.notify.service import alerts, notifications, places, projections
 
 log = logging.getLogger("cordon.notify.triggers")
 
@@ -48,15 +48,17 @@ async def result_recorded(
     if event.outcome == "pool_positive" and region and not event.correction:  # a relinked copy: the same source, once
         staff = recipients.working_in(await projections.staff_around(session=session, region_code=region), region)
         plans = recipients.to_staff("pool_positive_alert", staff, facts.pool_positive(
-            event, region_code=region, person=person.name_masked if person else ""), region_code=region)
+            event, region_code=region, person=person.name_masked if person else "",
+            place=await places.label(session=session, code=region)),
+            region_code=region, person_id=person.person_id if person else None)
         await notifications.create(session=session, plans=plans, source=source, now=now, policy=policy)
     if event.outcome == "positive" and region and not event.correction:
         alert_facts = facts.positive_alert(
-            event, region_code=region, person=person.name_masked if person else "",
-            ack_minutes=policy.notifications.alert_ack_minutes,
+            event, region_code=region, place=await places.label(session=session, code=region),
+            person=person.name_masked if person else "", ack_minutes=policy.notifications.alert_ack_minutes,
         )
         await alerts.raise_alert(session=session, source=source, kind="positive_alert", region_code=region, facts=alert_facts,
-                                 now=now, policy=policy, webhook=webhook)
+                                 now=now, policy=policy, webhook=webhook, person_id=person.person_id if person else None)
 
 
 async def retest_overdue(*, session: AsyncSession, event: testing.RetestOverdue, envelope: Envelope, now: datetime) -> None:
@@ -72,7 +74,9 @@ async def retest_overdue(*, session: AsyncSession, event: testing.RetestOverdue,
     around = await projections.staff_around(session=session, region_code=region)
     staff = recipients.together(recipients.working_in(around, region), recipients.officials_of(around, region))
     plans = recipients.to_staff("retest_overdue", staff, facts.pool_positive(
-        event, region_code=region, person=person.name_masked if person else ""), region_code=region)
+        event, region_code=region, person=person.name_masked if person else "",
+        place=await places.label(session=session, code=region)),
+        region_code=region, person_id=person.person_id if person else None)
     await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
@@ -90,8 +94,10 @@ async def measure_assigned(*, session: AsyncSession, event: registry.MeasureAssi
     person = await _person_or_retry(session, event.person_id)
     plans = recipients.to_person("measure_assigned", person, facts.measure(event, person.language, policy))
     staff = recipients.working_in(await projections.staff_around(session=session, region_code=event.region_code), event.region_code)
-    plans += recipients.to_staff("staff_measure_assigned", staff, facts.measure(event, "zh", policy, person=person.name_masked),
-                                 region_code=event.region_code)
+    place = await places.label(session=session, code=event.region_code)
+    plans += recipients.to_staff("staff_measure_assigned", staff,
+                                 facts.measure(event, "zh", policy, person=person.name_masked, place=place),
+                                 region_code=event.region_code, person_id=event.person_id)
     await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
@@ -106,8 +112,10 @@ async def schedule_overdue(*, session: AsyncSession, event: testing.ScheduleOver
     policy = await replica.current(session)
     person = await projections.find_person(session=session, person_id=event.person_id)
     staff = recipients.working_in(await projections.staff_around(session=session, region_code=event.region_code), event.region_code)
-    plans = recipients.to_staff("test_overdue", staff, facts.schedule(event, "zh", person=person.name_masked if person else ""),
-                                region_code=event.region_code)
+    place = await places.label(session=session, code=event.region_code)
+    plans = recipients.to_staff("test_overdue", staff,
+                                facts.schedule(event, "zh", person=person.name_masked if person else "", place=place),
+                                region_code=event.region_code, person_id=event.person_id)
     await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
@@ -187,13 +195,16 @@ async def staff_assigned(*, session: AsyncSession, event: registry.StaffAssigned
     policy = await replica.current(session)
     person = await _person_or_retry(session, event.person_id)
     held = recipients.duties_by_username(event.staff)
+    place = await places.label(session=session, code=event.region_code)
     plans = []
     for member in await _named_staff(session, list(held), subject=event.subject):
         plans += recipients.to_staff("staff_assigned", [member], facts.staff_assigned(
-            event, "zh", person=person.name_masked, duties=held[member.username]), region_code=event.region_code)
+            event, "zh", person=person.name_masked, duties=held[member.username], place=place),
+            region_code=event.region_code, person_id=event.person_id)
     if event.missing:
         plans += recipients.to_staff("staff_missing", await _officials(session, event.region_code),
-                                     facts.staff_missing(event, "zh", person=person.name_masked), region_code=event.region_code)
+                                     facts.staff_missing(event, "zh", person=person.name_masked, place=place),
+                                     region_code=event.region_code, person_id=event.person_id)
     await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
@@ -205,15 +216,17 @@ async def follow_up_not_done(*, session: AsyncSession, event: registry.FollowUpF
     staff = await _named_staff(session, event.notify, subject=event.subject)
     if kind == "followup_escalated":
         staff = recipients.together(staff, await _officials(session, event.region_code))
-    plans = recipients.to_staff(kind, staff, facts.follow_up(event, "zh", person=person.name_masked if person else ""),
-                                region_code=event.region_code)
+    place = await places.label(session=session, code=event.region_code)
+    plans = recipients.to_staff(kind, staff, facts.follow_up(event, "zh", person=person.name_masked if person else "", place=place),
+                                region_code=event.region_code, person_id=event.person_id)
     await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
 async def report_reminded(*, session: AsyncSession, event: registry.ReportReminded, envelope: Envelope, now: datetime) -> None:
     policy = await replica.current(session)
     staff = await _named_staff(session, event.notify, subject=event.subject)
-    plans = recipients.to_staff("report_reminder", staff, facts.report(event, "zh"), region_code=event.region_code)
+    place = await places.label(session=session, code=event.region_code)
+    plans = recipients.to_staff("report_reminder", staff, facts.report(event, "zh", place=place), region_code=event.region_code)
     await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
 
@@ -221,7 +234,8 @@ async def report_missing(*, session: AsyncSession, event: registry.ReportMissing
     """The officials above the silent unit (of the unit itself when it has no parent)."""
     policy = await replica.current(session)
     above = event.parent_region or event.region_code
-    plans = recipients.to_staff("report_missing", await _officials(session, above), facts.report(event, "zh"),
+    place = await places.label(session=session, code=event.region_code)  # the silent unit, by name
+    plans = recipients.to_staff("report_missing", await _officials(session, above), facts.report(event, "zh", place=place),
                                 region_code=above)
     await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
 
@@ -234,6 +248,7 @@ async def lead_overdue(*, session: AsyncSession, event: registry.LeadOverdue, en
         log.info("notify: overdue lead %s has no place; admins see it in their list", event.lead_id)
         return
     policy = await replica.current(session)
-    facts_ = facts.lead_overdue(event, policy, ack_minutes=policy.notifications.alert_ack_minutes)
+    facts_ = facts.lead_overdue(event, policy, ack_minutes=policy.notifications.alert_ack_minutes,
+                                place=await places.label(session=session, code=event.region_code or place))
     await alerts.raise_alert(session=session, source=f"lead_overdue:{event.lead_id}", kind="lead_overdue",
                              region_code=place, facts=facts_, now=now, policy=policy)

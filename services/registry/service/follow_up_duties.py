@@ -48,8 +48,20 @@ async def open_today(*, session: AsyncSession, now: datetime, policy: Policy) ->
         statement = dialect_insert(session, FollowUpSlot).from_select(
             ["person_id", "measure_id", "region_code", "due_on", "slot", "ends_at", "status"], chosen
         ).on_conflict_do_nothing(index_elements=["person_id", "due_on", "slot"])  # opened already: the unique key says so
-        created += (await session.execute(statement)).rowcount or 0
+        opened = (await session.execute(statement.returning(*_FACTS))).all()
+        # Announced in the same transaction: the worklists of the people's places show the slot.
+        await outbox.add_many(session, [(_facts(registry.FollowUpDue, row), row.person_id) for row in opened])
+        created += len(opened)
     return created
+
+
+_FACTS = (FollowUpSlot.person_id, FollowUpSlot.measure_id, FollowUpSlot.region_code, FollowUpSlot.due_on, FollowUpSlot.slot,
+          FollowUpSlot.ends_at)
+
+
+def _facts(event, row, notify: list[str] | None = None):
+    return event(person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
+                 slot=row.slot, due_by=row.ends_at, notify=notify or [])
 
 
 async def fulfil(*, session: AsyncSession, person: Person, measure: Measure, follow_up_id: uuid.UUID, now: datetime, policy: Policy) -> str | None:
@@ -68,7 +80,9 @@ async def fulfil(*, session: AsyncSession, person: Person, measure: Measure, fol
     statement = statement.on_conflict_do_update(
         index_elements=["person_id", "due_on", "slot"], set_=values, where=FollowUpSlot.__table__.c.status == "due"
     )
-    await session.execute(statement)
+    done = (await session.execute(statement.returning(*_FACTS))).first()
+    if done is not None:  # the slot became done now (not: it was done already)
+        await outbox.add(session, _facts(registry.FollowUpDone, done), key=person.id)
     return slot.name
 
 
@@ -115,9 +129,7 @@ async def _move(session: AsyncSession, *, from_status: str, to_status: str, ende
     ).all()
     staff = await _staff(session, {row.person_id for row in moved})
     await outbox.add_many(session, [
-        (event(person_id=row.person_id, region_code=row.region_code, measure_id=row.measure_id, on=row.due_on,
-               slot=row.slot, due_by=row.ends_at, notify=_named((staff.get(row.person_id) or {}).get(duty))), row.person_id)
-        for row in moved
+        (_facts(event, row, _named((staff.get(row.person_id) or {}).get(duty))), row.person_id) for row in moved
     ])
     return len(moved)
 

@@ -37,7 +37,7 @@ def _phone_fields(vault: Vault, phone: str | None) -> dict:
     return {"phone_index": vault.index("phone", normal), "phone_enc": vault.encrypt(normal), "phone_masked": pii.mask_phone(normal)}
 
 
-def facts_event(cls, person: Person):
+def facts_event(cls, person: Person, vault: Vault):
     return cls(
         person_id=person.id,
         region_code=person.region_code,
@@ -47,6 +47,7 @@ def facts_event(cls, person: Person):
         phone_masked=person.phone_masked,
         phone_enc=person.phone_enc,
         name_masked=(person.name[:1] + "*" * (len(person.name) - 1)) if person.name else "",
+        name_enc=vault.encrypt(person.name) if person.name else None,
         tags=list(person.tags or []),
         language=person.language,
     )
@@ -109,7 +110,7 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
     await leads.close_for_person(session=session, person=person, now=now)  # found: the lead closes as registered
     await reactions.claim_waiting_results(session=session, person=person)  # the evaluation below refreshes the code with them
     audit.record(session=session, principal=principal, action="create", entity="person", entity_id=person.id)
-    await outbox.add(session, facts_event(registry.PersonRegistered, person), key=person.id)
+    await outbox.add(session, facts_event(registry.PersonRegistered, person, vault), key=person.id)
     policy = await policies.current(session=session)
     await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=local_date(now), policy=policy)
     await session.commit()
@@ -142,7 +143,7 @@ async def update_person(*, session: AsyncSession, vault: Vault, principal: Princ
                                moved_by=principal.username or principal.subject))
         audit.record(session=session, principal=principal, action="move", entity="person", entity_id=person.id)
         await rosters.reroute(session=session, person=person, now=now)
-    await outbox.add(session, facts_event(registry.PersonUpdated, person), key=person.id)
+    await outbox.add(session, facts_event(registry.PersonUpdated, person, vault), key=person.id)
     policy = await policies.current(session=session)
     await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=local_date(now), policy=policy)
     await session.commit()

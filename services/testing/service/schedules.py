@@ -18,7 +18,7 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts.registry import MeasureFacts
-from cordon.contracts.testing import ScheduleDue, ScheduleOverdue
+from cordon.contracts.testing import ScheduleCancelled, ScheduleDue, ScheduleFulfilled, ScheduleOverdue
 from cordon.db import dialect_insert, slices
 from cordon.errors import RegionNotFound
 from cordon.policy import replica
@@ -41,11 +41,14 @@ async def apply_measure(*, session: AsyncSession, event: MeasureFacts, now: date
         await session.execute(dialect_insert(session, TestSchedule).values(values).on_conflict_do_nothing(index_elements=["measure_id", "due_on"]))
     for days, status in ((plan.reopen, "open"), (plan.cancel, "cancelled")):
         if days:
-            await session.execute(
+            changed = await session.execute(
                 update(TestSchedule)
                 .where(TestSchedule.measure_id == event.measure_id, TestSchedule.due_on.in_(days))
                 .values(status=status, updated_at=now)
+                .returning(*_FACTS)
             )
+            if status == "cancelled":
+                await _announce(session, ScheduleCancelled, changed.all())
     # The person may have moved region since: open tests follow them.
     await session.execute(
         update(TestSchedule)
@@ -75,9 +78,11 @@ async def _apply_household(*, session: AsyncSession, event: MeasureFacts, now: d
     """The people living with the person are tested on the household days (one series per cohabitant and
     measure); a cohabitant no longer named, or a day no longer named, is cancelled."""
     members = set(event.household)
-    for row in await _open_household(session, event.measure_id):
-        if row.person_id not in members or row.due_on not in event.household_test_days:
-            row.status, row.updated_at = "cancelled", now
+    dropped = [row for row in await _open_household(session, event.measure_id)
+               if row.person_id not in members or row.due_on not in event.household_test_days]
+    for row in dropped:
+        row.status, row.updated_at = "cancelled", now
+    await _announce(session, ScheduleCancelled, dropped)
     if not members or not event.household_test_days:
         return
     where = dict((await session.execute(
@@ -101,13 +106,28 @@ async def _apply_household(*, session: AsyncSession, event: MeasureFacts, now: d
 
 async def release_measure(*, session: AsyncSession, event: MeasureFacts, now: datetime) -> None:
     """A released measure cancels its tests still open."""
-    await session.execute(
+    cancelled = await session.execute(
         update(TestSchedule)
         .where(TestSchedule.measure_id == event.measure_id, TestSchedule.status == "open")
         .values(status="cancelled", updated_at=now)
+        .returning(*_FACTS)
     )
-    for row in await _open_household(session, event.measure_id):  # and its cohabitants' tests
+    household = await _open_household(session, event.measure_id)  # and its cohabitants' tests
+    for row in household:
         row.status, row.updated_at = "cancelled", now
+    await _announce(session, ScheduleCancelled, [*cancelled.all(), *household])
+
+
+# What a schedule's events carry, as an UPDATE ... RETURNING gives it back.
+_FACTS = (TestSchedule.id, TestSchedule.person_id, TestSchedule.region_code, TestSchedule.measure_id, TestSchedule.due_on)
+
+
+async def _announce(session: AsyncSession, event, rows) -> None:
+    """Tell the other services (notify's worklists) that these schedules closed: in the caller's transaction."""
+    await outbox.add_many(session, [
+        (event(schedule_id=r.id, person_id=r.person_id, region_code=r.region_code, measure_id=r.measure_id, due_on=r.due_on), r.id)
+        for r in rows
+    ])
 
 
 async def fulfil(*, session: AsyncSession, person_ids: set[uuid.UUID], now: datetime) -> None:
@@ -129,7 +149,7 @@ async def fulfil(*, session: AsyncSession, person_ids: set[uuid.UUID], now: date
         ).first()
         if latest is None:
             continue
-        await session.execute(
+        fulfilled = await session.execute(
             update(TestSchedule)
             .where(
                 TestSchedule.person_id == person_id,
@@ -137,7 +157,9 @@ async def fulfil(*, session: AsyncSession, person_ids: set[uuid.UUID], now: date
                 TestSchedule.due_on <= local_date(latest.collected_at),
             )
             .values(status="fulfilled", sample_id=latest.id, fulfilled_at=now, updated_at=now)
+            .returning(*_FACTS)
         )
+        await _announce(session, ScheduleFulfilled, fulfilled.all())
 
 
 # Recurring tests by tag are laid out this many days ahead (the clockwork extends them each day).
@@ -163,10 +185,11 @@ async def apply_tags(*, session: AsyncSession, person_id: uuid.UUID, region_code
     for tag, series in held.items():
         if tag not in wanted and series.active:
             series.active, series.updated_at = False, now
-            await session.execute(
+            stopped = await session.execute(
                 update(TestSchedule).where(TestSchedule.measure_id == series.series_id, TestSchedule.status == "open")
-                .values(status="cancelled", updated_at=now)
+                .values(status="cancelled", updated_at=now).returning(*_FACTS)
             )
+            await _announce(session, ScheduleCancelled, stopped.all())
     await session.flush()
     await session.execute(  # open tests follow the person to another region
         update(TestSchedule).where(TestSchedule.person_id == person_id, TestSchedule.tag.is_not(None), TestSchedule.status == "open")

@@ -82,7 +82,7 @@ async def test_unacknowledged_positive_escalates_once_per_level_on_the_test_cloc
     await escalation_rounds(notify, start + timedelta(minutes=31))  # more rounds at the same moment: nothing more
     await settled(nats_server.url, notify)
     level1 = await listed(notify, kind="alert_escalated")
-    assert len(level1) == 1 and level1[0]["recipient"] == "city" and "320413" in level1[0]["title"]
+    assert len(level1) == 1 and level1[0]["recipient"] == "city" and "金坛区" in level1[0]["title"]
     escalations = await escalated_events(nats_server.url)
     assert len(escalations) == 1
     assert escalations[0]["level"] == 1 and escalations[0]["escalated_to"] == ["city"] and escalations[0]["region_code"] == "320400"

@@ -215,3 +215,11 @@ def test_an_overdue_lead_names_who_why_and_by_when_in_words():
     assert "320413100201" in title
     assert "138****0000" in body and POLICY.title("high_risk_travel", "zh") in body and "外地协查" in body
     assert "未指派" in body and "30分钟" in body
+
+
+def test_staff_texts_name_the_place_not_its_code():
+    body = render("test_overdue", "zh", facts.schedule(testing.ScheduleOverdue(**SCHEDULE), "zh", person="张*",
+                                                       place="东城街道西门社区"))[1]
+    assert "东城街道西门社区" in body and "320413" not in body
+    title, body = render("lead_overdue", "zh", facts.lead_overdue(LEAD_OVERDUE, POLICY, ack_minutes=30, place="东城街道西门社区"))
+    assert "东城街道西门社区" in title + body and "320413" not in title + body

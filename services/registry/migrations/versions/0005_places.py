@@ -1,16 +1,13 @@
 """The place tree: region codes of up to 15 digits, the region table with every province, city and
-county of China (services/registry/data/divisions.csv), and person moves.
+county of China (cordon/data/divisions.csv), and person moves.
 
 Revision ID: registry_0005
 """
 
-import csv
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
-from cordon import regions
+from cordon import divisions, regions
 from cordon.db import UTCDateTime
 from cordon.migrate import widen_region_codes
 
@@ -30,7 +27,6 @@ COLUMNS = {
     "report_notice": ("region_code",),
     "daily_count": ("region_code",),
 }
-DIVISIONS = Path(__file__).resolve().parents[2] / "data" / "divisions.csv"
 
 
 def upgrade() -> None:
@@ -44,11 +40,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code", name=op.f("pk_region")),
     )
     op.create_index("ix_region_parent_code", "region", ["parent", "code"], unique=False)
-    with DIVISIONS.open(encoding="utf-8", newline="") as f:
-        rows = [
-            {"code": r["code"], "name": r["name"], "level": regions.level(r["code"]), "parent": regions.parent(r["code"])}
-            for r in csv.DictReader(f)
-        ]
+    rows = [
+        {"code": code, "name": name, "level": regions.level(code), "parent": regions.parent(code)}
+        for code, name in divisions.shipped()
+    ]
     op.bulk_insert(region, rows)
     op.create_table(
         "person_move",
