@@ -92,8 +92,9 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/gatherings/{gathering_id}/check-ins"): STAFF | {RESIDENT},
     ("GET", "/api/v1/gatherings/{gathering_id}/attendees"): STAFF | {RESIDENT},
     # notify
-    ("GET", "/api/v1/me/notifications"): {RESIDENT},
-    ("POST", "/api/v1/me/notifications/{notification_id}/read"): {RESIDENT},
+    ("GET", "/api/v1/me/notifications"): ALL_STAFF | {RESIDENT},
+    ("POST", "/api/v1/me/notifications/{notification_id}/read"): ALL_STAFF | {RESIDENT},
+    ("GET", "/api/v1/me/worklist"): {OFFICIAL, GRID},
     ("POST", "/api/v1/notifications/broadcast"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/notifications/broadcasts/{broadcast_id}"): {ADMIN, OFFICIAL},
     ("GET", "/api/v1/notifications"): {ADMIN, OFFICIAL},
