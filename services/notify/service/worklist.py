@@ -104,6 +104,27 @@ async def test_closed(*, session: AsyncSession, event: testing.ScheduleFacts, at
     await close_item(session=session, item=work.closed(event.schedule_id, "test", event.region_code), at=at)
 
 
+def _lead(event: registry.LeadFacts, *, at: datetime, overdue: bool = False) -> work.Item:
+    who = event.name_masked or event.phone_masked or event.id_number_masked or ""
+    return work.lead(lead_id=event.lead_id, region_code=event.region_code, due_at=event.due_at, opened_at=at, who=who,
+                     overdue=overdue)
+
+
+async def lead_opened(*, session: AsyncSession, event: registry.LeadOpened, at: datetime) -> None:
+    """A lead with no place is the admins' (their lead list); it is on nobody's worklist."""
+    if event.region_code:
+        await open_item(session=session, item=_lead(event, at=at), at=at)
+
+
+async def lead_overdue(*, session: AsyncSession, event: registry.LeadOverdue, at: datetime) -> None:
+    if event.region_code:
+        await overdue_item(session=session, item=_lead(event, at=at, overdue=True), at=at)
+
+
+async def lead_closed(*, session: AsyncSession, event: registry.LeadClosed, at: datetime) -> None:
+    await close_item(session=session, item=work.closed(event.lead_id, "lead", event.region_code or ""), at=at)
+
+
 async def tidy(*, session: AsyncSession, now: datetime) -> int:
     """Delete tombstones past their keeping, and follow-ups of days long gone; commits."""
     deleted = await session.execute(
