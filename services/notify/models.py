@@ -173,6 +173,8 @@ class WorkItem(Base):
     __table_args__ = (
         # The worklist: open items inside the caller's places, by due time.
         Index("ix_work_item_open_region_code_due_at", "open", "region_code", "due_at", "id"),
+        # ... and in due order, for a caller whose places hold most of the items (a township's or county's official).
+        Index("ix_work_item_open_due_at_id", "open", "due_at", "id"),
         Index("ix_work_item_updated_at", "updated_at"),
     )
 

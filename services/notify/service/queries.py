@@ -131,8 +131,9 @@ async def annotate(
             once.setdefault(person_id, (person_id, region))
         about[row.id] = list(once.values())
     person_ids = {p for chain in about.values() for p, _ in chain}
-    people = {p.person_id: p for p in (await session.execute(
-        select(PersonRef).where(PersonRef.person_id.in_(person_ids)))).scalars()} if person_ids else {}
+    people = {p.person_id: p for p in await session.execute(
+        select(PersonRef.person_id, PersonRef.region_code, PersonRef.name_masked, PersonRef.name_enc)
+        .where(PersonRef.person_id.in_(person_ids)))} if person_ids else {}
     codes = [r.region_code for r in rows if r.region_code] + [
         (people[p].region_code if p in people else region) or "" for chain in about.values() for p, region in chain]
     labels = await places.labels(session=session, codes=codes)

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_work_item")),
     )
     op.create_index("ix_work_item_open_region_code_due_at", "work_item", ["open", "region_code", "due_at", "id"])
+    op.create_index("ix_work_item_open_due_at_id", "work_item", ["open", "due_at", "id"])
     op.create_index("ix_work_item_updated_at", "work_item", ["updated_at"])
     op.create_index("ix_work_item_person_id", "work_item", ["person_id"])
 
@@ -63,6 +64,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_work_item_person_id", table_name="work_item")
     op.drop_index("ix_work_item_updated_at", table_name="work_item")
+    op.drop_index("ix_work_item_open_due_at_id", table_name="work_item")
     op.drop_index("ix_work_item_open_region_code_due_at", table_name="work_item")
     op.drop_table("work_item")
     op.drop_index("ix_notification_fold_notification_id_created_at", table_name="notification_fold")
