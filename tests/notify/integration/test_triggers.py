@@ -114,7 +114,7 @@ async def test_a_pool_positive_alerts_the_staff_and_a_retest_not_taken_escalates
     alerts = await listed(notify, kind="pool_positive_alert")
     assert sorted((a["recipient"], a["channel"]) for a in alerts) == [("g-pool", "inbox"), ("g-pool", "sms"), ("o-pool", "inbox")]
     assert alerts[0]["urgent"] and alerts[0]["body"] == (
-        "—（320413）2022-03-01 09:00采集的混采样本检测结果异常，请组织上门单管复检，于2022-03-02 01:00前完成，复检前落实原地管控。"
+        "—（金坛区）2022-03-01 09:00采集的混采样本检测结果异常，请组织上门单管复检，于2022-03-02 01:00前完成，复检前落实原地管控。"
     ).replace("—", person.name_masked or "—")
     await publish(nats_server.url, testing.RetestOverdue(
         sample_id=pooled.sample_id, person_id=person.person_id, id_number_index=person.id_number_index, region_code=REGION,
