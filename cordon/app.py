@@ -61,12 +61,16 @@ async def refresh_gauges(app: FastAPI, checks: Iterable[GaugeCheck] = ()) -> Non
 
 
 async def _gauge_loop(app: FastAPI, checks: list[GaugeCheck]) -> None:
+    service = app.state.settings.service
     while True:
         try:
             await asyncio.wait_for(refresh_gauges(app, checks), 10)
+            bus = app.state.bus
+            observability.READY.labels(service).set(1 if bus is None or bus.ready else 0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a database away: the gauges keep their last values
+            observability.READY.labels(service).set(0)
             log.warning("gauges not refreshed", extra={"error": type(exc).__name__})
         await asyncio.sleep(app.state.settings.metrics_refresh_s)
 

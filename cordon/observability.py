@@ -105,6 +105,7 @@ NOTIFICATIONS = Gauge("cordon_notifications", "Notifications by channel and stat
 BREAKER_OPEN = Gauge("cordon_upstream_breaker_open", "1 while the gateway's circuit to an upstream is open", ["upstream"])
 LEADS_OVERDUE = Gauge("cordon_leads_overdue", "Open leads past their due time")
 REPORTS_MISSING = Gauge("cordon_reports_missing", "Units told missing today's daily report that still have not reported")
+READY = Gauge("cordon_ready", "1 while the process reads its database and (if it has one) reaches NATS", ["service"])
 GAUGES_REFRESHED = Gauge("cordon_gauges_refreshed_timestamp_seconds", "When the gauges were last refreshed", ["service"])
 
 

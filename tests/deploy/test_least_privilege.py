@@ -1,0 +1,166 @@
+"""Least privilege as deployed: a PostgreSQL role per service owning only its database (deploy/postgres/init.sh,
+run against the real server), NATS users that publish only their own subjects (deploy/nats.conf, run by a
+real nats-server), pinned images, resource limits, rotated logs, and an image built from a lock file."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import tomllib
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+import yaml
+
+from cordon.bus import streams
+from cordon.natsserver import binary, free_port, port_open
+from cordon.settings import SERVICES
+from tests.conftest import POSTGRES_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+OWN_SUBJECT = {"registry": "registry", "testing": "testing", "events": "gatherings", "notify": "notify", "gateway": "auth"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+
+
+def test_each_service_connects_as_its_own_role_and_nats_user(compose):
+    for name in SERVICES:
+        env = compose["services"][name]["environment"]
+        urls = {k: v for k, v in env.items() if k.endswith("_DATABASE_URL")}
+        assert list(urls) == [f"CORDON_{name.upper()}_DATABASE_URL"], name  # no other service's database
+        assert urls[f"CORDON_{name.upper()}_DATABASE_URL"].startswith(f"postgresql+asyncpg://{name}:${{POSTGRES_{name.upper()}_PASSWORD")
+        assert env["CORDON_NATS_USER"] == name
+        assert env["CORDON_NATS_PASSWORD"].startswith(f"${{NATS_{name.upper()}_PASSWORD")
+    migrate = compose["services"]["migrate"]["environment"]
+    assert sorted(k for k in migrate if k.endswith("_DATABASE_URL")) == sorted(f"CORDON_{n.upper()}_DATABASE_URL" for n in SERVICES)
+    example = (DEPLOY / ".env.example").read_text()
+    for name in SERVICES:
+        assert f"\nPOSTGRES_{name.upper()}_PASSWORD=" in example and f"\nNATS_{name.upper()}_PASSWORD=" in example
+
+
+def test_images_pinned_limits_set_and_logs_rotated(compose):
+    for name, service in compose["services"].items():
+        image = service["image"]
+        tag = image.rsplit(":", 1)[1] if ":" in image else ""
+        assert re.search(r"\d", tag) and "latest" not in tag, (name, image)
+        limits = service["deploy"]["resources"]["limits"]
+        assert limits["cpus"] and limits["memory"], name
+        assert service["logging"]["driver"] == "json-file" and service["logging"]["options"]["max-size"], name
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir --no-deps -r /tmp/requirements.lock" in dockerfile
+    assert all(re.search(r"python:\d+\.\d+\.\d+-slim", line) for line in dockerfile.splitlines() if line.startswith("FROM"))
+
+
+def test_the_lock_pins_every_runtime_dependency():
+    locked = {}
+    for line in (DEPLOY / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not pinned: {line}"
+            locked[re.sub(r"[-_.]+", "-", name).lower()] = version
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for requirement in declared:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[\[<>=~! ]", requirement, maxsplit=1)[0]).lower()
+        assert name in locked, f"{name} is a dependency but not in deploy/requirements.lock"
+
+
+@pytest.mark.postgres
+async def test_init_sh_gives_each_service_a_role_owning_only_its_database():
+    assert POSTGRES_URL
+    prefix = f"cordon_t_{secrets.token_hex(4)}_"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    host = POSTGRES_URL.split("://", 1)[1].split("/", 1)[0]
+    env = {**os.environ, "CORDON_ROLE_PREFIX": prefix, "POSTGRES_USER": admin._params.user, "POSTGRES_DB": "postgres",
+           "PGHOST": host.split(":")[0], "PGPORT": host.split(":")[1] if ":" in host else "5432"}
+    env.update({f"POSTGRES_{n.upper()}_PASSWORD": secrets.token_urlsafe(12) for n in SERVICES})
+    try:
+        done = subprocess.run(["sh", str(DEPLOY / "postgres" / "init.sh")], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        base = POSTGRES_URL.rsplit("/", 1)[0]
+        registry = await asyncpg.connect(f"{base}/{prefix}registry", user=f"{prefix}registry")
+        try:
+            await registry.execute("CREATE TABLE person (id int); DROP TABLE person")  # owns its schema
+            assert await registry.fetchval("SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = current_user") is False
+        finally:
+            await registry.close()
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):  # no CONNECT on another service's database
+            await asyncpg.connect(f"{base}/{prefix}testing", user=f"{prefix}registry")
+    finally:
+        for name in SERVICES:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{prefix}{name}" WITH (FORCE)')
+            await admin.execute(f'DROP ROLE IF EXISTS "{prefix}{name}"')
+        await admin.close()
+
+
+@pytest.fixture
+def deployed_nats(tmp_path):
+    """deploy/nats.conf run by a real nats-server (on a free loopback port, its store in tmp_path)."""
+    port = free_port()
+    conf = (DEPLOY / "nats.conf").read_text()
+    conf = conf.replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}").replace("http: 0.0.0.0:8222", "")
+    conf = conf.replace("store_dir: /data/jetstream", f'store_dir: "{tmp_path / "js"}"')
+    (tmp_path / "nats.conf").write_text(conf)
+    passwords = {f"NATS_{n.upper()}_PASSWORD": secrets.token_urlsafe(12) for n in SERVICES}
+    passwords.update(CORDON_NATS_USER="cordon", CORDON_NATS_PASSWORD=secrets.token_urlsafe(12))
+    process = subprocess.Popen([binary(), "-c", str(tmp_path / "nats.conf")], env={**os.environ, **passwords},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import time
+
+        deadline = time.monotonic() + 10
+        while not port_open(port):
+            assert process.poll() is None and time.monotonic() < deadline, "nats-server did not start with deploy/nats.conf"
+            time.sleep(0.05)
+        yield f"nats://127.0.0.1:{port}", passwords
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_nats_users_publish_only_their_own_subjects(deployed_nats):
+    url, passwords = deployed_nats
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(url, user="registry", password="wrong", allow_reconnect=False, connect_timeout=2)
+
+    async def connect(user: str, password: str):
+        errors = []
+
+        async def on_error(exc):
+            errors.append(str(exc))
+
+        nc = await nats.connect(url, user=user, password=password, error_cb=on_error, allow_reconnect=False)
+        return nc, errors
+
+    registry, registry_errors = await connect("registry", passwords["NATS_REGISTRY_PASSWORD"])
+    js = registry.jetstream(timeout=2)
+    await streams.declare(js, streams.STREAMS)  # every service declares the streams: the JetStream API is open
+    ack = await js.publish("registry.person.registered", b"{}", headers={"Nats-Msg-Id": "a"})
+    assert ack.stream == "REGISTRY"
+    with pytest.raises(Exception):  # noqa: B017 - refused by the server: no ack ever comes
+        await js.publish("testing.result.recorded", b"{}", timeout=1)
+    assert any("permissions violation for publish" in e.lower() for e in registry_errors), registry_errors
+
+    for name in SERVICES:  # each publishes its own, and consumes the others'
+        nc, _ = await connect(name, passwords[f"NATS_{name.upper()}_PASSWORD"])
+        ack = await nc.jetstream(timeout=2).publish(f"{OWN_SUBJECT[name]}.x.y", b"{}")
+        assert ack.seq >= 1
+        await nc.close()
+    testing, _ = await connect("testing", passwords["NATS_TESTING_PASSWORD"])
+    sub = await testing.jetstream(timeout=2).pull_subscribe("registry.>", durable="t", stream="REGISTRY")
+    fetched = await sub.fetch(2, timeout=2)
+    assert [m.subject for m in fetched] == ["registry.person.registered", "registry.x.y"]
+    for msg in fetched:
+        await msg.ack_sync(timeout=2)  # acknowledgements are allowed
+
+    operator, _ = await connect("cordon", passwords["CORDON_NATS_PASSWORD"])  # `cordon dead-letters replay`
+    assert (await operator.jetstream(timeout=2).publish("testing.result.recorded", b"{}")).stream == "TESTING"
+    for nc in (registry, testing, operator):
+        await nc.close()
