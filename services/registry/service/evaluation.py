@@ -72,6 +72,7 @@ async def evaluate(
     touched: list[Measure] = []
     started: set[uuid.UUID] = set()  # people with a measure new to them: their five staff are set
     for chunk in _chunks(person_ids):
+        staged: list[tuple[registry.MeasureAssigned, uuid.UUID]] = []  # the chunk's events, written in one statement
         people = {p.id: p for p in (await session.execute(select(Person).where(Person.id.in_(chunk)))).scalars()}
         travel: dict[uuid.UUID, list[engine.Travel]] = {}
         for pid, region, first, last in await session.execute(
@@ -115,11 +116,12 @@ async def evaluate(
                 for m in own.values()
             ]
             for change in engine.plan_assignment(required, assigned, served.get(pid, set()), today):
-                measure = await _apply(session, change, own, person, today, policy)
+                measure = await _apply(session, change, own, person, today, policy, staged)
                 if change.changed:
                     touched.append(measure)
                 if change.measure_id is None:
                     started.add(pid)
+        await outbox.add_many(session, staged)
         await refresh_codes(session=session, person_ids=chunk, today=today, policy=policy)
     await rosters.assign_from_roster(session=session, person_ids=started, now=now)
     return touched
@@ -148,8 +150,9 @@ async def household_of(*, session: AsyncSession, person: Person) -> list[uuid.UU
 
 async def _apply(
     session: AsyncSession, change: engine.Change, own: dict[uuid.UUID, Measure], person: Person, today: date,
-    policy: Policy,
+    policy: Policy, staged: list,
 ) -> Measure:
+    """Create or change one measure; its event goes into ``staged`` (written with the chunk's others)."""
     person_id, region_code = person.id, person.region_code
     stamp = utcnow()
     days = [d.isoformat() for d in change.test_days]
@@ -171,7 +174,7 @@ async def _apply(
     if change.changed:
         days = household.test_days(policy.rules.get(measure.rule), measure.kind, measure.starts_on, measure.ends_on)
         members = await household_of(session=session, person=person) if days else []
-        await outbox.add(session, measure_event(
+        staged.append((measure_event(
             registry.MeasureAssigned, measure, region_code, household=members, household_test_days=days if members else [],
-        ), key=measure.id)
+        ), measure.id))
     return measure

@@ -86,6 +86,7 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
         active.setdefault(person_id, []).append(healthcode.ActiveMeasure(kind, rule, ends_on))
     titles = _titles(policy)
     changed: list[Person] = []
+    staged: list[tuple[registry.HealthCodeChanged, uuid.UUID]] = []  # written in one statement
     for person in people:
         state = healthcode.HealthState(
             measures=tuple(active.get(person.id, ())),
@@ -103,8 +104,7 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
         changed.append(person)
         previous = _set(person, color, as_json, utcnow())
         if previous is not None:
-            await outbox.add(
-                session,
+            staged.append((
                 registry.HealthCodeChanged(
                     person_id=person.id,
                     region_code=person.region_code,
@@ -112,6 +112,7 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
                     previous=previous,
                     reasons=[registry.Reason(rule=r.rule, detail=r.detail, until=r.until) for r in reasons],
                 ),
-                key=person.id,
-            )
+                person.id,
+            ))
+    await outbox.add_many(session, staged)
     await _store_views(session, changed)

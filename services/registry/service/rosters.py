@@ -80,17 +80,13 @@ async def assign_from_roster(*, session: AsyncSession, person_ids: set[uuid.UUID
         return
     people = list((await session.execute(select(Person).where(Person.id.in_(todo)))).scalars())
     rosters, named = await rosters_above(session=session, codes={p.region_code for p in people}), await duties(session=session)
+    staged = []
     for person in people:
         region, staff = _from_roster(person.region_code, rosters, named)
         session.add(ResponsibleStaff(person_id=person.id, staff=staff, roster_region=region, assigned_at=now, assigned_by="roster"))
-        await outbox.add(
-            session,
-            registry.StaffAssigned(
-                person_id=person.id, region_code=person.region_code, roster_region=region, staff=staff,
-                missing=missing_duties(staff, named),
-            ),
-            key=person.id,
-        )
+        staged.append((registry.StaffAssigned(person_id=person.id, region_code=person.region_code, roster_region=region,
+                                              staff=staff, missing=missing_duties(staff, named)), person.id))
+    await outbox.add_many(session, staged)
 
 
 async def reroute(*, session: AsyncSession, person: Person, now: datetime) -> None:
