@@ -3,6 +3,7 @@ answers classified, quiet hours and caps as rules."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -131,6 +132,19 @@ def test_alerts_to_staff_and_login_codes_are_exempt():
     assert pacing.exempt(kind="login_code", recipient_type="phone", urgent=False, quiet=QUIET)
     assert not pacing.exempt(kind="report_reminder", recipient_type="staff", urgent=False, quiet=QUIET)
     assert not pacing.exempt(kind="result_positive", recipient_type="person", urgent=False, quiet=QUIET)
+
+
+def test_pool_positive_and_retest_alerts_reach_staff_at_night_residents_wait_for_morning():
+    from services.notify.domain import recipients
+
+    staff = [recipients.Staff("g1", "grid_worker", ("320413",), "enc")]
+    for kind in ("pool_positive_alert", "retest_overdue"):
+        (inbox, sms) = recipients.to_staff(kind, staff, {}, region_code="320413")
+        assert sms.channel == "sms" and pacing.exempt(kind=kind, recipient_type=sms.recipient_type, urgent=sms.urgent, quiet=QUIET)
+    person = recipients.Person(uuid.uuid4(), "320413", phone_enc="enc")
+    for kind in ("result_pool_positive", "measure_assigned", "test_due", "exposure"):
+        sms = next(p for p in recipients.to_person(kind, person, {}) if p.channel == "sms")
+        assert not pacing.exempt(kind=kind, recipient_type=sms.recipient_type, urgent=sms.urgent, quiet=QUIET)
 
 
 def test_the_default_policy_has_a_template_for_every_sms_kind():
