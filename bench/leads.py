@@ -264,10 +264,12 @@ def report(out: dict) -> str:
                  + (f"; {sm['leads_per_s']:,.0f} leads opened/s" if "leads_per_s" in sm else ""))
     if "cost_vs_matched" in sm:
         cost = sm["cost_vs_matched"]
-        lines.append(f"against every record matched: leads cost {100 * cost:.1f} % of that push's throughput (aim < 25 %: "
-                     f"{'met' if cost < 0.25 else 'NOT met'})" + (
-                         f"; the push with leads runs at {1 / (1 - cost):.1f}x it (a lead is cheaper than evaluating a person)"
-                         if cost < 0 else ""))
+        if cost >= 0:
+            lines.append(f"against every record matched: leads cost {100 * cost:.1f} % of that push's throughput "
+                         f"(aim < 25 %: {'met' if cost < 0.25 else 'NOT met'})")
+        else:
+            lines.append(f"against every record matched: the push with leads runs at {1 - cost:.1f}x that push's throughput "
+                         "(aim: leads cost < 25 %: met; opening a lead is cheaper than evaluating a registered person)")
     if "cost_vs_no_rule" in sm:
         lines.append(f"against the same push opening no lead: opening the leads takes {100 * sm['cost_vs_no_rule']:.1f} % of its "
                      f"throughput (the work of the leads alone)")
