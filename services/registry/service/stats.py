@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import get_args
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, delete, func, insert, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import regions
@@ -307,3 +307,44 @@ async def by_place(*, session: AsyncSession, principal: Principal, region_code: 
             "reports": {"expected": r["expected"], "submitted": r["submitted"], "late": r["late"]},
         })
     return {"region_code": code, "date": on, "items": items}
+
+
+# --- recount (from the registry's own rows) -----------------------------------------------------------------
+
+
+async def recount(*, session: AsyncSession, now: datetime) -> None:
+    """The kept states and the counters again from the registry's own rows, in the caller's transaction:
+    for a database whose people predate the read model (its events are older than the streams keep), or
+    to check it. Each state is stamped ``now``: an event older than the recount changes nothing after it.
+    Positives and missed follow-ups per day are not in the rows; they stay as the events left them."""
+    from cordon.db import UTCDateTime
+    from services.registry.models import Lead, Measure, Person
+
+    stamp = literal(now, UTCDateTime())
+    for table in (StatsCount, StatsPerson, StatsMeasure, StatsLead):
+        await session.execute(delete(table))
+    await session.execute(insert(StatsPerson).from_select(
+        ["person_id", "region_code", "color", "overdue_since", "id_number_index", "region_at", "color_at", "overdue_at"],
+        select(Person.id, Person.region_code, Person.health_color, Person.overdue_since, Person.id_number_index, stamp, stamp, stamp),
+    ))
+    await session.execute(insert(StatsMeasure).from_select(
+        ["measure_id", "person_id", "kind", "status", "at"], select(Measure.id, Measure.person_id, Measure.kind, Measure.status, stamp),
+    ))
+    await session.execute(insert(StatsLead).from_select(
+        ["lead_id", "region_code", "open", "overdue", "at"],
+        select(Lead.id, func.coalesce(Lead.region_code, ""), Lead.status == "open", Lead.overdue_at.is_not(None), stamp),
+    ))
+    p, m, lead = StatsPerson, StatsMeasure, StatsLead
+    parts = union_all(
+        select(p.region_code, literal("people").label("metric")),
+        select(p.region_code, (literal("color.") + p.color).label("metric")),
+        select(p.region_code, literal("tests_overdue").label("metric")).where(p.overdue_since.is_not(None)),
+        select(p.region_code, (literal("measure.") + m.kind).label("metric")).join(m, m.person_id == p.person_id)
+        .where(m.status == "active"),
+        select(lead.region_code, literal("leads_open").label("metric")).where(lead.open.is_(True)),
+        select(lead.region_code, literal("leads_overdue").label("metric")).where(lead.open.is_(True), lead.overdue.is_(True)),
+    ).subquery()
+    await session.execute(insert(StatsCount).from_select(
+        ["region_code", "metric", "value"],
+        select(parts.c.region_code, parts.c.metric, func.count()).group_by(parts.c.region_code, parts.c.metric),
+    ))
