@@ -14,7 +14,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.routing import Route as StarletteRoute
 
 from cordon import apidoc, observability
@@ -23,7 +23,7 @@ from cordon.auth import STAFF
 from cordon.errors import DomainError, problem
 from cordon.observability import ROUTE_KEY
 from cordon.settings import Settings, secret_file
-from gateway import console, handlers, jwks, limits, openapi, proxy, routes
+from gateway import console, door, handlers, jwks, limits, openapi, proxy, routes
 from gateway.auth import api as auth_api
 from gateway.auth import service as auth
 from gateway.auth import tokens, wechat
@@ -53,14 +53,29 @@ class GatewaySettings(Settings):
     partner_token_ttl_s: int = 600
     admin_password: str | None = None
     cors_origins: list[str] = []
-    rate_per_ip: float = 100.0  # requests per second (burst twice that)
-    rate_per_principal: float = 50.0
+    rate_per_ip: float = 100.0  # requests per second (burst twice that) from an address without a valid credential
+    rate_per_principal: float = 50.0  # requests per second of one signed-in caller or partner key, wherever from
+    # The door: failed sign-ins (and SMS codes asked for) an hour, per account, phone or client address.
+    password_failures_per_account_hour: float = 10.0
+    password_failures_per_address_hour: float = 30.0
+    sms_codes_per_address_hour: float = 20.0
+    code_failures_per_address_hour: float = 30.0
+    # Proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client; no one else's is read.
+    trusted_proxies: str = ""
+    # Buckets shared by every gateway replica; unset: each replica keeps its own (the embedded default).
+    redis_url: str | None = None
     sms: SmsSettings = SmsSettings()
     # The mini-program's code2session: without an app id the contract's stand-in answers (dev only).
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = Field(default=None, repr=False)
     wechat_code2session_url: str = wechat.CODE2SESSION_URL
     wechat_failures_per_minute: float = 10.0  # wrong or replayed codes per client address
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        limits.trusted_networks(value)  # an address or CIDR block each, else the process refuses to start
+        return value
 
     def dev_defaults(self) -> None:
         if self.jwt_private_key_file is None and self.env == "dev":
@@ -108,9 +123,11 @@ async def _clients(app: FastAPI):
     }
     app.state.partner_passes = {}
     app.state.staff_deactivated = {}  # user id -> (deactivated, checked until): deactivated users' tokens stop here
-    app.state.ip_limits = limits.RateLimiter(settings.rate_per_ip, settings.rate_per_ip * 2)
-    app.state.principal_limits = limits.RateLimiter(settings.rate_per_principal, settings.rate_per_principal * 2)
-    app.state.wechat_failures = limits.RateLimiter(settings.wechat_failures_per_minute / 60, settings.wechat_failures_per_minute)
+    app.state.trusted_proxies = limits.trusted_networks(settings.trusted_proxies)
+    app.state.buckets = limits.buckets(settings.redis_url)
+    app.state.door = door.DoorLimits.from_settings(settings)
+    app.state.ip_limit = limits.Limit.per_second("address", settings.rate_per_ip)
+    app.state.principal_limit = limits.Limit.per_second("principal", settings.rate_per_principal)
     if settings.wechat_app_id and settings.wechat_app_secret:
         wechat_session = aiohttp.ClientSession()
         app.state.wechat = wechat.WechatApi(settings.wechat_code2session_url, settings.wechat_app_id,
@@ -127,6 +144,7 @@ async def _clients(app: FastAPI):
         try:
             yield
         finally:
+            await app.state.buckets.close()
             await asyncio.gather(*(u.session.close() for u in app.state.upstreams.values()))
             if wechat_session is not None:
                 await wechat_session.close()
@@ -174,26 +192,32 @@ async def _partner_pass(request: Request, api_key: str) -> PartnerPass | None:
     return passes[key]
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+async def _refused(request: Request, status: int, code: str, detail: str, **headers):
+    """A request without a valid credential: it spends from its address's bucket (429 once that is empty)."""
+    wait = await request.app.state.buckets.take(request.app.state.ip_limit, door.address(request))
+    if wait:
+        return problem(429, "rate_limited", "Too many requests from this address.", headers=limits.retry_after(wait))
+    return problem(status, code, detail, headers=headers or None)
 
 
 async def _proxy(request: Request):
     path = request.path_params["path"]
     route = routes.resolve(path)
     if route is None:
-        return problem(404, "not_found", "No such route.")
+        return await _refused(request, 404, "not_found", "No such route.")
     # Until the upstream names its template (when it answers), the route table's prefix labels the metrics.
     request.scope[ROUTE_KEY] = route.label
-    wait = request.app.state.ip_limits.check(_client_ip(request))
-    if wait:
-        return problem(429, "rate_limited", "Too many requests from this address.", headers={"Retry-After": str(int(wait) + 1)})
+    buckets = request.app.state.buckets
     authorization = request.headers.get("authorization")
     api_key = request.headers.get("x-api-key")
     if api_key and route.api_key:
+        if auth.digest(api_key) not in request.app.state.partner_passes:  # a key not seen yet costs a database read
+            wait = await buckets.waiting(request.app.state.ip_limit, door.address(request))
+            if wait:
+                return problem(429, "rate_limited", "Too many requests from this address.", headers=limits.retry_after(wait))
         partner = await _partner_pass(request, api_key)
         if partner is None:
-            return problem(401, "invalid_api_key", "The API key is not valid.")
+            return await _refused(request, 401, "invalid_api_key", "The API key is not valid.")
         if route.scope and route.scope not in partner.scopes:
             return problem(403, "scope_missing", f"This API key does not open this route (scope {route.scope}).")
         authorization, subject = partner.authorization, partner.subject
@@ -201,7 +225,7 @@ async def _proxy(request: Request):
         try:  # rejected early here; each service checks the token again itself
             principal = request.app.state.tokens.decode(authorization[7:])
         except DomainError as exc:
-            return problem(exc.status, exc.code, exc.detail, headers={"WWW-Authenticate": "Bearer"})
+            return await _refused(request, exc.status, exc.code, exc.detail, **{"WWW-Authenticate": "Bearer"})
         subject = principal.subject
         if principal.role == "resident" and principal.person_id is not None and not await _bound(request, principal):
             return problem(401, "token_revoked", "此登录凭证对应的手机号已变更，请重新登录（the phone number of this login changed; log in again）。",
@@ -210,10 +234,12 @@ async def _proxy(request: Request):
             return problem(401, "account_disabled", "该账号已停用，请联系管理员（this account has been deactivated）。",
                            headers={"WWW-Authenticate": "Bearer"})
     else:
-        return problem(401, "unauthenticated", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
-    wait = request.app.state.principal_limits.check(subject)
+        return await _refused(request, 401, "unauthenticated", "A bearer token is required.", **{"WWW-Authenticate": "Bearer"})
+    # A signed-in caller is limited as itself, not by its address: a thousand gate scanners behind one NAT
+    # are a thousand buckets.
+    wait = await buckets.take(request.app.state.principal_limit, subject)
     if wait:
-        return problem(429, "rate_limited", "Too many requests; slow down.", headers={"Retry-After": str(int(wait) + 1)})
+        return problem(429, "rate_limited", "Too many requests; slow down.", headers=limits.retry_after(wait))
     return await proxy.forward(request, route, request.app.state.upstreams[route.upstream], authorization)
 
 

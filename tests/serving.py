@@ -16,7 +16,9 @@ from cordon.natsserver import free_port
 @contextlib.asynccontextmanager
 async def serve(app) -> AsyncIterator[httpx.AsyncClient]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    # proxy_headers off, as `cordon serve` runs every process: the gateway reads X-Forwarded-For itself.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+                                           proxy_headers=False))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from cordon import apidoc
 from cordon.auth import Admin, Resident, Role
 from cordon.deps import NowDep, SessionDep, VaultDep
-from cordon.errors import DomainError
 from cordon.paging import Cursor, Limit
 from gateway.auth import service, tokens
+from gateway.door import Attempt, address
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(tags=["me"])
@@ -102,7 +102,7 @@ def _issue(request: Request, **claims) -> str:
     "/token",
     response_model=TokenRead,
     **apidoc.operation(
-        "工作人员登录", "Staff sign-in (OAuth2 password form)", "invalid_credentials",
+        "工作人员登录", "Staff sign-in (OAuth2 password form)", "invalid_credentials", "too_many_attempts", "rate_limited",
         tags=[apidoc.GRID, apidoc.COMMAND, apidoc.LAB],
     ),
 )
@@ -112,7 +112,10 @@ async def staff_token(
     username: Annotated[str, Form(examples=["wang.grid"])],
     password: Annotated[str, Form(examples=["correct horse battery"])],
 ):
-    user = await service.authenticate(session=session, username=username, password=password)
+    door, client = request.app.state.door, address(request)
+    async with Attempt(request, (door.password_failures_per_account, username.strip().casefold()),
+                       (door.password_failures_per_address, client)):
+        user = await service.authenticate(session=session, username=username, password=password)
     ttl = request.app.state.settings.staff_token_ttl_s
     token = _issue(request, subject=str(user.id), role=user.role, regions=user.regions, username=user.username, ttl_s=ttl)
     return TokenRead(access_token=token, expires_in=ttl, role=user.role, regions=user.regions)
@@ -121,9 +124,11 @@ async def staff_token(
 @router.post(
     "/sms-code",
     status_code=202,
-    **apidoc.operation("获取登录验证码", "Send a login code by SMS", "phone_invalid", "rate_limited", tags=[apidoc.RESIDENT]),
+    **apidoc.operation("获取登录验证码", "Send a login code by SMS", "phone_invalid", "rate_limited", "too_many_attempts", tags=[apidoc.RESIDENT]),
 )
 async def sms_code(body: SmsCodeRequest, request: Request, session: SessionDep, vault: VaultDep, now: NowDep) -> SmsCodeSent:
+    async with Attempt(request) as attempt:
+        await attempt.spend(request.app.state.door.sms_codes_per_address, attempt.address)
     await service.request_sms_code(session=session, vault=vault, phone=body.phone, now=now, policy=request.app.state.settings.sms)
     return SmsCodeSent()
 
@@ -132,14 +137,15 @@ async def sms_code(body: SmsCodeRequest, request: Request, session: SessionDep, 
     "/resident-token",
     response_model=TokenRead,
     **apidoc.operation(
-        "居民验证码登录", "Resident sign-in with the SMS code", "invalid_code", "too_many_attempts", tags=[apidoc.RESIDENT],
+        "居民验证码登录", "Resident sign-in with the SMS code", "invalid_code", "too_many_attempts", "rate_limited", tags=[apidoc.RESIDENT],
     ),
 )
 async def resident_token(body: ResidentTokenRequest, request: Request, session: SessionDep, vault: VaultDep, now: NowDep):
     settings = request.app.state.settings
-    index, person_id = await service.redeem_sms_code(
-        session=session, vault=vault, phone=body.phone, code=body.code, now=now, max_attempts=settings.sms.max_attempts
-    )
+    async with Attempt(request, (request.app.state.door.code_failures_per_address, address(request))):
+        index, person_id = await service.redeem_sms_code(
+            session=session, vault=vault, phone=body.phone, code=body.code, now=now, policy=settings.sms
+        )
     return _resident_token(request, index, person_id)
 
 
@@ -151,18 +157,8 @@ def _resident_token(request: Request, index: str, person_id) -> TokenRead:
 
 async def _wechat_attempt(request: Request, attempt):
     """Wrong or replayed codes are limited per client address (429 too_many_attempts)."""
-    failures = request.app.state.wechat_failures
-    address = request.client.host if request.client else "unknown"
-    wait = failures.waiting(address)
-    if wait:
-        raise DomainError("尝试次数过多，请稍后再试。", code="too_many_attempts", status=429,
-                          headers={"Retry-After": str(int(wait) + 1)})
-    try:
+    async with Attempt(request, (request.app.state.door.wechat_failures_per_address, address(request))):
         return await attempt()
-    except DomainError as exc:
-        if exc.code == "wechat_code_invalid":
-            failures.check(address)
-        raise
 
 
 @router.post(
@@ -170,7 +166,7 @@ async def _wechat_attempt(request: Request, attempt):
     response_model=TokenRead,
     **apidoc.operation(
         "微信小程序登录", "Resident sign-in from the mini-program (a wx.login code)", "wechat_unbound",
-        "wechat_code_invalid", "wechat_rate_limited", "wechat_user_blocked", "too_many_attempts",
+        "wechat_code_invalid", "wechat_rate_limited", "wechat_user_blocked", "too_many_attempts", "rate_limited",
         "wechat_unavailable", tags=[apidoc.RESIDENT],
     ),
 )

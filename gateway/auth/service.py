@@ -10,7 +10,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,6 +72,9 @@ async def list_users(*, session: AsyncSession, limit: int, cursor: str | None) -
 
 async def authenticate(*, session: AsyncSession, username: str, password: str) -> User:
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    # End the transaction before argon2 runs (tens of milliseconds): on SQLite every transaction holds the
+    # write lock, and parallel guessers would make every other writer, and each real sign-in, wait for it.
+    await session.commit()
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
@@ -160,29 +163,51 @@ async def partner_for_key(*, session: AsyncSession, api_key: str) -> Partner | N
     return partner if partner and partner.active else None
 
 
+def _window_end(row: SmsCode) -> datetime:
+    return row.window_started_at + timedelta(hours=1)
+
+
+def _too_many(until: datetime, now: datetime) -> DomainError:
+    wait = max((until - now).total_seconds(), 0)
+    return DomainError("Too many wrong codes for this phone; try again later.", code="too_many_attempts", status=429,
+                       headers={"Retry-After": str(int(wait) + 1)})
+
+
+def _exhausted(row: SmsCode, now: datetime, policy) -> DomainError | None:
+    """429 too_many_attempts while the phone's wrong guesses this hour have reached the limit.
+
+    The guesses are counted per phone for the hour its codes are counted in: a new code does not give
+    five more."""
+    if row.attempts >= policy.max_attempts and now < _window_end(row):
+        return _too_many(_window_end(row), now)
+    return None
+
+
 async def request_sms_code(*, session: AsyncSession, vault: Vault, phone: str, now: datetime, policy) -> None:
     """A fresh 6-digit code for ``phone``, sent through notify; limited per phone."""
     phone = pii.checked_phone(phone)
     index = vault.index("phone", phone)
     row = await session.get(SmsCode, index)
     if row is not None:
+        if (refused := _exhausted(row, now, policy)) is not None:
+            raise refused
         wait = (row.sent_at + timedelta(seconds=policy.min_interval_s) - now).total_seconds()
         if wait > 0:
             raise DomainError("A code was sent a moment ago.", code="rate_limited", status=429,
                               headers={"Retry-After": str(int(wait) + 1)})
-        in_window = now - row.window_started_at < timedelta(hours=1)
+        in_window = now < _window_end(row)
         if in_window and row.sent_in_window >= policy.max_per_hour:
-            retry = (row.window_started_at + timedelta(hours=1) - now).total_seconds()
+            retry = (_window_end(row) - now).total_seconds()
             raise DomainError("Too many codes for this phone this hour.", code="rate_limited", status=429,
                               headers={"Retry-After": str(int(retry) + 1)})
     code = f"{secrets.randbelow(1_000_000):06d}"
     expires = now + timedelta(seconds=policy.ttl_s)
     if row is None:
-        row = SmsCode(phone_index=index, sent_in_window=0, window_started_at=now)
+        row = SmsCode(phone_index=index, sent_in_window=0, window_started_at=now, attempts=0)
         session.add(row)
-    elif now - row.window_started_at >= timedelta(hours=1):
-        row.window_started_at, row.sent_in_window = now, 0
-    row.code_digest, row.expires_at, row.attempts, row.used = _code_digest(vault, index, code), expires, 0, False
+    elif now >= _window_end(row):  # a new hour: its codes and its wrong guesses start from nothing
+        row.window_started_at, row.sent_in_window, row.attempts = now, 0, 0
+    row.code_digest, row.expires_at, row.used = _code_digest(vault, index, code), expires, False
     row.sent_at, row.sent_in_window = now, row.sent_in_window + 1
     await outbox.add(
         session,
@@ -192,22 +217,45 @@ async def request_sms_code(*, session: AsyncSession, vault: Vault, phone: str, n
     await session.commit()
 
 
-async def redeem_sms_code(*, session: AsyncSession, vault: Vault, phone: str, code: str, now: datetime, max_attempts: int) -> tuple[str, uuid.UUID | None]:
-    """The phone's blind index and its person (if registered), once the code checks out."""
+async def redeem_sms_code(*, session: AsyncSession, vault: Vault, phone: str, code: str, now: datetime, policy) -> tuple[str, uuid.UUID | None]:
+    """The phone's blind index and its person (if registered), once the code checks out.
+
+    A guess is reserved in one statement before it is compared (the count cannot be raced past the
+    limit by parallel guesses), and a right code is used once (two parallel right answers: one wins)."""
     refused = Unauthenticated("The code is wrong, used or expired.", code="invalid_code")
     if not pii.is_valid_phone(phone):
         raise refused
     index = vault.index("phone", phone)
     row = await session.get(SmsCode, index)
-    if row is None or row.used or row.expires_at < now:
+    if row is None:
         raise refused
-    if row.attempts >= max_attempts:
-        raise DomainError("Too many wrong codes; ask for a new one.", code="too_many_attempts", status=429)
-    if not hmac.compare_digest(row.code_digest, _code_digest(vault, index, code.strip())):
-        row.attempts += 1
+    if (exhausted := _exhausted(row, now, policy)) is not None:
+        raise exhausted
+    if row.used or row.expires_at < now:
+        raise refused
+    window_end = _window_end(row)  # the row expires with a rollback below
+    reserved = (await session.execute(
+        update(SmsCode)
+        .where(SmsCode.phone_index == index, SmsCode.attempts < policy.max_attempts)
+        .values(attempts=SmsCode.attempts + 1)
+        .returning(SmsCode.code_digest)
+        .execution_options(synchronize_session=False)
+    )).first()
+    if reserved is None:  # a parallel guess took the last one
+        await session.rollback()
+        raise _too_many(window_end, now)
+    if not hmac.compare_digest(reserved.code_digest, _code_digest(vault, index, code.strip())):
         await session.commit()
         raise refused
-    row.used = True
+    won = await session.execute(
+        update(SmsCode)
+        .where(SmsCode.phone_index == index, SmsCode.used.is_(False), SmsCode.code_digest == reserved.code_digest)
+        .values(used=True, attempts=SmsCode.attempts - 1)  # a right answer is not a wrong guess
+        .execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:
+        await session.rollback()
+        raise refused
     person = await session.get(PersonPhone, index)
     await session.commit()
     return index, person.person_id if person else None

@@ -205,3 +205,14 @@ def test_compose_refuses_to_start_without_the_database_password(compose):
     uses = re.findall(r"\$\{((?:POSTGRES|NATS|CORDON_NATS|GRAFANA_ADMIN)\w*PASSWORD)(:\?)?", text)
     assert len(uses) >= 20 and all(guarded for _, guarded in uses), [name for name, guarded in uses if not guarded]
     assert {name for name, _ in uses} >= {"POSTGRES_PASSWORD", *(f"POSTGRES_{n.upper()}_PASSWORD" for n in SERVICES)}
+
+
+def test_the_gateway_reads_the_client_address_and_shares_its_limits(compose):
+    gateway = compose["services"]["gateway"]
+    assert "CORDON_TRUSTED_PROXIES" in gateway["environment"]
+    assert gateway["environment"]["CORDON_REDIS_URL"].startswith("redis://redis:")
+    assert gateway["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "healthcheck" in compose["services"]["redis"]
+    # /metrics is on an internal port, never among the published ones.
+    port = str(gateway["environment"]["CORDON_METRICS_PORT"])
+    assert all(port not in str(published) for published in gateway["ports"])

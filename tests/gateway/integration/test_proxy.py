@@ -7,6 +7,7 @@ from datetime import date
 
 import orjson
 
+from gateway import limits
 from tests.gateway.integration.conftest import admin_headers
 from tests.tokens import bearer
 
@@ -69,8 +70,7 @@ async def test_body_limits(gateway):
 
 
 async def test_rate_limit_per_principal(gateway):
-    gateway.app.state.principal_limits.rate, gateway.app.state.principal_limits.burst = 1, 3
-    gateway.app.state.principal_limits.buckets.clear()
+    gateway.app.state.principal_limit = limits.Limit("principal", 1, 3)
     headers = bearer("official", regions=["320413"], sub="busy-official")
     statuses = [(await gateway.get("/api/v1/risk-areas", headers=headers)).status_code for _ in range(5)]
     assert statuses[:3] == [200, 200, 200] and statuses[-1] == 429

@@ -98,3 +98,25 @@ def test_every_service_route_has_a_home_in_the_table():
             concrete = re.sub(r"\{[^}]+\}", "x", path.removeprefix("/api/v1/"))
             route = routes.resolve(concrete)
             assert route is not None and route.upstream == name, f"{path} of {name} goes to {route and route.upstream}"
+
+
+def test_the_client_address_is_read_through_trusted_proxies_only():
+    proxies = limits.trusted_networks("10.0.0.0/8, 127.0.0.1")
+    # Not a proxy: its own address, whatever the header says.
+    assert limits.client_address("198.51.100.7", ["1.2.3.4"], proxies) == "198.51.100.7"
+    assert limits.client_address("198.51.100.7", ["1.2.3.4"], ()) == "198.51.100.7"
+    # A proxy: the nearest address it did not add itself; what the client wrote sits further left.
+    assert limits.client_address("10.0.0.2", ["6.6.6.6, 203.0.113.9"], proxies) == "203.0.113.9"
+    assert limits.client_address("10.0.0.2", ["6.6.6.6, 203.0.113.9, 10.0.0.5"], proxies) == "203.0.113.9"
+    assert limits.client_address("10.0.0.2", ["6.6.6.6", "203.0.113.9"], proxies) == "203.0.113.9"  # two header lines
+    assert limits.client_address("10.0.0.2", [], proxies) == "10.0.0.2"
+    assert limits.client_address("10.0.0.2", ["not-an-address"], proxies) == "10.0.0.2"
+    assert limits.client_address("::1", ["203.0.113.9"], limits.trusted_networks("::1")) == "203.0.113.9"
+
+
+def test_trusted_proxies_must_be_addresses():
+    import pytest
+
+    with pytest.raises(ValueError):
+        limits.trusted_networks("10.0.0.0/8 proxy.example")
+    assert limits.trusted_networks("") == ()

@@ -32,7 +32,7 @@ export async function residentLogin(phone: string, code: string): Promise<Token>
   await client.POST("/api/v1/auth/sms-code", { body: { phone } });
   const { data, error } = await client.POST("/api/v1/auth/resident-token", { body: { phone, code } });
   if (error) {
-    const known: "invalid_code" | "too_many_attempts" | "validation_error" | "invalid_json" = error.code;
+    const known: "invalid_code" | "too_many_attempts" | "rate_limited" | "validation_error" | "invalid_json" = error.code;
     throw new Error(known);
   }
   return data;
