@@ -120,6 +120,18 @@ async def test_registering_the_person_closes_the_lead_and_starts_the_measures(re
     assert await leads_seen(registry, HERE, status="open") == []
     again = await registry.post(f"/api/v1/leads/{lead['id']}/outcome", json={"outcome": "not_found"}, headers=HERE)
     assert again.status_code == 409 and again.json()["code"] == "lead_closed"
+    # A person registered without a phone gives it later: their lead closes the same way.
+    late_phone = phone()
+    await push(registry, record("r-3", phone=late_phone, current_region_code=VILLAGE))
+    (third,) = await leads_seen(registry, HERE, status="open")
+    silent = await register(registry, region=VILLAGE, headers=HERE, phone=None)
+    patched = await registry.patch(f"/api/v1/persons/{silent['id']}", json={"phone": late_phone}, headers=HERE)
+    assert patched.status_code == 200, patched.text
+    reread = (await registry.get(f"/api/v1/leads/{third['id']}", headers=HERE)).json()
+    assert (reread["status"], reread["outcome"], reread["person_id"]) == ("closed", "registered", silent["id"])
+    assert {m["rule"] for m in (await registry.get(f"/api/v1/persons/{silent['id']}/measures", headers=HERE)).json()["items"]} == {
+        "high_risk_travel"}
+
     # Found under another phone: the worker names the person, whose records become theirs, measures at once.
     old_phone = phone()
     await push(registry, record("r-2", phone=old_phone, current_region_code=VILLAGE))
@@ -133,7 +145,8 @@ async def test_registering_the_person_closes_the_lead_and_starts_the_measures(re
     assert {m["rule"] for m in measures} == {"high_risk_travel"}
     closed_events = await events_of(registry, nats_server.url, "registry.lead.closed")
     assert [(e["lead_id"], e["outcome"], e["person_id"]) for e in closed_events] == [
-        (lead["id"], "registered", person["id"]), (second["id"], "registered", other["id"])]
+        (lead["id"], "registered", person["id"]), (third["id"], "registered", silent["id"]),
+        (second["id"], "registered", other["id"])]
 
 
 async def test_an_outcome_closes_a_lead_and_assignment_stays_in_its_place(registry, nats_server):
