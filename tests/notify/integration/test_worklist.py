@@ -67,3 +67,55 @@ async def test_leads_on_the_worklists_of_their_places(notify, nats_server):
     await settled(url, notify)
     assert await worklist(notify, GRID) == []
     assert (await notify.get("/api/v1/me/worklist", headers=bearer("admin", username="root"))).status_code == 403
+
+
+async def test_follow_ups_and_tests_follow_their_person_and_closed_ones_are_tidied(notify, nats_server):
+    """A follow-up done before its opening arrives never shows; a person who moves takes their open work to the
+    new place's list; closed items are kept three days (a late event must find them closed), then deleted."""
+    from datetime import date
+
+    from cordon.clock import CHINA, local_date
+    from cordon.contracts import testing
+    from services.notify.models import WorkItem
+    from services.notify.service import worklist as read_model
+    from tests.notify.integration.conftest import vault
+    from tests.notify.integration.people import person_registered
+
+    url, v = nats_server.url, vault(notify)
+    today: date = local_date(utcnow())
+    wang = person_registered(v, "13900000001", region=VILLAGE)
+    li = person_registered(v, "13900000002", region=VILLAGE)
+    measure = uuid.uuid4()
+    day_end = utcnow().astimezone(CHINA).replace(hour=23, minute=59)  # due by the end of the day
+
+    def slot(person, name: str, cls=registry.FollowUpDue):
+        return cls(person_id=person.person_id, region_code=VILLAGE, measure_id=measure, on=today, slot=name, due_by=day_end, notify=[])
+
+    schedule = dict(schedule_id=uuid.uuid4(), person_id=li.person_id, region_code=VILLAGE, measure_id=measure, due_on=today)
+    await publish(url, places((TOWNSHIP, "金城镇"), (VILLAGE, "东门村"), (NEXT_VILLAGE, "西门村")), wang, li,
+                  slot(wang, "morning", registry.FollowUpDone), slot(wang, "morning"),  # done first, opened after: stays off
+                  slot(wang, "evening"), slot(li, "evening"))
+    await publish(url, testing.ScheduleDue(**schedule))
+    await settled(url, notify)
+    assert sorted((i["kind"], i["person_id"]) for i in await worklist(notify, GRID)) == sorted(
+        [("follow_up", str(wang.person_id)), ("follow_up", str(li.person_id)), ("test", str(li.person_id))])
+
+    # 李 moves to the next village: her follow-up and test go with her.
+    moved = registry.PersonUpdated(**{**li.model_dump(), "region_code": NEXT_VILLAGE})
+    await publish(url, moved, testing.ScheduleFulfilled(**{**schedule, "region_code": NEXT_VILLAGE}))
+    await settled(url, notify)
+    assert [(i["kind"], i["person_id"]) for i in await worklist(notify, GRID)] == [("follow_up", str(wang.person_id))]
+    theirs = await worklist(notify, NEXT_GRID)
+    assert [(i["kind"], i["place"]) for i in theirs] == [("follow_up", "金城镇西门村")]
+    assert theirs[0]["title"].endswith("（金城镇西门村）")
+
+    # Tidying: nothing closed is deleted before three days; after, the tombstones go and the open items stay.
+    async with notify.app.state.sessionmaker() as session:
+        assert await read_model.tidy(session=session, now=utcnow()) == 0
+    async with notify.app.state.sessionmaker() as session:
+        assert await read_model.tidy(session=session, now=utcnow() + timedelta(days=3, minutes=1)) == 2  # the closed ones
+    async with notify.app.state.sessionmaker() as session:  # and the follow-ups, three days after their day ended
+        assert await read_model.tidy(session=session, now=utcnow() + timedelta(days=4, minutes=1)) == 2
+    async with notify.app.state.sessionmaker() as session:
+        from sqlalchemy import func, select
+        assert await session.scalar(select(func.count()).select_from(WorkItem)) == 0
