@@ -81,7 +81,7 @@ async def test_tests_on_arrival_recurring_tests_exposure_until_the_result_and_th
         assert code["reasons"][0]["detail"] == f"入境人员“14+7+7”，集中隔离至{zh(entry + D(13))}"
 
         # The day's run: under quarantine sampled at the door, the worker sent to a sampling site.
-        assert (await gw.post("/api/v1/test-schedules/run", headers=official)).status_code == 200
+        assert (await gw.post("/api/v1/test-schedules/run", headers=admin)).status_code == 200
         await settled(nats_server.url, *cordon.services, timeout=60)
         [at_door] = await notices(arrival, "test_due")
         assert at_door["body"] == f"您今天（{zh(today)}）需进行核酸检测。工作人员将上门采样，请在家等候，不要外出。"
@@ -93,7 +93,7 @@ async def test_tests_on_arrival_recurring_tests_exposure_until_the_result_and_th
         assert [s for s in await due() if s["person_id"] == worker["id"]] == []
         assert [s["due_on"] for s in await due("overdue") if s["person_id"] == worker["id"]] == [today.isoformat()]
         cordon.testing.app.state.clock = lambda: utcnow() + D(days=2)
-        await gw.post("/api/v1/test-schedules/run", headers=official)
+        await gw.post("/api/v1/test-schedules/run", headers=admin)
         assert [s["due_on"] for s in await due() if s["person_id"] == worker["id"]] == [(today + D(2)).isoformat()]
         cordon.testing.app.state.clock = utcnow
 

@@ -83,9 +83,19 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
     _check_region(principal, data.region_code)
     await places.require_place(session=session, code=data.region_code)
     index = vault.index("id_number", id_number)
-    existing = (await session.execute(select(Person.id).where(Person.id_number_index == index))).scalar_one_or_none()
+    existing = (await session.execute(
+        select(Person.id, Person.region_code).where(Person.id_number_index == index)
+    )).first()
     if existing is not None:
-        raise PersonExists("A person with this ID number is registered.", id=str(existing))
+        if principal.sees_region(existing.region_code):
+            raise PersonExists("A person with this ID number is registered.", id=str(existing.id))
+        # Registered in a region the caller cannot see: that it exists, and nothing more (no id, no place);
+        # the attempt stays in the audit trail.
+        await session.rollback()
+        audit.record(session=session, principal=principal, action="duplicate_elsewhere", entity="person",
+                     entity_id=existing.id, detail={"region_code": data.region_code})
+        await session.commit()
+        raise PersonExists("A person with this ID number is registered.")
     person = Person(
         id=uuid.uuid4(),
         id_number_index=index,

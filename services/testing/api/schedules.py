@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from cordon import apidoc
-from cordon.auth import FieldStaff, Official
+from cordon.auth import Admin, FieldStaff
 from cordon.deps import NowDep, SessionDep
 from cordon.paging import Cursor, Limit
 from services.testing import schemas
@@ -39,10 +39,11 @@ async def list_schedules(
 @router.post(
     "/test-schedules/run",
     response_model=schemas.ScheduleRun,
-    **apidoc.operation("立即执行检测排期", "Run the test scheduler now"),
+    **apidoc.operation("立即执行检测排期（运维）", "Run the test scheduler now (operators: admin only)"),
 )
-async def run_schedules(session: SessionDep, principal: Official, now: NowDep):
+async def run_schedules(session: SessionDep, principal: Admin, now: NowDep):
     """Announce what is due and overdue now, as the daily run would, and the pool-positive retests past their
-    deadline, as the retest check would (once each: a repeat finds nothing)."""
+    deadline, as the retest check would (once each: a repeat finds nothing). Operators' work, not an official's:
+    the clockwork runs it every day by itself."""
     counts = await schedules.announce(session=session, now=now)
     return {**counts, "retests_overdue": await retests.escalate(session=session, now=now)}

@@ -140,3 +140,23 @@ async def test_me_for_residents(registry):
     r = await registry.get("/api/v1/me", headers=stranger)
     assert r.status_code == 404 and r.json()["code"] == "person_not_registered"
     assert (await registry.get("/api/v1/me", headers=GRID)).status_code == 403
+
+
+async def test_a_duplicate_in_someone_elses_region_says_only_that_it_exists_and_is_audited(registry):
+    person = await register(registry)  # in 320413
+    again = await registry.post(
+        "/api/v1/persons", json={"id_number": person["_id_number"], "name": "重复", "region_code": "110101"},
+        headers=OTHER_OFFICIAL,
+    )
+    assert again.status_code == 409 and again.json()["code"] == "person_exists"
+    assert "id" not in again.json() and person["id"] not in again.text and "320413" not in again.text
+    trail = (await registry.get("/api/v1/audit", params={"entity": "person", "entity_id": person["id"]},
+                                headers=ADMIN)).json()["items"]
+    attempts = [e for e in trail if e["action"] == "duplicate_elsewhere"]
+    assert len(attempts) == 1 and attempts[0]["actor"] == "official-bj"
+    # The caller's own regions keep the contract's id; so does a city official over the county.
+    mine = await registry.post(
+        "/api/v1/persons", json={"id_number": person["_id_number"], "name": "重复", "region_code": "320413"},
+        headers=CITY_OFFICIAL,
+    )
+    assert mine.status_code == 409 and mine.json()["id"] == person["id"]

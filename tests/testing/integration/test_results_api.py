@@ -9,7 +9,7 @@ from sqlalchemy import select
 from cordon import db
 from cordon.bus.tables import outbox
 from services.testing.models import ResultCorrection
-from tests.testing.integration.helpers import GRID, LAB, now, post_result, post_sample, sample_body
+from tests.testing.integration.helpers import ADMIN, GRID, LAB, now, post_result, post_sample, sample_body
 
 
 async def test_negative_tube_makes_each_member_negative_and_a_repeat_is_a_no_op(testing):
@@ -78,7 +78,7 @@ async def test_refusals_unknown_target_early_test_tested_tube_and_callers(testin
 
 
 async def test_a_retest_not_taken_within_12_hours_is_told_overdue_once(testing):
-    from tests.testing.integration.helpers import OFFICIAL, id_number, published_events
+    from tests.testing.integration.helpers import id_number, published_events
 
     people = [id_number() for _ in range(3)]
     start = now() - timedelta(hours=5)  # the pooled tube tested five hours ago
@@ -86,7 +86,7 @@ async def test_a_retest_not_taken_within_12_hours_is_told_overdue_once(testing):
     await post_result(testing, tube="T-RETEST", result="positive", tested_at=start)
     await post_result(testing, code=members[0]["barcode"], result="negative", tested_at=start + timedelta(hours=3))  # retested
     await post_sample(testing, number=people[1], at=start + timedelta(hours=4))  # a new single-tube sample
-    run = lambda: testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)  # noqa: E731
+    run = lambda: testing.post("/api/v1/test-schedules/run", headers=ADMIN)  # noqa: E731
     testing.app.state.clock = lambda: start + timedelta(hours=11, minutes=59)
     assert (await run()).json()["retests_overdue"] == 0
     testing.app.state.clock = lambda: start + timedelta(hours=12, minutes=1)

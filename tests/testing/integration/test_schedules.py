@@ -9,6 +9,7 @@ from cordon.clock import local_date
 from cordon.contracts.registry import MeasureReleased
 from tests.serving import eventually, settled
 from tests.testing.integration.helpers import (
+    ADMIN,
     ELSEWHERE,
     GRID,
     LAB,
@@ -44,10 +45,11 @@ async def test_assigned_measure_schedules_tests_announced_once_each(testing):
     assert await schedules(testing, region_code="320400", headers=OFFICIAL)
     assert (await testing.get("/api/v1/test-schedules?region_code=110101", headers=GRID)).status_code == 404
     # Two replicas running at once, then a third time: each test is announced once.
-    runs = await asyncio.gather(*(testing.post("/api/v1/test-schedules/run", headers=OFFICIAL) for _ in range(2)))
-    counts = [r.json() for r in runs] + [(await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json()]
+    runs = await asyncio.gather(*(testing.post("/api/v1/test-schedules/run", headers=ADMIN) for _ in range(2)))
+    counts = [r.json() for r in runs] + [(await testing.post("/api/v1/test-schedules/run", headers=ADMIN)).json()]
     assert sum(c["due"] for c in counts) == 1 and sum(c["overdue"] for c in counts) == 1
     assert (await testing.post("/api/v1/test-schedules/run", headers=GRID)).status_code == 403
+    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).status_code == 403  # operators' work
     due_events = await published_events(testing, "testing.schedule.due")
     overdue_events = await published_events(testing, "testing.schedule.overdue")
     assert [e["data"]["due_on"] for e in due_events] == [str(today)]
@@ -111,7 +113,7 @@ async def test_a_high_risk_post_is_tested_every_other_day_while_the_tag_holds(te
     at_door = measure(person_id, [today], kind="home_quarantine")
     await publish(testing.nats_url, at_door, at_door.measure_id)
     await settled(testing.nats_url, testing)
-    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json() == {"due": 2, "overdue": 0, "retests_overdue": 0}
+    assert (await testing.post("/api/v1/test-schedules/run", headers=ADMIN)).json() == {"due": 2, "overdue": 0, "retests_overdue": 0}
     announced = {e["data"]["measure_id"]: e["data"] for e in await published_events(testing, "testing.schedule.due")}
     assert (announced[str(at_door.measure_id)]["at_door"], announced[str(at_door.measure_id)]["tag"]) == (True, None)
     (series,) = [d for d in announced.values() if d["tag"] == "high_risk_post"]
@@ -119,7 +121,7 @@ async def test_a_high_risk_post_is_tested_every_other_day_while_the_tag_holds(te
 
     # Two days on, without a sample: the first is overdue, the next due; a sample that day fulfils both.
     testing.app.state.clock = lambda: start + timedelta(days=2)
-    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json() == {"due": 1, "overdue": 2, "retests_overdue": 0}
+    assert (await testing.post("/api/v1/test-schedules/run", headers=ADMIN)).json() == {"due": 1, "overdue": 2, "retests_overdue": 0}
     assert [s["due_on"] for s in await schedules(testing) if s["tag"]] == [str(today + timedelta(days=2))]
     assert [s["due_on"] for s in await schedules(testing, "overdue") if s["tag"]] == [str(today)]
     await post_sample(testing, number=number, at=start + timedelta(days=2) - timedelta(minutes=5))
@@ -136,7 +138,7 @@ async def test_a_high_risk_post_is_tested_every_other_day_while_the_tag_holds(te
     await publish(testing.nats_url, dropped, person_id)
     await eventually(lambda: _no_tag_tests(testing))
     testing.app.state.clock = lambda: start + timedelta(days=6)
-    await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)
+    await testing.post("/api/v1/test-schedules/run", headers=ADMIN)
     assert not [s for s in await schedules(testing) + await schedules(testing, "overdue") if s["tag"]]
     testing.app.state.clock = now
 
@@ -156,7 +158,7 @@ async def test_the_household_of_an_inbound_person_is_tested_with_their_last_home
     due = await schedules(testing)
     assert sorted((s["person_id"], s["tag"]) for s in due) == sorted(
         [(str(person_id), None), (str(mother), "household"), (str(son), "household")])
-    assert (await testing.post("/api/v1/test-schedules/run", headers=OFFICIAL)).json()["due"] == 3
+    assert (await testing.post("/api/v1/test-schedules/run", headers=ADMIN)).json()["due"] == 3
     told = {e["data"]["person_id"]: e["data"] for e in await published_events(testing, "testing.schedule.due")}
     assert told[str(mother)]["at_door"] is True and told[str(son)]["tag"] == "household"
     # The son moves out: named no more, his test is cancelled; a release cancels the mother's.
