@@ -1,6 +1,7 @@
 """The grid worker's day, through the gateway with every service running: their inbox names people and
 places (a folded notice keeps every person), and /me/worklist lists the day's follow-ups, tests and alerts
-of their own village and not of the next one; doing the work takes it off the list."""
+of their own village and not of the next one; doing the work takes it off the list; a stranger pushed by a
+partner is a lead on the list of the village where they are, until an outcome closes it."""
 
 from __future__ import annotations
 
@@ -160,3 +161,42 @@ async def test_a_grid_workers_inbox_and_worklist(databases, nats_server, home):
 async def _alert_notice(gw, headers) -> dict | None:
     items = (await gw.get("/api/v1/me/notifications", headers=headers)).json()["items"]
     return next((n for n in items if n["kind"] == "positive_alert"), None)
+
+
+async def test_a_pushed_stranger_is_a_lead_on_the_worklist_of_the_village_where_they_are(databases, nats_server, home):
+    import orjson
+
+    async with running_stack(databases, nats_server.url, home) as cordon:
+        gw = cordon.gateway
+        admin = await token(gw, "admin", ADMIN_PASSWORD)
+        csv = f"code,name\n{TOWNSHIP},金城镇\n{VILLAGE},东门村\n{NEXT_VILLAGE},西门村\n"
+        assert (await gw.post("/api/v1/regions/import", content=csv.encode(), headers={**admin, "content-type": "text/csv"})).status_code == 200
+        for user in ({"username": "g-dm", "password": "dongmen-password", "role": "grid_worker", "regions": [VILLAGE]},
+                     {"username": "g-xm", "password": "ximen-password", "role": "grid_worker", "regions": [NEXT_VILLAGE]},
+                     {"username": "qu-jt", "password": "county-password", "role": "official", "regions": ["320413"]}):
+            created = await gw.post("/api/v1/auth/users", json=user, headers=admin)
+            assert created.status_code == 201, created.text
+        dongmen, ximen = await token(gw, "g-dm", "dongmen-password"), await token(gw, "g-xm", "ximen-password")
+        county = await token(gw, "qu-jt", "county-password")
+        partner = (await gw.post("/api/v1/auth/partners", json={"name": "大数据局"}, headers=admin)).json()
+        assert (await gw.put("/api/v1/risk-areas/420106", json={"level": "high"}, headers=county)).status_code == 200
+        today = local_date(utcnow())
+        record = {"record_id": "w1", "phone": "13700001111", "current_region_code": VILLAGE, "region_code": "420106",
+                  "first_seen": (today - timedelta(days=3)).isoformat(), "last_seen": (today - timedelta(days=2)).isoformat()}
+        pushed = await gw.post("/api/v1/travel-records/batch", content=orjson.dumps(record) + b"\n",
+                               headers={"X-API-Key": partner["api_key"], "content-type": "application/x-ndjson"})
+        assert pushed.status_code == 200 and pushed.json()["accepted"] == 1, pushed.text
+        await settled(nats_server.url, *cordon.services)
+
+        (lead,) = (await gw.get("/api/v1/leads", headers=dongmen)).json()["items"]
+        listed = (await gw.get("/api/v1/me/worklist", headers=dongmen)).json()["items"]
+        assert [(i["kind"], i["id"], i["lead_id"], i["person_id"], i["overdue"]) for i in listed] == [
+            ("lead", lead["id"], lead["id"], None, False)]
+        assert listed[0]["title"] == "排查线索：137****1111（金城镇东门村）" and listed[0]["place"] == "金城镇东门村"
+        assert datetime.fromisoformat(listed[0]["due_at"]) == datetime.fromisoformat(lead["due_at"])
+        assert (await gw.get("/api/v1/me/worklist", headers=ximen)).json()["items"] == []
+
+        closed = await gw.post(f"/api/v1/leads/{lead['id']}/outcome", json={"outcome": "not_found", "note": "查无此人"}, headers=dongmen)
+        assert closed.status_code == 200, closed.text
+        await settled(nats_server.url, *cordon.services)
+        assert (await gw.get("/api/v1/me/worklist", headers=dongmen)).json()["items"] == []
