@@ -6,8 +6,10 @@ shared by replicas through Redis, and no write lock held while a password is che
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from datetime import timedelta
@@ -240,3 +242,47 @@ async def test_the_redis_bucket_refills_by_its_own_clock(redis_url):
 
 async def _refilled(store, limit) -> bool:
     return await store.waiting(limit, "k") == 0.0
+
+
+def test_cordon_serve_reads_no_forwarded_for_of_its_own(tmp_path):
+    """The process as deployed (`cordon serve gateway`): a made-up X-Forwarded-For from loopback does not
+    become the client's address (uvicorn's own proxy headers would believe 127.0.0.1)."""
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
+    env.update(CORDON_HOME=str(tmp_path / "home"), CORDON_LOG_LEVEL="WARNING", CORDON_PASSWORD_FAILURES_PER_ADDRESS_HOUR="2",
+               CORDON_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    subprocess.run([sys.executable, "-m", "cordon", "migrate", "gateway"], env=env, cwd=tmp_path, check=True,
+                   capture_output=True, timeout=120)
+    port = free_port()
+    log = open(tmp_path / "gateway.log", "wb")
+    gateway = subprocess.Popen([sys.executable, "-m", "cordon", "serve", "gateway", "--port", str(port)], env=env,
+                               cwd=tmp_path, stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_alive(url)
+        statuses = [
+            httpx.post(f"{url}{TOKEN}", data={"username": "x", "password": "wrong"},
+                       headers={"X-Forwarded-For": f"192.0.2.{i}"}, timeout=30).status_code
+            for i in range(3)
+        ]
+        assert statuses == [401, 401, 429]
+    finally:
+        gateway.terminate()
+        gateway.wait(30)
+        log.close()
+
+
+def wait_alive(url) -> None:
+    """Up and answering (without NATS its /readyz is 503 by design: the process is what is waited for)."""
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.1)
