@@ -131,3 +131,47 @@ def test_ctrl_c_stops_the_services_first_and_nats_last(tmp_path):
     assert "nats-server had stopped already" not in output
     assert "disconnected from NATS" not in output and "cannot reach NATS" not in output, output[-3000:]
     assert output.rstrip().endswith("[cordon] stopped"), output[-3000:]
+
+
+@pytest.mark.slow
+def test_cordon_up_in_production_starts_with_its_secrets_and_a_nats_that_asks_for_them(tmp_path):
+    """deploy/.env.example filled in, without a NATS of one's own: `cordon up` starts every process, and its
+    nats-server lets in only the credentials the processes present."""
+    import asyncio
+    import re
+
+    import nats
+
+    from tests.deploy.test_compose import _env_example
+
+    gateway_port = free_block()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
+    env.update(_env_example(tmp_path))
+    del env["CORDON_NATS_URL"]
+    env["CORDON_LOG_LEVEL"] = "WARNING"
+    log = open(tmp_path / "up.log", "wb")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "cordon", "up", "--port", str(gateway_port)], cwd=tmp_path, env=env, stdout=log, stderr=log
+    )
+    try:
+        gateway = wait_ready(f"http://127.0.0.1:{gateway_port}")
+        assert gateway["checks"]["nats"] == "ok" and gateway["checks"]["registry"] == {"status": "ok"}
+        url = re.search(r"nats-server \(JetStream\) on (nats://\S+),", (tmp_path / "up.log").read_text()).group(1)
+
+        async def anonymous() -> str:
+            try:
+                nc = await nats.connect(url, allow_reconnect=False, connect_timeout=2, max_reconnect_attempts=0)
+            except Exception as exc:  # noqa: BLE001 - the refusal is the point
+                return type(exc).__name__
+            await nc.close()
+            return "connected"
+
+        assert asyncio.run(anonymous()) != "connected"
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(30) == 0
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+        log.close()
+    assert not (tmp_path / "home" / "admin-password").exists()  # production's admin password is the operator's
