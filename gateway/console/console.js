@@ -323,17 +323,19 @@
       const v = params[f.name] || (f.required ? f.options[0] : "");
       if (v) filters[f.name] = v;
     }
-    const trail = (params.trail || "").split(",").filter(Boolean); // cursors of the pages before this one
+    // The cursors of the pages before this one ("-": the first page, which has none).
+    const trail = (params.trail || "").split(",").filter(Boolean);
+    const pageSize = Math.min(100, Math.max(1, parseInt(params.limit, 10) || 20));
     let page;
     try {
-      page = await api(spec.path, { ...spec.fixed, ...filters, cursor: params.cursor, limit: 20 });
+      page = await api(spec.path, { ...spec.fixed, ...filters, cursor: params.cursor, limit: pageSize });
     } catch (error) {
       if (stale(mine)) return;
       if (error.status === 404 || error.status === 405) { view().innerHTML = `<h1>${esc(t(spec.title))}</h1><p class="notice">${esc(t("error.unavailable"))}</p>`; return; }
       throw error;
     }
     if (stale(mine)) return;
-    const link = (extra) => "#/" + name + "?" + new URLSearchParams({ ...filters, ...extra });
+    const link = (extra) => "#/" + name + "?" + new URLSearchParams({ ...filters, ...(params.limit ? { limit: params.limit } : {}), ...extra });
     const me = session.me || {};
     const canExport = spec.exportPath && (!spec.exportRoles || spec.exportRoles.includes(me.role));
     view().innerHTML = `
@@ -362,11 +364,11 @@
     document.querySelectorAll("#filters .export").forEach((button) => button.addEventListener("click", () =>
       download(spec.exportPath, { ...filters, format: button.dataset.format }, button)));
     $("#next").addEventListener("click", () => {
-      location.hash = link({ cursor: page.next_cursor, trail: [...trail, params.cursor || ""].join(",") });
+      location.hash = link({ cursor: page.next_cursor, trail: [...trail, params.cursor || "-"].join(",") });
     });
     $("#previous").addEventListener("click", () => {
       const before = trail.slice(0, -1), cursor = trail[trail.length - 1];
-      location.hash = link({ ...(cursor ? { cursor } : {}), ...(before.length ? { trail: before.join(",") } : {}) });
+      location.hash = link({ ...(cursor && cursor !== "-" ? { cursor } : {}), ...(before.length ? { trail: before.join(",") } : {}) });
     });
   }
 

@@ -173,6 +173,23 @@ async def test_console_in_a_browser(databases, nats_server, home):
                 text = await page.locator("#view").text_content()
                 assert not any(person["name"] in text for person in people)
                 await _shot(page, "people")
+                # Paging by cursor: 12 people, 5 a page, forward to the last page and back to the first.
+                await page.goto(base + "/console#/people?region_code=320413&limit=5")
+                seen = []
+                for number in (1, 2, 3):
+                    await page.wait_for_selector(f".pager span:text-is('第 {number} 页')")
+                    seen += await page.locator("#list tbody tr[data-person]").evaluate_all("rows => rows.map(r => r.dataset.person)")
+                    if number < 3:
+                        await page.click("#next")
+                assert sorted(seen) == sorted(p["id"] for p in people) and await page.locator("#next").is_disabled()
+                await page.click("#previous")
+                await page.wait_for_selector(".pager span:text-is('第 2 页')")
+                await page.click("#previous")
+                await page.wait_for_selector(".pager span:text-is('第 1 页')")
+                assert await page.locator("#previous").is_disabled()
+                await page.goto(base + "/console#/people?region_code=320413&health_code=red")
+                await page.wait_for_selector("#list tbody tr[data-person]")
+
                 # The list's export (GET /persons/export, with the list's filters): what a spreadsheet opens.
                 async with page.expect_download() as info:
                     await page.click("#filters .export[data-format='csv']")
