@@ -15,6 +15,7 @@ tests, two gatherings, big-data leads, follow-ups and the day's reports.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -203,9 +204,22 @@ def _gatherings(s: Seeding, people: list[dict]) -> None:
     filed = {g["title"] for g in s.call("GET", "/gatherings", as_="official", params={"limit": 500}).json()["items"]}
     for body in (banquet, meeting):
         body.update(plans)
-        if body["title"] not in filed and s.call("POST", "/gatherings", as_=body["venue"]["region_code"], json=body):
+        if body["title"] not in filed and _file(s, body):
             s.count("gatherings")
     s.say("聚集性活动：婚宴 1 场（备案）、培训会 1 场（待审批）")
+
+
+def _file(s: Seeding, body: dict, wait_s: float = 30.0) -> bool:
+    """File a gathering; the events service learns of new villages from the registry's announcements a moment
+    after they are made, so a venue it has not heard of yet is tried again for a while."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        answer = s.call("POST", "/gatherings", as_=body["venue"]["region_code"], json=body, ok=(201, 422))
+        if answer is None or answer.status_code == 201:
+            return answer is not None
+        if answer.json().get("code") != "region_unknown" or time.monotonic() > deadline:
+            raise SeedFailed(f"POST /gatherings: 422 {answer.text[:300]}")
+        time.sleep(0.5)
 
 
 def _follow_ups_and_reports(s: Seeding, people: list[dict], today) -> None:

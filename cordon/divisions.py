@@ -18,3 +18,24 @@ def shipped() -> list[tuple[str, str]]:
     """(code, name) of every shipped place, in the file's order (parents before their children)."""
     with PATH.open(encoding="utf-8", newline="") as f:
         return [(row["code"], row["name"]) for row in csv.DictReader(f)]
+
+
+def create_place_ref() -> None:
+    """A migration step: a service's ``place_ref`` (code, name, updated_at), seeded with every shipped place
+    as of before any event, so the registry's first announcement of a shipped place (a rename) wins."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+    from alembic import op
+
+    from cordon.db import UTCDateTime
+
+    table = op.create_table(
+        "place_ref",
+        sa.Column("code", sa.String(length=15), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_place_ref")),
+    )
+    seeded_at = datetime(2000, 1, 1, tzinfo=UTC)
+    op.bulk_insert(table, [{"code": code, "name": name, "updated_at": seeded_at} for code, name in shipped()])

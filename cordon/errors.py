@@ -106,6 +106,12 @@ class RegionNotFound(NotFound):
     code = "region_not_found"
 
 
+class RegionUnknownField(Unprocessable):
+    """A request names a place the tree does not hold (or this service has not heard of yet)."""
+
+    code = "region_unknown"
+
+
 class PersonNotFound(NotFound):
     code = "person_not_found"
 

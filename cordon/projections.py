@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon.contracts.registry import PersonFacts
-from cordon.db import dialect_insert
+from cordon.contracts.registry import PersonFacts, RegionChanged
+from cordon.db import dialect_insert, slices
 
 
 async def keep_latest(
@@ -51,3 +51,18 @@ async def project_person(session: AsyncSession, model, event: PersonFacts, *, at
     unique = [c.key for c in table.columns if c.unique and c.key in columns]
     values = {name: getattr(event, name) for name in columns}
     return await keep_latest(session, model, key="person_id", key_value=event.person_id, values=values, at=at, unique=unique)
+
+
+async def keep_places(session: AsyncSession, model, event: RegionChanged, *, at: datetime) -> None:
+    """The places of a ``registry.region.changed`` into this service's ``place_ref`` ``model`` (code, name,
+    updated_at), one statement per thousand; a row kept from a newer announcement stays."""
+    latest = {p.code: p.name for p in event.places}  # one event names a place once, but be sure
+    rows = [{"code": code, "name": name, "updated_at": at} for code, name in latest.items()]
+    for part in slices(rows, 1000):
+        statement = dialect_insert(session, model).values(part)
+        statement = statement.on_conflict_do_update(
+            index_elements=["code"],
+            set_={"name": statement.excluded.name, "updated_at": statement.excluded.updated_at},
+            where=model.updated_at < statement.excluded.updated_at,
+        )
+        await session.execute(statement)

@@ -15,6 +15,17 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
+class PlaceRef(Base):
+    """A place of the tree, as the registry announces it (registry.region.changed); seeded with every shipped
+    county (cordon/data/divisions.csv). A venue must be one of these."""
+
+    __tablename__ = "place_ref"
+
+    code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Gathering(Base):
     """A filed gathering. The organiser's phone: blind index (matching), ciphertext (notify), masked (answers)."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
 from tests.e2e.test_story import id_number, token
+from tests.serving import settled
 
 TOWNSHIP, OTHER_TOWNSHIP = "320413100", "320413101"
 VILLAGE, NEXT_VILLAGE, FAR_VILLAGE = "320413100201", "320413100202", "320413101201"
@@ -72,7 +73,8 @@ async def test_scoping_at_every_level(databases, nats_server, home):
         assert (await gw.get(f"/api/v1/persons/{here['id']}/measures", headers=village)).status_code == 200
         assert (await gw.get(f"/api/v1/persons/{nxt['id']}/measures", headers=village)).status_code == 404
 
-        # Gatherings (events) at a village venue.
+        # Gatherings (events) at a village venue, once events has heard of the villages.
+        await settled(nats_server.url, *cordon.services, timeout=60)
         def gathering(region: str) -> dict:
             return {"title": "村民会议", "kind": "meeting", "organizer": {"name": "赵", "phone": "13600001111"},
                     "venue": {"address": "村委会", "region_code": region}, "starts_at": "2030-01-01T09:00:00+08:00",

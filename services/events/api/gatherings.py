@@ -26,7 +26,7 @@ router = APIRouter(tags=["gatherings"])
     status_code=201,
     response_model=schemas.GatheringRead,
     **apidoc.operation(
-        "报备聚集性活动", "File a gathering", "region_forbidden", "phone_invalid", "region_code_invalid", "validation_error",
+        "报备聚集性活动", "File a gathering", "region_forbidden", "phone_invalid", "region_code_invalid", "region_unknown@422", "validation_error",
         "gathering_prohibited", "prevention_plan_required", "gathering_ended",
     ),
 )

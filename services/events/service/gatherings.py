@@ -15,11 +15,11 @@ from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import events
 from cordon.db import is_postgres
-from cordon.errors import Forbidden, NotFound, RegionForbidden, RegionInvalid
+from cordon.errors import Forbidden, NotFound, RegionForbidden, RegionInvalid, RegionUnknownField
 from cordon.pii import Vault
 from cordon.policy import replica
 from services.events.domain import thresholds, workflow
-from services.events.models import Gathering
+from services.events.models import Gathering, PlaceRef
 
 
 class GatheringNotFound(NotFound):
@@ -57,8 +57,16 @@ def facts(cls: type[events.GatheringFacts], g: Gathering, *, by: str | None = No
     )
 
 
+async def check_venue(session: AsyncSession, region_code: str) -> None:
+    """422 unless the venue is a place of the tree (as far as the registry's announcements have reached)."""
+    check_region_code(region_code)
+    if await session.get(PlaceRef, region_code) is None:
+        raise RegionUnknownField("The venue's region_code names no place Cordon knows.",
+                                 errors=[{"field": "venue.region_code", "message": "unknown"}])
+
+
 async def file_gathering(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> Gathering:
-    check_region_code(data.venue.region_code)
+    await check_venue(session, data.venue.region_code)
     if principal.role != "resident" and not principal.sees_region(data.venue.region_code):
         raise RegionForbidden("The venue is outside your regions.")
     pii.checked_phone(data.organizer.phone, field="organizer.phone")

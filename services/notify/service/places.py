@@ -8,24 +8,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import projections
 from cordon.contracts.registry import RegionChanged
-from cordon.db import dialect_insert, slices
+from cordon.db import slices
 from services.notify.domain import places
 from services.notify.models import PlaceRef
 
 
 async def keep_places(*, session: AsyncSession, event: RegionChanged, at: datetime) -> None:
-    """Every place of the event, in one statement per thousand: a row kept from a newer announcement stays."""
-    latest = {p.code: p.name for p in event.places}  # one event names a place once, but be sure
-    rows = [{"code": code, "name": name, "updated_at": at} for code, name in latest.items()]
-    for part in slices(rows, 1000):
-        statement = dialect_insert(session, PlaceRef).values(part)
-        statement = statement.on_conflict_do_update(
-            index_elements=["code"],
-            set_={"name": statement.excluded.name, "updated_at": statement.excluded.updated_at},
-            where=PlaceRef.updated_at < statement.excluded.updated_at,
-        )
-        await session.execute(statement)
+    await projections.keep_places(session, PlaceRef, event, at=at)
 
 
 async def names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from cordon.batches import LineError, Tally
 from cordon.bus import outbox
 from cordon.contracts import registry
 from cordon.db import dialect_insert, is_postgres, slices
-from cordon.errors import NotFound, RegionForbidden, RegionInvalid, Unprocessable
+from cordon.errors import NotFound, RegionForbidden, RegionInvalid, RegionUnknownField, Unprocessable
 from services.registry.domain import places as lines
 from services.registry.models import Region
 from services.registry.service import audit
@@ -30,12 +30,6 @@ PER_EVENT = 1000  # places one registry.region.changed carries
 
 
 class RegionUnknown(NotFound):
-    code = "region_unknown"
-
-
-class RegionUnknownField(Unprocessable):
-    """A request names a place the tree does not hold."""
-
     code = "region_unknown"
 
 

@@ -237,3 +237,22 @@ async def test_thresholds_follow_the_policy_the_registry_publishes(events, nats_
         return response.status_code == 422 and response.json()["code"] == "prevention_plan_required"
 
     await eventually(needs_plans)
+
+
+async def test_a_venue_must_be_a_place_of_the_tree(events, nats_server):
+    """Every shipped county is known from the start; a village is known once the registry announces it."""
+    village = "320413100201"
+    unknown = await events.post("/api/v1/gatherings", json=body(venue={"address": "东门村村委会", "region_code": village}), headers=GRID)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "region_unknown", unknown.text
+    assert unknown.json()["errors"] == [{"field": "venue.region_code", "message": "unknown"}]
+    nowhere = await events.post("/api/v1/gatherings", json=body(venue={"address": "x", "region_code": "329999"}), headers=GRID)
+    assert nowhere.status_code == 422 and nowhere.json()["code"] == "region_unknown"
+
+    places = [registry.Place(code="320413100", name="金城镇", level="township", parent="320413"),
+              registry.Place(code=village, name="东门村", level="village", parent="320413100")]
+    await publish(nats_server.url, registry.RegionChanged(places=places, by="official-jt"))
+
+    async def filed():
+        answer = await events.post("/api/v1/gatherings", json=body(venue={"address": "东门村村委会", "region_code": village}), headers=GRID)
+        return answer if answer.status_code == 201 else None
+    assert (await eventually(filed)).json()["venue"]["region_code"] == village

@@ -18,19 +18,8 @@ down_revision = "notify_0007"
 branch_labels = None
 depends_on = None
 
-# Older than any event: the registry's first announcement of a shipped place (a rename) wins over the seed.
-SEEDED_AT = datetime(2000, 1, 1, tzinfo=UTC)
-
-
 def upgrade() -> None:
-    place_ref = op.create_table(
-        "place_ref",
-        sa.Column("code", sa.String(length=15), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_place_ref")),
-    )
-    op.bulk_insert(place_ref, [{"code": code, "name": name, "updated_at": SEEDED_AT} for code, name in divisions.shipped()])
+    divisions.create_place_ref()
     with op.batch_alter_table("person_ref") as batch:
         batch.add_column(sa.Column("name_enc", sa.Text(), nullable=True))
     with op.batch_alter_table("notification_fold") as batch:
