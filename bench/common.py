@@ -422,3 +422,42 @@ def keep_row(key: str, *, what: str, cordon: str, baseline: str, ratio: str, mac
     RESULTS.write_text(json.dumps(dict(sorted(rows.items())), indent=2, ensure_ascii=False) + "\n")
     progress(f"row {key!r} kept in {RESULTS.relative_to(REPO)}")
     return row
+
+
+def run_vault():
+    """The PII vault of this run's private CORDON_HOME (the keys prepare_env generated)."""
+    from cordon.pii import Vault
+    from cordon.settings import Settings
+
+    settings = Settings()
+    return Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
+
+
+@contextlib.asynccontextmanager
+async def service_on_postgres(service: str, database: TempDatabase, tmp: Path, env: dict, *, load=None, log: str | None = None):
+    """``database`` created and migrated for ``service``, ``load(db_url)`` run on it (untimed), a private
+    nats-server, and the service in its own process, ready; yields the ServiceProcess. On exit the service and
+    NATS are stopped and the database dropped, whatever happened."""
+    from cordon import migrate
+    from cordon.natsserver import NatsServer
+
+    nats = NatsServer(store_dir=tmp / f"nats-{secrets.token_hex(3)}")
+    process: ServiceProcess | None = None
+    try:
+        await database.create()
+        await asyncio.to_thread(migrate.upgrade, service, database.url("postgresql+asyncpg"))
+        if load is not None:
+            await load(database.url())
+        nats.start()
+        await nats.wait_jetstream()
+        service_env = {**env, f"CORDON_{service.upper()}_DATABASE_URL": database.url("postgresql+asyncpg"),
+                       "CORDON_NATS_URL": nats.url, "CORDON_LOG_LEVEL": "WARNING"}
+        process = ServiceProcess(service, service_env, tmp / (log or f"{service}.log")).start()
+        await process.wait_ready()
+        yield process
+    finally:
+        if process is not None:
+            process.stop()
+        nats.stop()
+        await database.drop()
+        progress("stopped and dropped")

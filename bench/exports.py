@@ -20,7 +20,6 @@ The exit status is 1 when an export did not hold every person.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import json
 import sys
@@ -42,6 +41,8 @@ from bench.common import (  # noqa: E402  (after the path fix)
     machine_info,
     machine_line,
     progress,
+    run_vault,
+    service_on_postgres,
     settle,
     signed_token,
 )
@@ -121,31 +122,14 @@ async def copy_out(db_url: str) -> tuple[float, int]:
 
 async def run(args, tmp: Path, env: dict) -> dict:
     from bench.health_code import load_people, make_people
-    from cordon import migrate
-    from cordon.natsserver import NatsServer
-    from cordon.pii import Vault
-    from cordon.settings import Settings
 
-    settings = Settings()
-    vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
     database = TempDatabase(args.postgres_url)
     machine = machine_info(await database.server_version())
     progress(f"generating {args.people:,} people")
-    people = [row[:8] + (COUNTY,) + row[9:] for row in make_people(args.people, vault, datetime.now(UTC))]
-    nats = NatsServer(store_dir=tmp / "nats")
-    service: ServiceProcess | None = None
+    people = [row[:8] + (COUNTY,) + row[9:] for row in make_people(args.people, run_vault(), datetime.now(UTC))]
     exports: list[Export] = []
-    try:
-        await database.create()
-        await asyncio.to_thread(migrate.upgrade, "registry", database.url("postgresql+asyncpg"))
-        await load_people(database.url(), people)
-        del people
-        nats.start()
-        await nats.wait_jetstream()
-        service_env = {**env, "CORDON_REGISTRY_DATABASE_URL": database.url("postgresql+asyncpg"), "CORDON_NATS_URL": nats.url,
-                       "CORDON_LOG_LEVEL": "WARNING"}
-        service = ServiceProcess("registry", service_env, tmp / "registry.log").start()
-        await service.wait_ready()
+    async with service_on_postgres("registry", database, tmp, env, load=lambda url: load_people(url, people)) as service:
+        people.clear()
         token = signed_token(tmp / "home", "bench-official", "official", [COUNTY], username="bench-official")
         for fmt in args.formats:
             await settle(database.url())
@@ -156,12 +140,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
         await settle(database.url())
         progress("baseline COPY TO STDOUT")
         copy_s, copy_bytes = await copy_out(database.url())
-    finally:
-        if service is not None:
-            service.stop()
-        nats.stop()
-        await database.drop()
-        progress("stopped and dropped")
     return {"people": args.people, "machine": machine, "exports": exports, "copy_seconds": copy_s, "copy_bytes": copy_bytes}
 
 

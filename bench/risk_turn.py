@@ -21,7 +21,6 @@ The exit status is 1 when a traveller was left without measures or without a red
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import sys
@@ -35,7 +34,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from bench.common import (  # noqa: E402  (after the path fix)
     ADMIN_URL,
     PySpy,
-    ServiceProcess,
     TempDatabase,
     cpu_seconds,
     in_private_home,
@@ -45,6 +43,8 @@ from bench.common import (  # noqa: E402  (after the path fix)
     profile_json,
     profile_lines,
     progress,
+    run_vault,
+    service_on_postgres,
     settle,
     signed_token,
     summarize_profile,
@@ -120,32 +120,19 @@ async def run(args, tmp: Path, env: dict) -> dict:
     import httpx
 
     from bench.health_code import load_people, make_people
-    from cordon import migrate
-    from cordon.natsserver import NatsServer
-    from cordon.pii import Vault
-    from cordon.settings import Settings
 
-    settings = Settings()
-    vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
     database = TempDatabase(args.postgres_url)
     machine = machine_info(await database.server_version())
     now = datetime.now(UTC)
     progress(f"generating {args.travellers:,} travellers")
-    people = green(make_people(args.travellers, vault, now))
-    nats = NatsServer(store_dir=tmp / "nats")
-    service: ServiceProcess | None = None
-    try:
-        await database.create()
-        await asyncio.to_thread(migrate.upgrade, "registry", database.url("postgresql+asyncpg"))
-        await load_people(database.url(), people)
-        await load_travel(database.url(), people, now)
-        del people
-        nats.start()
-        await nats.wait_jetstream()
-        service_env = {**env, "CORDON_REGISTRY_DATABASE_URL": database.url("postgresql+asyncpg"), "CORDON_NATS_URL": nats.url,
-                       "CORDON_LOG_LEVEL": "WARNING"}
-        service = ServiceProcess("registry", service_env, tmp / "registry.log").start()
-        await service.wait_ready()
+    people = green(make_people(args.travellers, run_vault(), now))
+
+    async def load(url: str) -> None:
+        await load_people(url, people)
+        await load_travel(url, people, now)
+        people.clear()
+
+    async with service_on_postgres("registry", database, tmp, env, load=load) as service:
         await settle(database.url())
         token = signed_token(tmp / "home", "bench-official", "official", ["420000", HOME_COUNTY], username="bench-official")
         progress(f"setting {AREA} high")
@@ -173,12 +160,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
         await settle(database.url())
         progress("baseline: the same writes in bare SQL")
         bare_s, measures = await bare_writes(database.url())
-    finally:
-        if service is not None:
-            service.stop()
-        nats.stop()
-        await database.drop()
-        progress("stopped and dropped")
     return {"travellers": args.travellers, "machine": machine, "turn_seconds": turn_s, "service_cpu_s": service_cpu,
             "measured": measured, "red": red, "red_codes": red_codes, "measures": measures, "bare_seconds": bare_s,
             "profile": profile}
