@@ -23,8 +23,8 @@ def _fast_gauges(monkeypatch):
 def sample(metrics: str, name: str, **labels: str) -> float | None:
     """The value of one sample of ``name`` with exactly ``labels``, or None."""
     for line in metrics.splitlines():
-        match = re.match(rf"^{name}\{{(.*)\}} (\S+)$", line)
-        if match and dict(re.findall(r'(\w+)="([^"]*)"', match.group(1))) == labels:
+        match = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
+        if match and dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or "")) == labels:
             return float(match.group(2))
     return None
 
@@ -90,3 +90,65 @@ async def test_gateway_labels_proxied_requests_with_the_services_route_templates
             await gauge(gateway, "cordon_upstream_breaker_open", 0, upstream="registry")
             metrics = (await gateway.get("/metrics")).text
             assert sample(metrics, "cordon_http_requests_total", **failed) == before + 5
+
+
+async def _insert(url: str, rows) -> None:
+    from cordon import db
+
+    engine = db.create_engine(url)
+    try:
+        async with db.create_sessionmaker(engine)() as session, session.begin():
+            session.add_all(rows)
+    finally:
+        await engine.dispose()
+
+
+async def test_registry_gauges_leads_overdue_and_reports_missing(databases):
+    from datetime import timedelta
+
+    from cordon.clock import local_date, utcnow
+    from services.registry.models import DailyReport, Lead, ReportNotice
+
+    now = utcnow()
+    today = local_date(now)
+
+    def lead(status: str, due_in: timedelta) -> Lead:
+        return Lead(id=uuid.uuid4(), match_key=f"id:{uuid.uuid4().hex}", source="import", reasons=[], status=status,
+                    due_at=now + due_in, created_at=now, updated_at=now)
+
+    async with start_service("registry", databases, None, ticker_interval_s=0) as registry:
+        await _insert(registry.app_settings.database_url, [
+            lead("open", -timedelta(hours=2)), lead("open", -timedelta(minutes=1)), lead("open", timedelta(hours=3)),
+            lead("closed", -timedelta(hours=5)),
+            *(ReportNotice(region_code=code, report_on=today, kind="missing", sent_at=now)
+              for code in ("320413100201", "320413100202", "320413001001")),
+            ReportNotice(region_code="320413001002", report_on=today, kind="reminder", sent_at=now),
+            DailyReport(region_code="320413001001", report_on=today, zero=True, counts={}, late=True, submitted_at=now,
+                        submitted_by="wang.grid"),  # reported after being told missing
+        ])
+        await gauge(registry, "cordon_leads_overdue", 2)
+        await gauge(registry, "cordon_reports_missing", 2)
+
+
+async def test_notify_gauges_queued_and_failed_by_channel(databases):
+    from datetime import timedelta
+
+    from cordon.clock import utcnow
+    from services.notify.models import Notification
+
+    now = utcnow()
+
+    def notification(channel: str, status: str) -> Notification:
+        return Notification(id=uuid.uuid4(), source=uuid.uuid4().hex, recipient="wang.grid", recipient_type="staff",
+                            channel=channel, kind="test", title="t", body="b", status=status, attempts=1,
+                            next_attempt_at=now + timedelta(days=1), created_at=now)  # not due: no worker takes it
+
+    async with start_service("notify", databases, None) as notify:
+        await _insert(notify.app_settings.database_url, [
+            notification("sms", "queued"), notification("sms", "queued"), notification("sms", "failed"),
+            notification("wechat", "failed"), notification("inbox", "sent"),
+        ])
+        await gauge(notify, "cordon_notifications", 2, channel="sms", status="queued")
+        await gauge(notify, "cordon_notifications", 1, channel="sms", status="failed")
+        await gauge(notify, "cordon_notifications", 1, channel="wechat", status="failed")
+        await gauge(notify, "cordon_notifications", 0, channel="wechat", status="queued")
