@@ -96,7 +96,7 @@ class WechatApi:
                 body = await r.read()
                 status = r.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("code2session unreachable: %s", type(exc).__name__)
+            log.warning("code2session unreachable", extra={"error": type(exc).__name__})
             raise unavailable() from None
         try:
             answer = orjson.loads(body) if status == 200 else {}
@@ -104,10 +104,10 @@ class WechatApi:
             answer = {}
         errcode = answer.get("errcode", 0) if isinstance(answer, dict) else -1
         if errcode:
-            log.info("code2session refused: errcode %s", errcode)  # never the code, never the openid
+            log.info("code2session refused", extra={"errcode": errcode})  # never the code, never the openid
             raise _problem_for(int(errcode) if isinstance(errcode, int) else -1)
         openid = answer.get("openid") if isinstance(answer, dict) else None
         if not isinstance(openid, str) or not openid:
-            log.warning("code2session answered HTTP %s without an openid", status)
+            log.warning("code2session answered without an openid", extra={"http_status": status})
             raise unavailable()
         return openid

@@ -64,7 +64,7 @@ async def _send(app: FastAPI, adapter: channels.Channel, job: delivery.Job, limi
         except TimeoutError:
             return rules.unknown("timeout")
         except Exception as exc:  # an adapter bug must not lose the notification: retried, then failed
-            log.warning("notify: %s send of %s raised %s", job.channel, job.id, type(exc).__name__)
+            log.warning("notify: a send raised", extra={"channel": job.channel, "notification_id": str(job.id), "error": type(exc).__name__})
             return rules.retry(f"{type(exc).__name__}")
 
 

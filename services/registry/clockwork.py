@@ -25,7 +25,7 @@ async def tick(app: FastAPI) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("registry clockwork: %s failed this round; the other steps went on", step.__name__)
+            log.exception("registry clockwork: a step failed this round; the other steps went on", extra={"step": step.__name__})
 
 
 async def advance_measures(app: FastAPI, now) -> None:
@@ -48,7 +48,7 @@ async def due_risk_areas(app: FastAPI, now) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("registry clockwork: risk area %s could not be evaluated; tried again next round", region_code)
+            log.exception("registry clockwork: a risk area could not be evaluated; tried again next round", extra={"region_code": region_code})
 
 
 async def pending_facts(app: FastAPI, now) -> None:

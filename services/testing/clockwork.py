@@ -27,7 +27,7 @@ def seconds_to_next_day(now: datetime) -> float:
 async def announce(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         counts = await schedules.announce(session=session, now=app.state.clock())
-    log.info("scheduled tests announced: %s due, %s overdue", counts["due"], counts["overdue"])
+    log.info("scheduled tests announced", extra={"due": counts["due"], "overdue": counts["overdue"]})
 
 
 # How often pool-positive retest deadlines are looked at (a deadline is told within this of passing).
@@ -38,7 +38,7 @@ async def escalate_retests(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         told = await retests.escalate(session=session, now=app.state.clock())
     if told:
-        log.info("pool-positive retests overdue: %s", told)
+        log.info("pool-positive retests overdue", extra={"told": told})
 
 
 async def run_retests(app: FastAPI) -> None:

@@ -69,7 +69,7 @@ async def retest_overdue(*, session: AsyncSession, event: testing.RetestOverdue,
         person = await projections.find_person(session=session, id_number_index=event.id_number_index)
     region = event.region_code or (person.region_code if person else None)
     if region is None:
-        log.info("notify: retest overdue for a person of no known region (sample %s)", event.sample_id)
+        log.info("notify: retest overdue for a person of no known region", extra={"sample_id": str(event.sample_id)})
         return
     around = await projections.staff_around(session=session, region_code=region)
     staff = recipients.together(recipients.working_in(around, region), recipients.officials_of(around, region))
@@ -182,7 +182,7 @@ async def sms_code_requested(*, session: AsyncSession, event: auth.SmsCodeReques
 async def _named_staff(session: AsyncSession, usernames: list[str], *, subject: str) -> list[recipients.Staff]:
     found, unknown = recipients.named(await projections.staff_named(session=session, usernames=usernames), usernames)
     if unknown:
-        log.info("notify: %s names staff not known here (skipped): %s", subject, ", ".join(unknown))
+        log.info("notify: staff not known here skipped", extra={"subject": subject, "usernames": ", ".join(unknown)})
     return found
 
 
@@ -245,7 +245,7 @@ async def lead_overdue(*, session: AsyncSession, event: registry.LeadOverdue, en
     the policy's minutes or escalated, once per lead. A lead with no place is the admins' list only."""
     place = event.county_code or event.region_code
     if place is None:
-        log.info("notify: overdue lead %s has no place; admins see it in their list", event.lead_id)
+        log.info("notify: overdue lead has no place; admins see it in their list", extra={"lead_id": str(event.lead_id)})
         return
     policy = await replica.current(session)
     facts_ = facts.lead_overdue(event, policy, ack_minutes=policy.notifications.alert_ack_minutes,

@@ -69,7 +69,7 @@ class Keyring:
                 created = _created(path.stem)
                 key = serialization.load_pem_private_key(path.read_bytes(), password=None)
                 if created is None or not isinstance(key, Ed25519PrivateKey):
-                    log.warning("pass key %s ignored: not an Ed25519 key named by its time", path.name)
+                    log.warning("pass key ignored: not an Ed25519 key named by its time", extra={"file": path.name})
                     continue
                 keys.append(PassKey(path.stem, created, key, key.public_key()))
             if not keys:
