@@ -30,6 +30,7 @@ MAX_DELIVER = 10
 # Redelivery delays after an unacknowledged delivery (fewer than MAX_DELIVER, as JetStream requires).
 BACKOFF_S = [1, 2, 5, 10, 30, 60, 120, 300]
 FETCH_BATCH = 100
+LINGER_S = 0.02  # after a short fetch, wait this long for more: one commit for many events
 # A dead letter sent back by `cordon dead-letters replay` names the one consumer it is for; every
 # other consumer of the subject acknowledges it unread (it handled, or set aside, the original).
 REPLAY_FOR = "Cordon-Replay-For"
@@ -109,6 +110,8 @@ class Consumer:
                     log.warning("consumer: fetch failed; retrying", extra={"consumer": self.spec.name, "error": type(exc).__name__})
                     await asyncio.sleep(1)
                     continue
+                if len(msgs) < FETCH_BATCH:
+                    msgs += await self._more(sub, FETCH_BATCH - len(msgs))
                 try:
                     await self.handle_batch(msgs)
                 except asyncio.CancelledError:
@@ -118,6 +121,15 @@ class Consumer:
                     await asyncio.sleep(1)
         finally:
             await self._drop(sub)
+
+    @staticmethod
+    async def _more(sub, n: int) -> list[Msg]:
+        """What else arrives within LINGER_S: a fetch returns as soon as one message is there, and events
+        relayed one after another would otherwise be handled one transaction (one commit) each."""
+        try:
+            return await sub.fetch(n, timeout=LINGER_S)
+        except Exception:  # nothing more (a timeout), or a hiccup the next fetch meets: handle what we have
+            return []
 
     @staticmethod
     async def _drop(sub) -> None:
