@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from cordon import pii
+import orjson
+
+from cordon import fastpath, paging, pii
 from services.registry import schemas
 from services.registry.models import Measure, Person
 from services.registry.service.measures import current_status
@@ -28,6 +30,35 @@ def person(p: Person, revealed: dict | None = None) -> schemas.PersonRead:
         updated_at=p.updated_at,
         **(revealed or {}),
     )
+
+
+def person_item(row) -> dict:
+    """One item of a list, from a plain row of ``people.LIST_COLUMNS``: the fields, order and masking of
+    ``person(p)`` (``schemas.PersonRead``), never revealed."""
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "name_masked": pii.mask_name(row.name),
+        "id_number_masked": row.id_number_masked,
+        "phone_masked": row.phone_masked,
+        "region_code": row.region_code,
+        "address": row.address,
+        "household": row.household,
+        "tags": list(row.tags or []),
+        "entry_date": row.entry_date,
+        "language": row.language,
+        "health_code": {"color": row.health_color, "updated_at": row.health_updated_at},
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "id_number": None,
+        "phone": None,
+    }
+
+
+def person_page(page: paging.Page) -> bytes:
+    """A page of people as the bytes ``schemas.PersonPage`` would serialize to, made once (no model, no validation)."""
+    return orjson.dumps({"items": [person_item(row) for row in page.items], "next_cursor": page.next_cursor},
+                        option=fastpath.JSON_OPTIONS)
 
 
 def health_code(p: Person) -> schemas.HealthCodeRead:

@@ -206,10 +206,19 @@ async def lookup(*, session: AsyncSession, vault: Vault, principal: Principal, i
     return person
 
 
+# The columns a list's answer is made of (``views.person_item``): the list reads them as plain rows, no entities.
+LIST_COLUMNS = (
+    Person.id, Person.name, Person.id_number_masked, Person.phone_masked, Person.region_code, Person.address,
+    Person.household, Person.tags, Person.entry_date, Person.language, Person.health_color, Person.health_updated_at,
+    Person.created_at, Person.updated_at,
+)
+
+
 def selection(*, principal: Principal, region_code: str | None, tag: str | None, health_code: str | None, q: str | None,
-              measure: str | None = None, overdue: bool | None = None) -> Select:
-    """The people a list filter selects, inside the caller's places (the list and the export share it)."""
-    query = select(Person)
+              measure: str | None = None, overdue: bool | None = None, columns: tuple = (Person,)) -> Select:
+    """The people a list filter selects, inside the caller's places (the list and the export share it): whole
+    people, or only ``columns`` of them."""
+    query = select(*columns)
     if region_code:
         _check_region(principal, region_code)
         query = query.where(regions.within(Person.region_code, region_code))
@@ -241,8 +250,9 @@ async def list_people(
     measure: str | None = None,
     overdue: bool | None = None,
 ) -> paging.Page:
+    """One page of the people a filter selects, as plain rows of ``LIST_COLUMNS`` (a list loads no entities)."""
     query = selection(principal=principal, region_code=region_code, tag=tag, health_code=health_code, q=q, measure=measure,
-                      overdue=overdue)
+                      overdue=overdue, columns=LIST_COLUMNS)
     return await paging.keyset(session, query, order=(Person.id,), limit=limit, cursor=cursor)
 
 

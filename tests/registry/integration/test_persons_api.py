@@ -160,3 +160,52 @@ async def test_a_duplicate_in_someone_elses_region_says_only_that_it_exists_and_
         headers=CITY_OFFICIAL,
     )
     assert mine.status_code == 409 and mine.json()["id"] == person["id"]
+
+
+async def test_a_list_answers_what_the_person_models_would_byte_for_byte(registry):
+    """The list reads plain rows and makes its bytes once; they are the bytes ``schemas.PersonPage`` of the people
+    loaded whole would make, for several filters and every cursor of each."""
+    import uuid
+
+    from sqlalchemy import update
+
+    from cordon import paging
+    from cordon.auth import Principal
+    from services.registry import schemas
+    from services.registry.api import views
+    from services.registry.models import Person
+    from services.registry.service import people
+
+    made = [await register(registry, name=name, tags=tags, address=address, language=language, entry_date=entry)
+            for name, tags, address, language, entry in [
+                ("欧阳娜娜", ["student"], "金城镇东门村1号", "zh", "2022-01-03"), ("李", [], None, "en", None),
+                ("王小明", ["student", "returnee"], "金城镇2号", "zh", None), ("Anna Lee", [], "\"引号\" \\ 路", "en", "2021-12-30"),
+                ("赵四", [], None, "zh", None)]]
+    await register(registry, region="320402", headers=bearer("official", regions=["320402"], username="o-tn"), name="钱五")
+    async with registry.app.state.sessionmaker() as session, session.begin():  # two red codes, as the rules would leave them
+        await session.execute(update(Person).where(Person.id.in_([uuid.UUID(made[0]["id"]), uuid.UUID(made[3]["id"])]))
+                              .values(health_color="red", health_reasons=[{"rule": "case", "detail": "确诊", "until": None}]))
+    principal = Principal(subject="official-jt", role="official", regions=("320413",), username="official-jt")
+    filters = [{}, {"region_code": "320413"}, {"region_code": "320413", "health_code": "red"}, {"health_code": "green"},
+               {"tag": "student"}, {"q": "王"}, {"region_code": "320413", "health_code": "yellow"}]
+    for params in filters:
+        for limit in (2, 50):
+            cursor, pages = None, 0
+            while True:
+                answer = await registry.get("/api/v1/persons", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})},
+                                            headers=OFFICIAL)
+                assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+                schemas.PersonPage.model_validate(answer.json())
+                async with registry.app.state.sessionmaker() as session:
+                    query = people.selection(principal=principal, **{"region_code": None, "tag": None, "health_code": None,
+                                                                     "q": None, **params})
+                    page = await paging.keyset(session, query, order=(Person.id,), limit=limit, cursor=cursor)
+                expected = schemas.PersonPage(items=[views.person(p) for p in page.items], next_cursor=page.next_cursor)
+                assert answer.content == expected.model_dump_json().encode(), params
+                pages, cursor = pages + 1, answer.json()["next_cursor"]
+                if not cursor:
+                    break
+            assert pages >= 1
+    red = (await registry.get("/api/v1/persons", params={"health_code": "red"}, headers=OFFICIAL)).json()["items"]
+    assert {p["id"] for p in red} == {made[0]["id"], made[3]["id"]}
+    assert next(p for p in red if p["id"] == made[0]["id"])["name_masked"] == "欧**娜"
