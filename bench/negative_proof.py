@@ -43,6 +43,7 @@ from bench.common import (  # noqa: E402  the shared bench helpers
     REPO,
     ServiceProcess,
     TempDatabase,
+    keep_row,
     machine_info,
     machine_line,
     prepare_env,
@@ -251,6 +252,14 @@ async def main(args) -> None:
     failed = {name: sum(f["errors"] for f in runs) for name, runs in figures.items() if any(f["errors"] for f in runs)}
     if failed:
         raise SystemExit(f"negative proof: requests failed, the figures do not stand: {failed}")
+    if args.record:
+        service = figures[SERVICE]
+        keep_row("bench/negative_proof.py", machine=info,
+                 what=f"`GET /persons/{{id}}/negative-proof?within_hours=48` over {args.samples:,} samples of {args.people:,} people, "
+                      f"{args.concurrency} concurrent, {args.rounds} interleaved rounds (PostgreSQL)",
+                 cordon=f"{statistics.median(f['rps'] for f in service):,.0f} req/s, p99 {statistics.median(f['p99_ms'] for f in service):.0f} ms",
+                 baseline=f"bare uvicorn JSON endpoint {statistics.median(base_per_round):,.0f} req/s",
+                 ratio=f"{ratios[SERVICE]:.2f} (target ≥ 0.6)")
 
 
 async def _get(url: str, token: str) -> str:
@@ -275,6 +284,7 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--postgres-url", default=os.environ.get("CORDON_BENCH_POSTGRES_URL", ADMIN_URL))
     parser.add_argument("--json")
+    parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
