@@ -82,6 +82,7 @@ class Person(Base):
     __table_args__ = (
         Index("ix_person_region_code_id", "region_code", "id"),
         Index("ix_person_health_color_id", "health_color", "id"),
+        Index("ix_person_health_color_region_code_id", "health_color", "region_code", "id"),  # a colour within a place
     )
 
 
