@@ -190,8 +190,8 @@ async def run(args, tmp: Path, env: dict) -> dict:
 
         def places_are(expected: int, children: int):
             def check(body: dict) -> None:
-                if sum(i["people"] for i in body["items"]) != expected or len(body["items"]) != children:
-                    raise RuntimeError(f"by-place: {len(body['items'])} places, {sum(i['people'] for i in body['items'])} people")
+                if sum(i["people"] for i in body["children"]) != expected or len(body["children"]) != children:
+                    raise RuntimeError(f"by-place: {len(body['children'])} places, {sum(i['people'] for i in body['children'])} people")
             return check
 
         base = service.base_url

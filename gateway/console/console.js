@@ -212,17 +212,17 @@
       <table id="places"><thead><tr><th>${esc(t("place"))}</th><th>${esc(t("people"))}</th><th>${esc(t("green"))}</th>
         <th>${esc(t("yellow"))}</th><th>${esc(t("red"))}</th><th>${esc(t("tests_overdue"))}</th><th>${esc(t("leads_open"))}</th>
         <th>${esc(t("reports"))}</th><th></th></tr></thead><tbody>
-        ${places.items.map((p) => `<tr data-place="${esc(p.region_code)}">
+        ${places.children.map((p) => `<tr data-place="${esc(p.region_code)}">
           <td>${p.region_code === region ? esc(t("place")) + " (" + esc(p.region_code) + ")" : `<a href="#/overview?region=${esc(p.region_code)}">${esc(p.name || p.region_code)}</a>`}</td>
           <td>${p.people}</td><td>${p.by_color.green}</td><td>${p.by_color.yellow}</td><td>${p.by_color.red}</td>
           <td>${p.tests_overdue}</td><td>${p.leads_open}</td><td>${p.reports.submitted} / ${p.reports.expected}</td>
           <td><a href="${listLink({ region_code: p.region_code })}">${esc(t("list"))}</a></td></tr>`).join("") ||
           `<tr><td colspan="9" class="muted">${esc(t("no_data"))}</td></tr>`}
       </tbody></table>`;
-    const labels = places.items.map((p) => p.name || p.region_code);
+    const labels = places.children.map((p) => p.name || p.region_code);
     CordonCharts.bars($("#chart-colors"), {
       labels, stacked: true, empty: t("no_data"),
-      series: ["green", "yellow", "red"].map((c) => ({ name: t("color." + c), color: COLORS[c], values: places.items.map((p) => p.by_color[c]) })),
+      series: ["green", "yellow", "red"].map((c) => ({ name: t("color." + c), color: COLORS[c], values: places.children.map((p) => p.by_color[c]) })),
     });
     CordonCharts.bars($("#chart-positives"), {
       labels: o.positives_by_day.map((d) => d.date.slice(5)),
@@ -233,7 +233,7 @@
       labels: kinds.map((k) => t("kind." + k)),
       series: [{ name: t("measures"), color: COLORS.blue, values: kinds.map((k) => o.measures_active[k] || 0) }],
     });
-    const units = places.items.filter((p) => p.reports.expected);
+    const units = places.children.filter((p) => p.reports.expected);
     CordonCharts.bars($("#chart-reports"), {
       labels: units.map((p) => p.name || p.region_code), empty: t("no_data"),
       series: [

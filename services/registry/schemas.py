@@ -431,7 +431,7 @@ class PlaceFigures(StatsFigures):
 class StatsByPlace(BaseModel):
     region_code: str | None
     date: date
-    items: list[PlaceFigures]
+    children: list[PlaceFigures]  # every place one level down (a breakdown, not a paged list)
 
 
 class LeadReason(BaseModel):

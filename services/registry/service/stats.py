@@ -306,7 +306,7 @@ async def by_place(*, session: AsyncSession, principal: Principal, region_code: 
             **stats.overview(rolled.get(child, Counter()), KINDS),
             "reports": {"expected": r["expected"], "submitted": r["submitted"], "late": r["late"]},
         })
-    return {"region_code": code, "date": on, "items": items}
+    return {"region_code": code, "date": on, "children": items}
 
 
 # --- recount (from the registry's own rows) -----------------------------------------------------------------

@@ -133,9 +133,9 @@ async def test_counters_equal_a_count_over_the_rows_after_random_changes(registr
     assert {k: township[k] for k in expected} == await rows_count(registry, "320413100")
 
     places = (await registry.get("/api/v1/stats/by-place", params={"region_code": "320413"}, headers=OFFICIAL)).json()
-    got = {i["region_code"]: {"people": i["people"], **{c: n for c, n in i["by_color"].items() if n}} for i in places["items"] if i["people"]}
+    got = {i["region_code"]: {"people": i["people"], **{c: n for c, n in i["by_color"].items() if n}} for i in places["children"] if i["people"]}
     assert got == await rows_by_child(registry, "320413")
-    assert {i["region_code"]: i["name"] for i in places["items"]}.get("320413100") == "金城镇"
+    assert {i["region_code"]: i["name"] for i in places["children"]}.get("320413100") == "金城镇"
 
     # A recount from the rows (what migration 0015 does for people older than the streams) agrees.
     async with registry.app.state.sessionmaker() as session:
