@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 
 import orjson
 
 from cordon import fastpath, paging, pii
 from services.registry import schemas
+from services.registry.domain import leads as lead_rules
 from services.registry.models import Measure, Person
 from services.registry.service.measures import current_status
 
@@ -55,10 +57,27 @@ def person_item(row) -> dict:
     }
 
 
-def person_page(page: paging.Page) -> bytes:
-    """A page of people as the bytes ``schemas.PersonPage`` would serialize to, made once (no model, no validation)."""
-    return orjson.dumps({"items": [person_item(row) for row in page.items], "next_cursor": page.next_cursor},
+def page_bytes(page: paging.Page, item: Callable) -> bytes:
+    """A page as the bytes its page model (``schemas.PersonPage``, ``LeadPage``...) would serialize to, made once from
+    plain rows (no model, no validation); ``item`` makes one item's fields in the model's order."""
+    return orjson.dumps({"items": [item(row) for row in page.items], "next_cursor": page.next_cursor},
                         option=fastpath.JSON_OPTIONS)
+
+
+def person_page(page: paging.Page) -> bytes:
+    return page_bytes(page, person_item)
+
+
+def lead_item(row, now: datetime) -> dict:
+    """One item of the leads list, from a plain row of ``leads.LIST_COLUMNS``: the fields and order of
+    ``schemas.LeadRead`` (reasons as ``LeadReason`` keeps them), never revealed."""
+    return {
+        "id": str(row.id), "region_code": row.region_code, "phone_masked": row.phone_masked, "id_number_masked": row.id_number_masked,
+        "name": row.name, "source": row.source, "reasons": [{"rule": r["rule"], "detail": r["detail"]} for r in row.reasons],
+        "status": row.status, "outcome": row.outcome, "note": row.note, "due_at": row.due_at,
+        "overdue": lead_rules.is_overdue(row.status, row.due_at, now), "assignee": row.assignee, "person_id": row.person_id and str(row.person_id),
+        "created_at": row.created_at, "closed_at": row.closed_at, "id_number": None, "phone": None,
+    }
 
 
 def health_code(p: Person) -> schemas.HealthCodeRead:

@@ -256,9 +256,18 @@ async def visible_lead(*, session: AsyncSession, principal: Principal, lead_id: 
     return lead
 
 
-def selection(*, principal: Principal, status: str | None, region_code: str | None, overdue: bool | None, now: datetime) -> Select:
-    """The leads a filter selects in a staff member's places (all of them, or the one asked); admins everything."""
-    query = select(Lead)
+# The columns a list's answer is made of (``views.lead_item``): the list reads them as plain rows, no entities.
+LIST_COLUMNS = (
+    Lead.id, Lead.region_code, Lead.phone_masked, Lead.id_number_masked, Lead.name, Lead.source, Lead.reasons, Lead.status,
+    Lead.outcome, Lead.note, Lead.due_at, Lead.assignee, Lead.person_id, Lead.created_at, Lead.closed_at,
+)
+
+
+def selection(*, principal: Principal, status: str | None, region_code: str | None, overdue: bool | None, now: datetime,
+              columns: tuple = (Lead,)) -> Select:
+    """The leads a filter selects in a staff member's places (all of them, or the one asked); admins everything:
+    whole leads, or only ``columns`` of them."""
+    query = select(*columns)
     if region_code:
         if not regions.is_region_code(region_code):
             raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.")
@@ -279,9 +288,9 @@ def selection(*, principal: Principal, status: str | None, region_code: str | No
 async def list_leads(
     *, session: AsyncSession, principal: Principal, status: str | None, region_code: str | None,
     overdue: bool | None, now: datetime, limit: int, cursor: str | None,
-) -> paging.Page[Lead]:
-    """Newest first."""
-    query = selection(principal=principal, status=status, region_code=region_code, overdue=overdue, now=now)
+) -> paging.Page:
+    """Newest first, as plain rows of ``LIST_COLUMNS`` (a list loads no entities)."""
+    query = selection(principal=principal, status=status, region_code=region_code, overdue=overdue, now=now, columns=LIST_COLUMNS)
     return await paging.keyset(session, query, order=(Lead.created_at, Lead.id), limit=limit, cursor=cursor, descending=True)
 
 

@@ -273,3 +273,46 @@ async def test_an_overdue_lead_is_told_once_and_counted(registry, nats_server):
     draft = await registry.get("/api/v1/daily-reports/draft", params={"region_code": VILLAGE, "date": local_date(later).isoformat()},
                                headers=HERE)
     assert draft.json()["leads"] == {"open": 1, "overdue": 1}
+
+
+async def test_the_leads_list_answers_what_the_lead_models_would_byte_for_byte(registry):
+    """The list reads plain rows and makes its bytes once; they are the bytes ``schemas.LeadPage`` of the leads loaded
+    whole would make, for several filters and every cursor of each."""
+    from cordon import paging
+    from cordon.auth import Principal
+    from services.registry import schemas
+    from services.registry.api.leads import _read
+    from services.registry.models import Lead
+    from services.registry.service import leads
+
+    await places(registry)
+    lines = ndjson(*({"name": name, "phone": phone(), "region_code": region, "reason": reason}
+                     for name, region, reason in [("张三", VILLAGE, "武汉市协查：\"江汉区\""), ("李四", NEXT_VILLAGE, "上海市协查"),
+                                                  ("欧阳娜娜", VILLAGE, "南京市协查"), ("Anna", "320413", "协查 \\ 复核")]))
+    assert (await registry.post("/api/v1/leads/import", content=lines, headers={**OFFICIAL, **NDJSON})).json()["accepted"] == 4
+    first = (await leads_seen(registry, OFFICIAL, limit=1))[0]
+    closed = await registry.post(f"/api/v1/leads/{first['id']}/outcome", json={"outcome": "left_area", "note": "已返回武汉"},
+                                 headers=OFFICIAL)
+    assert closed.status_code == 200, closed.text
+    principal = Principal(subject="official-jt", role="official", regions=("320413",), username="official-jt")
+    filters = [{}, {"status": "open"}, {"status": "closed"}, {"region_code": VILLAGE}, {"overdue": False}, {"overdue": True}]
+    for params in filters:
+        for limit in (1, 50):
+            cursor, pages = None, 0
+            while True:
+                answer = await registry.get("/api/v1/leads", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})},
+                                            headers=OFFICIAL)
+                assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+                schemas.LeadPage.model_validate(answer.json())
+                now = utcnow()
+                async with registry.app.state.sessionmaker() as session:
+                    query = leads.selection(principal=principal, now=now, **{"status": None, "region_code": None, "overdue": None, **params})
+                    page = await paging.keyset(session, query, order=(Lead.created_at, Lead.id), limit=limit, cursor=cursor,
+                                               descending=True)
+                expected = schemas.LeadPage(items=[_read(lead, now) for lead in page.items], next_cursor=page.next_cursor)
+                assert answer.content == expected.model_dump_json().encode(), params
+                pages, cursor = pages + 1, answer.json()["next_cursor"]
+                if not cursor:
+                    break
+            assert pages >= 1
+    assert [x["outcome"] for x in await leads_seen(registry, OFFICIAL, status="closed")] == ["left_area"]
