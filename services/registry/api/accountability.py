@@ -6,7 +6,7 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from cordon import apidoc, exports, messages
 from cordon.auth import Admin, FieldStaff, Official
@@ -16,6 +16,7 @@ from cordon.deps import NowDep, SessionDep
 from cordon.errors import NotFound, RegionNotFound
 from cordon.paging import Cursor, Limit
 from services.registry import schemas
+from services.registry.api import views
 from services.registry.domain.accountability import missing_duties
 from services.registry.service import audit, follow_up_duties, ledgers, people, policies, reports, rosters
 
@@ -85,7 +86,7 @@ async def put_responsible_staff(person_id: uuid.UUID, body: schemas.StaffSet, pr
 
 @router.get(
     "/follow-ups",
-    response_model=schemas.FollowUpSlotPage,
+    response_model=schemas.FollowUpSlotPage,  # the document's schema; the answer is made once as bytes (views.follow_up_item)
     **apidoc.operation("查询健康随访任务", "List follow-up slots (due or missed)", "region_not_found"),
 )
 async def list_follow_ups(
@@ -100,12 +101,7 @@ async def list_follow_ups(
         raise RegionNotFound("No such region.")
     page = await follow_up_duties.list_slots(session=session, principal=principal, status=status, region_code=region_code,
                                              limit=limit, cursor=cursor)
-    items = [
-        schemas.FollowUpSlotRead(person_id=r.person_id, measure_id=r.measure_id, region_code=r.region_code, date=r.due_on,
-                                 slot=r.slot, due_by=r.ends_at, status=r.status, done_at=r.done_at)
-        for r in page.items
-    ]
-    return schemas.FollowUpSlotPage(items=items, next_cursor=page.next_cursor)
+    return Response(views.page_bytes(page, views.follow_up_item), media_type="application/json")
 
 
 @router.post(

@@ -68,6 +68,15 @@ def person_page(page: paging.Page) -> bytes:
     return page_bytes(page, person_item)
 
 
+def follow_up_item(row) -> dict:
+    """One item of the follow-ups list, from a plain row of ``follow_up_duties.LIST_COLUMNS``: the fields and order
+    of ``schemas.FollowUpSlotRead``."""
+    return {
+        "person_id": str(row.person_id), "measure_id": str(row.measure_id), "region_code": row.region_code,
+        "date": row.due_on, "slot": row.slot, "due_by": row.ends_at, "status": row.status, "done_at": row.done_at,
+    }
+
+
 def lead_item(row, now: datetime) -> dict:
     """One item of the leads list, from a plain row of ``leads.LIST_COLUMNS``: the fields and order of
     ``schemas.LeadRead`` (reasons as ``LeadReason`` keeps them), never revealed."""

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import Select, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, regions
@@ -151,12 +151,26 @@ async def escalate(*, session: AsyncSession, now: datetime, policy: Policy, limi
                        event=registry.FollowUpEscalated, duty="village_cadre", limit=limit)
 
 
-async def list_slots(
-    *, session: AsyncSession, principal: Principal, status: str, region_code: str | None, limit: int, cursor: str | None
-) -> paging.Page[FollowUpSlot]:
-    query = select(FollowUpSlot).where(FollowUpSlot.status.in_(("missed", "escalated") if status == "missed" else (status,)))
+# The columns a list's answer is made of (``views.follow_up_item``; the id orders the pages): plain rows, no entities.
+LIST_COLUMNS = (
+    FollowUpSlot.id, FollowUpSlot.person_id, FollowUpSlot.measure_id, FollowUpSlot.region_code, FollowUpSlot.due_on,
+    FollowUpSlot.slot, FollowUpSlot.ends_at, FollowUpSlot.status, FollowUpSlot.done_at,
+)
+
+
+def slot_selection(*, principal: Principal, status: str, region_code: str | None, columns: tuple = (FollowUpSlot,)) -> Select:
+    """The slots due (or missed) in the caller's places (or the one asked): whole slots, or only ``columns`` of them."""
+    query = select(*columns).where(FollowUpSlot.status.in_(("missed", "escalated") if status == "missed" else (status,)))
     scopes = [region_code] if region_code else list(principal.regions)
     if principal.role != "admin" or region_code:
         query = query.where(regions.within_any(FollowUpSlot.region_code, scopes))
+    return query
+
+
+async def list_slots(
+    *, session: AsyncSession, principal: Principal, status: str, region_code: str | None, limit: int, cursor: str | None
+) -> paging.Page:
+    """One page of the slots due (or missed) in the caller's places, as plain rows of ``LIST_COLUMNS``."""
+    query = slot_selection(principal=principal, status=status, region_code=region_code, columns=LIST_COLUMNS)
     return await paging.keyset(session, query, order=(FollowUpSlot.id,), limit=limit, cursor=cursor)
 

@@ -62,22 +62,51 @@ async def test_roster_sets_five_responsible_staff_and_names_gaps(registry, nats_
     assert missing.status_code == 404 and missing.json()["code"] == "responsible_staff_not_found"
 
 
+async def follow_ups(registry, **params) -> list[dict]:
+    """The grid worker's follow-up list, a page of one at a time: each page the bytes ``schemas.FollowUpSlotPage`` of
+    the slots loaded whole would make (the list makes its bytes from plain rows)."""
+    from cordon import paging
+    from cordon.auth import Principal
+    from services.registry import schemas
+    from services.registry.models import FollowUpSlot
+    from services.registry.service import follow_up_duties
+
+    principal = Principal(subject="grid-1", role="grid_worker", regions=("320413",), username="grid-1")
+    items, cursor = [], None
+    while True:
+        answer = await registry.get("/api/v1/follow-ups", params={**params, "limit": 1, **({"cursor": cursor} if cursor else {})},
+                                    headers=GRID)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/json", answer.text
+        async with registry.app.state.sessionmaker() as session:
+            query = follow_up_duties.slot_selection(principal=principal, status=params.get("status", "due"),
+                                                    region_code=params.get("region_code"))
+            page = await paging.keyset(session, query, order=(FollowUpSlot.id,), limit=1, cursor=cursor)
+        expected = schemas.FollowUpSlotPage(next_cursor=page.next_cursor, items=[
+            schemas.FollowUpSlotRead(person_id=r.person_id, measure_id=r.measure_id, region_code=r.region_code, date=r.due_on,
+                                     slot=r.slot, due_by=r.ends_at, status=r.status, done_at=r.done_at) for r in page.items])
+        assert answer.content == expected.model_dump_json().encode()
+        items += schemas.FollowUpSlotPage.model_validate(answer.json()).model_dump(mode="json")["items"]
+        cursor = answer.json()["next_cursor"]
+        if not cursor:
+            return items
+
+
 async def test_missed_evening_follow_up_alerts_the_grid_worker_then_escalates(registry, nats_server):
     at(registry, 9)
     await registry.put("/api/v1/regions/320413/roster", json=ROSTER, headers=OFFICIAL)
     person = await register(registry)
     measure = await put_under_monitoring(registry, person)
     await clockwork.accountability_tick(registry.app, at(registry, 9, 5))
-    due = (await registry.get("/api/v1/follow-ups", params={"status": "due"}, headers=GRID)).json()["items"]
+    due = await follow_ups(registry, status="due")
     assert sorted(s["slot"] for s in due) == ["evening", "morning"]
     at(registry, 9, 30)
     done = await registry.post(f"/api/v1/measures/{measure['id']}/follow-ups", json={"temperature": 36.5}, headers=GRID)
     assert done.status_code == 201
-    due = (await registry.get("/api/v1/follow-ups", params={"status": "due"}, headers=GRID)).json()["items"]
+    due = await follow_ups(registry, status="due")
     assert [s["slot"] for s in due] == ["evening"]
 
     await clockwork.accountability_tick(registry.app, at(registry, 20, 1))  # the evening slot has ended
-    missed = (await registry.get("/api/v1/follow-ups", params={"status": "missed", "region_code": "320413"}, headers=GRID)).json()["items"]
+    missed = await follow_ups(registry, status="missed", region_code="320413")
     assert [(s["slot"], s["status"]) for s in missed] == [("evening", "missed")]
     [alert] = await events_of(registry, nats_server.url, "registry.followup.missed")
     assert alert["notify"] == ["grid-1"] and alert["slot"] == "evening"
