@@ -1,7 +1,8 @@
 """A colour within a place (?health_code=red&region_code=<village>): person by (health_color, region_code, id).
 
-Without it the list walks every red code of the city in id order and keeps those of the place: fine for a
-county of many, hundreds of milliseconds for a village with none. With it the place's own red codes are read.
+Without it the list either walks every red code of the city in id order keeping those of the place, or reads
+every person of the place and keeps the red ones: fine for a county of many, growing with the place's people
+for a small place with few. With it the place's own red codes are read (bench/README.md, person lists).
 
 Revision ID: registry_0016
 Revises: registry_0015
