@@ -19,7 +19,7 @@ from cordon.bus.tables import outbox
 from cordon.observability import request_id_var
 
 # Keys of Session.info: the sessionmaker carries the service's source and the
-# relay's wake-up; ``add`` marks the session so its commit wakes the relay.
+# relay's wake-up; a commit that wrote outbox rows marks the session so it wakes the relay.
 SOURCE, WAKE, DIRTY = "cordon.source", "cordon.outbox_wake", "cordon.outbox_dirty"
 STAGED = "cordon.outbox_staged"  # [(the transaction or savepoint staged in, rows)], in the order added
 
@@ -34,7 +34,6 @@ def _stage(session: AsyncSession, rows: list[dict]) -> None:
     # rollback before any statement still drops them.
     transaction = sync.get_nested_transaction() or sync.get_transaction() or sync._autobegin_t()
     sync.info.setdefault(STAGED, []).append((transaction, rows))
-    sync.info[DIRTY] = True
 
 
 async def add(session: AsyncSession, event: contracts.Event, *, key: object) -> Envelope:
@@ -64,6 +63,7 @@ def _write_staged(session: Session) -> None:
     staged = session.info.pop(STAGED, None)
     if staged:
         session.execute(insert(outbox), [row for _, rows in staged for row in rows])
+        session.info[DIRTY] = True  # the transaction's commit (not a savepoint's release) wakes the relay
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
@@ -89,7 +89,8 @@ def _drop_staged(session: Session, previous) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _wake_relay(session: Session) -> None:
-    if session.info.pop(DIRTY, False) and (wake := session.info.get(WAKE)):
+    # Also fired when a savepoint is released: only the transaction's own commit has written rows.
+    if session.get_nested_transaction() is None and session.info.pop(DIRTY, False) and (wake := session.info.get(WAKE)):
         wake()
 
 
@@ -102,4 +103,6 @@ def _end(session: Session, transaction) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop(DIRTY, None)
+    # Also fired when a savepoint rolls back, which leaves the transaction's own rows to write.
+    if session.get_nested_transaction() is None:
+        session.info.pop(DIRTY, None)
