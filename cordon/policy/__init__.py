@@ -28,27 +28,65 @@ class Title(_Strict):
     en: str
 
 
+# The dates a person's facts carry, which a rule may start from (trigger ``tag`` or ``date``): the entry date
+# of an inbound arrival, and a case's review and discharge.
+DATE_FACTS = ("entry_date", "case_confirmed_on", "discharged_on")
+
+
 class Trigger(_Strict):
-    type: Literal["travel", "county_travel", "city_travel", "tag", "manual", "gathering_exposure"]
+    """What starts a rule's chain.
+
+    ``travel``: a record inside a risk area of ``level``; ``county_travel`` / ``city_travel`` /
+    ``province_travel``: a record in a county, a city or a province with local cases (one holding an area of
+    ``levels``, or reporting local cases); ``tag``: a tagged person, from their ``date`` fact; ``date``: any
+    person with that date fact; ``manual``: an official's decision (an exposure date); ``gathering_exposure``:
+    a gathering with a positive attendee.
+    """
+
+    type: Literal[
+        "travel", "county_travel", "city_travel", "province_travel", "tag", "date", "manual", "gathering_exposure"
+    ]
     level: Literal["high", "medium"] | None = None
     levels: list[Literal["high", "medium"]] = []
     tag: str | None = None
-    date: str | None = None  # the person's field that starts the chain, for a tag trigger
+    date: str | None = None  # the person's date fact that starts the chain (DATE_FACTS), for a tag or date trigger
 
     @model_validator(mode="after")
     def _complete(self) -> Trigger:
         if self.type == "travel" and self.level is None:
             raise ValueError("a travel trigger needs a level")
-        if self.type in ("county_travel", "city_travel") and not self.levels:
+        if self.type in ("county_travel", "city_travel", "province_travel") and not self.levels:
             raise ValueError(f"a {self.type} trigger needs levels")
         if self.type == "tag" and not (self.tag and self.date):
             raise ValueError("a tag trigger needs a tag and a date field")
+        if self.type == "date" and not self.date:
+            raise ValueError("a date trigger needs a date field")
+        if self.date is not None and self.date not in DATE_FACTS:
+            raise ValueError(f"unknown date fact {self.date!r}: one of {', '.join(DATE_FACTS)}")
         return self
+
+
+class ReleaseTests(_Strict):
+    """隔离期满核酸检测阴性方可解除: the measure ends only once ``negatives`` negative samples, collected in its
+    last ``within_days`` days or after it ended, are on file; until then it stays active, release blocked."""
+
+    negatives: int = Field(ge=1, le=5)
+    within_days: int = Field(default=2, ge=1, le=30)
 
 
 class MeasureStep(_Strict):
     kind: MeasureKind
     days: int = Field(gt=0, le=365)
+    release: ReleaseTests | None = None
+
+
+class Exemption(_Strict):
+    """No measure when a negative collected within ``proof_before_hours`` before leaving is on file and a test was
+    taken within ``arrival_test_hours`` of arriving (records carry the day of leaving only: the departure is
+    taken as the end of that day, the arrival as that day); a measure already assigned is lifted once both are."""
+
+    proof_before_hours: int = Field(ge=1, le=240)
+    arrival_test_hours: int = Field(ge=1, le=240)
 
 
 class TestDay(_Strict):
@@ -72,6 +110,14 @@ class Rule(_Strict):
     trigger: Trigger
     measures: list[MeasureStep] = Field(min_length=1)
     tests: list[TestDay] = []
+    # Whether an official may assign the rule by hand (POST /persons/{id}/measures with an exposure date);
+    # left out: the rules an official's decision triggers (``manual``).
+    assignable: bool | None = None
+    exempt: Exemption | None = None
+
+    @property
+    def by_hand(self) -> bool:
+        return self.assignable if self.assignable is not None else self.trigger.type == "manual"
 
     @model_validator(mode="after")
     def _tests_fit_measures(self) -> Rule:
@@ -85,6 +131,11 @@ class Rule(_Strict):
                 raise ValueError(f"test day names {test.measure}, which is not in the chain")
             if isinstance(test.day, int) and not 1 <= test.day <= steps[test.measure]:
                 raise ValueError(f"test day {test.day} is outside {test.measure} ({steps[test.measure]} days)")
+        for step in self.measures:
+            if step.release and step.release.within_days > step.days:
+                raise ValueError(f"{step.kind}: release tests within {step.release.within_days} days of a {step.days}-day measure")
+        if self.exempt is not None and self.trigger.type not in ("travel", "county_travel", "city_travel", "province_travel"):
+            raise ValueError("only a travel rule can be exempted by tests around the journey")
         return self
 
 
@@ -239,6 +290,10 @@ class Policy(_Strict):
             if condition not in known | kinds:
                 raise ValueError(f"unknown health-code condition {condition!r}")
         return self
+
+    def assignable(self) -> list[str]:
+        """The rules an official may assign by hand."""
+        return [name for name, rule in self.rules.items() if rule.by_hand]
 
     def title(self, rule: str, language: str = "zh") -> str:
         found = self.rules.get(rule)

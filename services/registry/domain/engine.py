@@ -8,11 +8,13 @@ is ``plan_assignment`` below, also pure.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from cordon import regions
-from cordon.policy import Policy, Rule
+from cordon.clock import CHINA
+from cordon.policy import Exemption, Policy, Rule
 
 
 @dataclass(frozen=True)
@@ -24,19 +26,28 @@ class Travel:
 
 @dataclass(frozen=True)
 class Exposure:
-    """A reason to serve a rule from a date: a gathering exposure, or a close contact marked by an official."""
+    """A reason to serve a rule from a date: a gathering exposure, or a rule an official assigned by hand."""
 
-    rule: str  # gathering_exposure | close_contact
+    rule: str  # gathering_exposure, or any rule the policy lets an official assign (close_contact, ...)
     key: str  # what makes it one trigger: the gathering id, or the exposure date
     on: date
 
 
 @dataclass(frozen=True)
+class Sample:
+    """A sample of the person: when it was collected and what it showed so far."""
+
+    collected_at: datetime
+    outcome: str  # pending | negative | positive | pool_positive | invalid
+
+
+@dataclass(frozen=True)
 class PersonFacts:
     tags: frozenset[str] = frozenset()
-    dates: dict[str, date] = field(default_factory=dict)  # e.g. {"entry_date": ...}
+    dates: dict[str, date] = field(default_factory=dict)  # the person's date facts (cordon.policy.DATE_FACTS)
     travel: tuple[Travel, ...] = ()
     exposures: tuple[Exposure, ...] = ()
+    samples: tuple[Sample, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,36 @@ def _city_rule(region_code: str, levels: list[str], risk: dict[str, str]) -> boo
     return at_city or not _has_cases(regions.county(region_code), levels, risk)
 
 
+def _province_rule(region_code: str, levels: list[str], risk: dict[str, str]) -> bool:
+    """A record in a province with local cases, outside the cities that hold them (the city and county rules
+    and the risk areas' own take those)."""
+    province = region_code[:2] + "0000"
+    if _risk_level(region_code, risk) in levels or _has_cases(regions.city(region_code), levels, risk):
+        return False
+    return _has_cases(province, levels, risk)
+
+
+def _end_of_day(day: date) -> datetime:
+    return datetime.combine(plus(day, 1), time(0), tzinfo=CHINA)
+
+
+def exempted(exemption: Exemption, left: date, samples: tuple[Sample, ...]) -> bool:
+    """A negative collected within the hours before leaving, and another sample within the hours of arriving.
+
+    Records carry only the day of leaving: the departure is taken as the end of that day and the arrival as
+    its start, so a proof is collected before the day ends and at most ``proof_before_hours`` earlier, and the
+    arrival test on that day or within ``arrival_test_hours`` after it; they are two different samples."""
+    departure, arrival = _end_of_day(left), datetime.combine(left, time(0), tzinfo=CHINA)
+    proofs = [s for s in samples if s.outcome == "negative"
+              and departure - timedelta(hours=exemption.proof_before_hours) <= s.collected_at < departure]
+    arrivals = [s for s in samples if s.outcome not in ("positive", "invalid")
+                and arrival <= s.collected_at < departure + timedelta(hours=exemption.arrival_test_hours)]
+    return any(p != a for p in proofs for a in arrivals)
+
+
+TRAVEL_RULES = {"county_travel": _county_rule, "city_travel": _city_rule, "province_travel": _province_rule}
+
+
 def requirements(facts: PersonFacts, risk: dict[str, str], policy: Policy, today: date) -> list[Requirement]:
     """Everything the policy asks of this person now, chains wholly in the past left out."""
     window_start = plus(today, -policy.travel_window_days)
@@ -129,18 +170,19 @@ def requirements(facts: PersonFacts, risk: dict[str, str], policy: Policy, today
             for t in facts.travel:
                 if t.last_seen >= window_start and _risk_level(t.region_code, risk) == trigger.level:
                     starts.append((f"{name}:{t.region_code}:{t.last_seen}", t.last_seen))
-        elif trigger.type in ("county_travel", "city_travel"):
-            applies = _county_rule if trigger.type == "county_travel" else _city_rule
+        elif trigger.type in TRAVEL_RULES:
+            applies = TRAVEL_RULES[trigger.type]
             for t in facts.travel:
                 if t.last_seen >= window_start and applies(t.region_code, trigger.levels, risk):
                     starts.append((f"{name}:{t.region_code}:{t.last_seen}", t.last_seen))
-        elif trigger.type == "tag":
-            if trigger.tag in facts.tags and (on := facts.dates.get(trigger.date)):
-                starts.append((f"{name}:{on}", on))
-        else:  # manual and gathering_exposure: the person's exposures name their rule
-            for e in facts.exposures:
-                if e.rule == name:
-                    starts.append((f"{name}:{e.key}", e.on))
+        elif (trigger.type == "date" or (trigger.type == "tag" and trigger.tag in facts.tags)) and (
+            on := facts.dates.get(trigger.date)
+        ):
+            starts.append((f"{name}:{on}", on))
+        if rule.exempt is not None:  # the tests around the journey are on file: nothing more is asked
+            starts = [(key, on) for key, on in starts if not exempted(rule.exempt, on, facts.samples)]
+        # Exposures name their rule: a gathering's, or one an official assigned by hand (any rule they may).
+        starts += [(f"{name}:{e.key}", e.on) for e in facts.exposures if e.rule == name]
         for key, start in dict(starts).items():  # two records of one trip are one trigger
             found += from_today(chain(name, rule, key, start), today)
     return found
@@ -188,11 +230,14 @@ class Change:
 
 
 def plan_assignment(
-    required: list[Requirement], assigned: list[Assigned], served: set[tuple[str, str]], today: date
+    required: list[Requirement], assigned: list[Assigned], served: set[tuple[str, str]], today: date,
+    served_by: Mapping[tuple[str, str], uuid.UUID] | None = None,
 ) -> list[Change]:
     """Turn requirements into changes, idempotently.
 
-    - A (trigger, kind) already served (even if since released) is never assigned again.
+    - A (trigger, kind) already served (even if since released) is never assigned again; while the
+      measure that serves it is open (``served_by`` names it), a longer chain or new test days of
+      the same trigger (the policy changed) extend that measure.
     - A requirement that overlaps or abuts an open measure of its kind extends it: the
       latest end wins and an end never shrinks (填平补齐: the part already served counts).
     - Otherwise it becomes a new measure.
@@ -203,6 +248,17 @@ def plan_assignment(
         for a in assigned
         if a.status in ("scheduled", "active")
     ]
+    by_id = {e["id"]: e for e in episodes}
+    for (trigger, kind), req in {(r.trigger, r.kind): r for r in required if (r.trigger, r.kind) in served}.items():
+        episode = by_id.get((served_by or {}).get((trigger, kind)))
+        if episode is None or episode["kind"] != kind:
+            continue  # served, and its measure is over or released: never again
+        if req.ends_on > episode["ends_on"]:
+            episode["ends_on"], episode["changed"] = req.ends_on, True
+        # Later days only: a served chain's catch-up test of today (from_today) was asked when it was assigned.
+        if new_days := {d for d in req.test_days if d > today} - episode["test_days"]:
+            episode["test_days"] |= new_days
+            episode["changed"] = True
     pending = list({(r.trigger, r.kind): r for r in required if (r.trigger, r.kind) not in served}.values())
     for req in sorted(pending, key=lambda r: (r.kind, r.starts_on, r.ends_on, r.trigger)):
         episode = next((e for e in episodes if e["kind"] == req.kind and _touches(e, req)), None)
@@ -222,7 +278,7 @@ def plan_assignment(
     return [
         Change(e["id"], e["kind"], e["rule"], e["starts_on"], e["ends_on"], tuple(sorted(e["test_days"])), tuple(e["triggers"]), e["changed"])
         for e in episodes
-        if e["triggers"]
+        if e["triggers"] or e["changed"]
     ]
 
 

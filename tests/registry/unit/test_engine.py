@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cordon.clock import CHINA
 from cordon.policy import default
 from services.registry.domain import engine
 from services.registry.domain.engine import Assigned, Exposure, PersonFacts, Travel, plan_assignment, requirements
@@ -28,8 +29,8 @@ def test_high_risk_travel_is_14_days_centralized_then_7_home_monitoring_from_the
         ("high_risk_travel", "centralized_quarantine", left, left + D(13)),
         ("high_risk_travel", "home_health_monitoring", left + D(14), left + D(20)),
     ]
-    # Tests on days 2 and 7 of home monitoring, and 7 days after release.
-    assert reqs[0].test_days == ()
+    # The release test on the last day of quarantine; days 2 and 7 of home monitoring, and 7 days after release.
+    assert reqs[0].test_days == (left + D(13),)
     assert reqs[1].test_days == (left + D(15), left + D(20), left + D(27))
 
 
@@ -77,8 +78,12 @@ def test_close_contact_and_gathering_exposure():
     reqs = requirements(facts, {}, POLICY, TODAY)
     assert ("close_contact", "centralized_quarantine", on, on + D(13)) in kinds(reqs)
     gathering = [r for r in reqs if r.rule == "gathering_exposure"]
-    assert kinds(gathering) == [("gathering_exposure", "home_health_monitoring", on, on + D(6))]
-    assert gathering[0].test_days == (on, TODAY, on + D(6))  # day 1 is past: a test today instead
+    # As a close spacetime companion (紧密时空伴随者): 14 + 7 with its tests.
+    assert kinds(gathering) == [
+        ("gathering_exposure", "centralized_quarantine", on, on + D(13)),
+        ("gathering_exposure", "home_health_monitoring", on + D(14), on + D(20)),
+    ]
+    assert [r.test_days for r in gathering] == [(on + D(13),), (on + D(15), on + D(20), on + D(27))]
 
 
 def test_a_person_found_late_has_a_test_today_in_the_first_part_still_running():
@@ -131,8 +136,12 @@ def test_latest_end_per_kind_wins_and_overlaps_merge():
 
 # --- properties --------------------------------------------------------------------------
 
-regions_st = st.sampled_from(["420106", "420102", "420100", "110101", "320413", "320400"])
-risk_st = st.dictionaries(st.sampled_from(["420106", "420100", "110101"]), st.sampled_from(["high", "medium"]), max_size=3)
+# 420500 (宜昌) and 420502 are other cities of 湖北 than 武汉 (420100): the province rule's ground.
+regions_st = st.sampled_from(["420106", "420102", "420100", "420500", "420502", "110101", "320413", "320400"])
+EXPOSURE_RULES = ["close_contact", "secondary_contact", "spacetime_companion", "released_contact_exposure", "gathering_exposure"]
+risk_st = st.dictionaries(
+    st.sampled_from(["420106", "420100", "110101", "420000"]), st.sampled_from(["high", "medium", "local"]), max_size=3
+)
 
 
 @st.composite
@@ -143,11 +152,18 @@ def facts_st(draw):
         travel.append(Travel(draw(regions_st), last - D(draw(st.integers(0, 5))), last))
     exposures = [
         Exposure(rule, str(n), TODAY - D(draw(st.integers(0, 30))))
-        for n, rule in enumerate(draw(st.lists(st.sampled_from(["close_contact", "gathering_exposure"]), max_size=3)))
+        for n, rule in enumerate(draw(st.lists(st.sampled_from(EXPOSURE_RULES), max_size=3)))
     ]
     tags = frozenset(draw(st.sets(st.sampled_from(["inbound", "student"]))))
     dates = {"entry_date": TODAY - D(draw(st.integers(0, 40)))} if "inbound" in tags else {}
-    return PersonFacts(tags=tags, dates=dates, travel=tuple(travel), exposures=tuple(exposures))
+    if draw(st.booleans()):
+        dates["discharged_on"] = TODAY - D(draw(st.integers(0, 30)))
+    samples = tuple(
+        engine.Sample(datetime.combine(TODAY - D(draw(st.integers(0, 20))), time(draw(st.integers(0, 23))), tzinfo=CHINA),
+                      draw(st.sampled_from(["negative", "pending", "positive"])))
+        for _ in range(draw(st.integers(0, 3)))
+    )
+    return PersonFacts(tags=tags, dates=dates, travel=tuple(travel), exposures=tuple(exposures), samples=samples)
 
 
 def run(facts, risk, assigned, served, today=TODAY):
