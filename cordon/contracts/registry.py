@@ -60,6 +60,7 @@ class MeasureFacts(Event):
     # an inbound person's home quarantine), as the policy says.
     household: list[uuid.UUID] = []
     household_test_days: list[date] = []
+    release_blocked: str | None = None  # past its end, still active: the negative its release needs is missing
 
 
 @register
@@ -86,6 +87,51 @@ class MeasureReleased(MeasureFacts):
 @register
 class MeasureCompleted(MeasureFacts):
     subject: ClassVar[str] = "registry.measure.completed"
+
+
+@register
+class MeasureReleaseBlocked(MeasureFacts):
+    """A measure reached its end without the negative test its release needs: it stays active, and the person's
+    responsible staff (``notify``, usernames) are told once."""
+
+    subject: ClassVar[str] = "registry.measure.release_blocked"
+    notify: list[str] = []
+
+
+class CaseFacts(Event):
+    """A case after the CDC review (确诊/无症状): ``notify`` names the person's responsible staff (usernames); the
+    officials of ``county_code`` are told as well."""
+
+    case_id: uuid.UUID
+    person_id: uuid.UUID
+    region_code: str
+    county_code: str | None = None
+    classification: Literal["confirmed", "asymptomatic"]
+    status: Literal["open", "discharged", "withdrawn"]
+    reviewed_at: datetime
+    hospital: str | None = None
+    discharged_on: date | None = None
+    notify: list[str] = []
+    by: str
+
+
+@register
+class CaseConfirmed(CaseFacts):
+    subject: ClassVar[str] = "registry.case.confirmed"
+
+
+@register
+class CaseDischarged(CaseFacts):
+    """Discharged from hospital (出院): the ``discharged_case`` measures start from ``discharged_on``."""
+
+    subject: ClassVar[str] = "registry.case.discharged"
+
+
+@register
+class CaseWithdrawn(CaseFacts):
+    """The lab corrected the positive the case rested on: the case no longer stands."""
+
+    subject: ClassVar[str] = "registry.case.withdrawn"
 
 
 class Reason(BaseModel):

@@ -32,6 +32,8 @@ async def advance_measures(app: FastAPI, now) -> None:
     async with app.state.sessionmaker() as session:
         while await measures.advance(session=session, now=now):
             pass
+    async with app.state.sessionmaker() as session:
+        await measures.settle_blocked(session=session, now=now)
 
 
 async def due_risk_areas(app: FastAPI, now) -> None:

@@ -220,14 +220,56 @@ class Measure(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     released_on: Mapped[date | None] = mapped_column(Date)
     released_by: Mapped[str | None] = mapped_column(String(100))
+    # Past its end without the negative tests its release needs: it stays active, saying why (negative_test_missing).
+    release_blocked: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_measure_person_id_starts_on", "person_id", "starts_on"),
+        Index(
+            "ix_measure_release_blocked", "person_id",
+            postgresql_where=text("release_blocked IS NOT NULL"), sqlite_where=text("release_blocked IS NOT NULL"),
+        ),
         Index("ix_measure_status_ends_on", "status", "ends_on"),
         Index("ix_measure_status_starts_on", "status", "starts_on"),
     )
+
+
+class Case(Base):
+    """A confirmed case or asymptomatic infection (确诊/无症状) an official recorded after the CDC review; open until
+    discharged, or withdrawn when the lab corrects the positive it rests on."""
+
+    __tablename__ = "case_record"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    classification: Mapped[str] = mapped_column(String(12))  # confirmed | asymptomatic
+    status: Mapped[str] = mapped_column(String(12))  # open | discharged | withdrawn
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hospital: Mapped[str | None] = mapped_column(String(200))
+    positive_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the positive sample it rests on, if any
+    discharged_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_case_record_person_id_created_at", "person_id", "created_at"),)
+
+
+class PersonSample(Base):
+    """A person's samples as testing tells them (collected, then their result): what release tests and the
+    province rule's journey tests are read from."""
+
+    __tablename__ = "person_sample"
+
+    sample_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # pending | negative | positive | pool_positive | invalid
+
+    __table_args__ = (Index("ix_person_sample_person_id_collected_at", "person_id", "collected_at"),)
 
 
 class ServedTrigger(Base):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
-from cordon.bounds import AnyMoment, Count, Day, NotNull
+from cordon.bounds import AnyMoment, Count, Day, Moment, NotNull
 
 Tag = Literal[
     "inbound", "returnee", "student", "migrant_worker", "high_risk_post", "high_risk_post_coworker", "high_risk_post_family",
@@ -184,6 +184,9 @@ class MeasureRead(BaseModel):
     test_days: list[date]
     reason: str | None = None
     released_on: date | None = None
+    release_blocked: Literal["negative_test_missing"] | None = Field(
+        default=None, description="past ends_on and still active: the negative test its release needs is missing",
+    )
 
 
 class MeasureList(BaseModel):
@@ -195,8 +198,13 @@ class MeasurePage(BaseModel):
     next_cursor: str | None
 
 
-class CloseContact(_In):
-    rule: Literal["close_contact"]
+class RuleAssignment(_In):
+    """A rule the policy lets an official assign by hand (default close_contact, secondary_contact,
+    spacetime_companion, released_contact_exposure), from the exposure date; any other is 422 rule_unknown."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"rule": "secondary_contact", "exposure_date": "2022-03-14"}]})
+
+    rule: str = Field(min_length=1, max_length=40)
     exposure_date: Day
 
 
@@ -206,6 +214,36 @@ class ExplicitMeasure(_In):
     starts_on: Day
     days: int = Field(gt=0, le=365)
     reason: str = Field(min_length=1, max_length=500)
+
+
+class CaseCreate(_In):
+    """The CDC review of a positive (复核): a confirmed case or an asymptomatic infection."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "classification": "confirmed", "reviewed_at": "2022-03-15T10:00:00+08:00", "hospital": "常州市第三人民医院",
+    }]})
+
+    classification: Literal["confirmed", "asymptomatic"]
+    reviewed_at: Moment
+    hospital: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class CaseDischarge(_In):
+    discharged_on: Day
+
+
+class CaseRead(BaseModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    classification: Literal["confirmed", "asymptomatic"]
+    status: Literal["open", "discharged", "withdrawn"]
+    reviewed_at: datetime
+    hospital: str | None
+    discharged_on: date | None
+    created_at: datetime
+    created_by: str
+    # At discharge: the measures of the discharged_case chain that started from it.
+    measures: list[MeasureRead] = []
 
 
 class Release(_In):

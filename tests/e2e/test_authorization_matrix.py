@@ -41,6 +41,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/persons/{person_id}/measures"): STAFF,
     ("POST", "/api/v1/persons/{person_id}/measures"): {ADMIN, OFFICIAL},
     ("POST", "/api/v1/measures/{measure_id}/release"): {ADMIN, OFFICIAL},
+    ("POST", "/api/v1/persons/{person_id}/case"): {ADMIN, OFFICIAL},
+    ("POST", "/api/v1/persons/{person_id}/case/discharge"): {ADMIN, OFFICIAL},
     ("POST", "/api/v1/measures/{measure_id}/follow-ups"): {GRID},
     ("GET", "/api/v1/policies/active"): ALL_STAFF,
     ("PUT", "/api/v1/policies/active"): {ADMIN},
@@ -118,6 +120,8 @@ REGION_SCOPED = {
     ("GET", "/api/v1/persons/{person_id}/health-code"), ("GET", "/api/v1/persons/{person_id}/measures"),
     ("POST", "/api/v1/persons/{person_id}/measures"), ("GET", "/api/v1/persons/{person_id}/responsible-staff"),
     ("PUT", "/api/v1/persons/{person_id}/responsible-staff"), ("POST", "/api/v1/measures/{measure_id}/release"),
+    ("POST", "/api/v1/persons/{person_id}/case"), ("POST", "/api/v1/persons/{person_id}/case/discharge"),
+    ("GET", "/api/v1/persons/{person_id}/travel-records"),
     ("GET", "/api/v1/persons/{person_id}/tests"), ("GET", "/api/v1/gatherings/{gathering_id}"),
     ("POST", "/api/v1/gatherings/{gathering_id}/approve"), ("GET", "/api/v1/gatherings/{gathering_id}/attendees"),
     ("GET", "/api/v1/regions/{region_code}/roster"), ("PUT", "/api/v1/regions/{region_code}/roster"),
@@ -126,6 +130,8 @@ REGION_SCOPED = {
 BODIES = {
     ("POST", "/api/v1/measures/{measure_id}/release"): {"reason": "矩阵"},
     ("POST", "/api/v1/persons/{person_id}/measures"): {"rule": "close_contact", "exposure_date": "2030-01-01"},
+    ("POST", "/api/v1/persons/{person_id}/case"): {"classification": "confirmed", "reviewed_at": "2026-01-01T08:00:00+08:00"},
+    ("POST", "/api/v1/persons/{person_id}/case/discharge"): {"discharged_on": "2026-01-01"},
 }
 # Routes on a real resident's own data: another resident gets 404.
 OWN_DATA = {("GET", "/api/v1/persons/{person_id}/tests"), ("GET", "/api/v1/persons/{person_id}/negative-proof")}

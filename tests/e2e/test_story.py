@@ -125,7 +125,7 @@ async def test_the_story(databases, nats_server, home):
         await settled(nats_server.url, *cordon.services, timeout=60)  # and all that follows from it, in every service
         for other in neighbours[:5]:
             items = (await gw.get(f"/api/v1/persons/{other['id']}/measures", headers=official)).json()["items"]
-            assert [m["kind"] for m in items if m["rule"] == "gathering_exposure"] == ["home_health_monitoring"]
+            assert [m["kind"] for m in items if m["rule"] == "gathering_exposure"] == ["centralized_quarantine", "home_health_monitoring"]
             params = {"recipient": other["id"], "channel": "inbox"}
             items = (await gw.get("/api/v1/notifications", params=params, headers=admin)).json()["items"]
             assert [n for n in items if "exposure" in n["kind"]]

@@ -2,6 +2,7 @@
 
 from services.registry.api import (
            accountability,
+           cases,
            leads,
            me,
            measures,
@@ -15,4 +16,4 @@ from services.registry.api import (
 )
 
 ROUTERS = [persons.router, me.router, risk_areas.router, travel.router, measures.router, policies.router, accountability.router,
-           passes.router, regions.router, stats.router, leads.router]
+           passes.router, regions.router, stats.router, leads.router, cases.router]

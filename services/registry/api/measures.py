@@ -41,7 +41,7 @@ async def list_measures(
     ),
 )
 async def assign_measure(
-    person_id: uuid.UUID, body: schemas.CloseContact | schemas.ExplicitMeasure, principal: Official, session: SessionDep, now: NowDep
+    person_id: uuid.UUID, body: schemas.RuleAssignment | schemas.ExplicitMeasure, principal: Official, session: SessionDep, now: NowDep
 ):
     person = await people.visible_person(session=session, principal=principal, person_id=person_id)
     touched = await measures.assign_by_hand(session=session, principal=principal, person=person, data=body, now=now)

@@ -10,7 +10,7 @@ import orjson
 from cordon import fastpath, paging, pii
 from services.registry import schemas
 from services.registry.domain import leads as lead_rules
-from services.registry.models import Measure, Person
+from services.registry.models import Case, Measure, Person
 from services.registry.service.measures import current_status
 
 
@@ -107,4 +107,14 @@ def measure(m: Measure, today: date) -> schemas.MeasureRead:
         test_days=m.test_days,
         reason=m.reason,
         released_on=m.released_on,
+        release_blocked=m.release_blocked if current_status(m, today) == "active" else None,
     )
+
+
+def case(c: Case, measures: list[schemas.MeasureRead] | None = None) -> schemas.CaseRead:
+    return schemas.CaseRead(
+        id=c.id, person_id=c.person_id, classification=c.classification, status=c.status, reviewed_at=c.reviewed_at,
+        hospital=c.hospital, discharged_on=c.discharged_on, created_at=c.created_at, created_by=c.created_by,
+        measures=measures or [],
+    )
+

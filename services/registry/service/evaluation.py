@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import regions
 from cordon.bus import outbox
-from cordon.clock import utcnow
+from cordon.clock import CHINA, local_date, utcnow
 from cordon.contracts import registry
 from cordon.policy import Policy
 from services.registry.domain import engine, household
 from services.registry.domain.measures import status
-from services.registry.models import Exposure, Measure, Person, RiskArea, ServedTrigger, TravelRecord
+from services.registry.models import Case, Exposure, Measure, Person, PersonSample, RiskArea, ServedTrigger, TravelRecord
 from services.registry.service import rosters
 from services.registry.service.health import refresh_codes
 
@@ -81,6 +81,8 @@ async def evaluate(
             )
         ):
             travel.setdefault(pid, []).append(engine.Travel(region, first, last))
+        samples = await samples_of(session=session, person_ids=chunk, since=window_start - timedelta(days=3))
+        dates = await case_dates(session=session, person_ids=chunk)
         exposures: dict[uuid.UUID, list[engine.Exposure]] = {}
         for e in (await session.execute(select(Exposure).where(Exposure.person_id.in_(chunk)))).scalars():
             exposures.setdefault(e.person_id, []).append(engine.Exposure(e.rule, e.key, e.exposed_on))
@@ -91,20 +93,21 @@ async def evaluate(
             )
         ).scalars():
             measures.setdefault(m.person_id, []).append(m)
-        served: dict[uuid.UUID, set[tuple[str, str]]] = {}
-        for pid, trigger, kind in await session.execute(
-            select(ServedTrigger.person_id, ServedTrigger.trigger, ServedTrigger.kind).where(
+        served: dict[uuid.UUID, dict[tuple[str, str], uuid.UUID]] = {}
+        for pid, trigger, kind, measure_id in await session.execute(
+            select(ServedTrigger.person_id, ServedTrigger.trigger, ServedTrigger.kind, ServedTrigger.measure_id).where(
                 ServedTrigger.person_id.in_(chunk)
             )
         ):
-            served.setdefault(pid, set()).add((trigger, kind))
+            served.setdefault(pid, {})[(trigger, kind)] = measure_id
 
         for pid, person in people.items():
             facts = engine.PersonFacts(
                 tags=frozenset(person.tags or ()),
-                dates={"entry_date": person.entry_date} if person.entry_date else {},
+                dates=({"entry_date": person.entry_date} if person.entry_date else {}) | dates.get(pid, {}),
                 travel=tuple(travel.get(pid, ())),
                 exposures=tuple(exposures.get(pid, ())),
+                samples=samples.get(pid, ()),
             )
             required = engine.requirements(facts, risk, policy, today) + (extra or {}).get(pid, [])
             if not required:
@@ -115,7 +118,8 @@ async def evaluate(
                                 tuple(date.fromisoformat(d) for d in m.test_days))
                 for m in own.values()
             ]
-            for change in engine.plan_assignment(required, assigned, served.get(pid, set()), today):
+            own_served = served.get(pid, {})
+            for change in engine.plan_assignment(required, assigned, set(own_served), today, own_served):
                 measure = await _apply(session, change, own, person, today, policy, staged)
                 if change.changed:
                     touched.append(measure)
@@ -146,6 +150,34 @@ async def household_of(*, session: AsyncSession, person: Person) -> list[uuid.UU
         )
         found |= {pid for pid, region, key in rows if household.linked(person.region_code, person.household, region, key)}
     return sorted(found)
+
+
+async def samples_of(
+    *, session: AsyncSession, person_ids: list[uuid.UUID], since: date
+) -> dict[uuid.UUID, tuple[engine.Sample, ...]]:
+    """The samples of these people collected since ``since`` (local day), oldest first."""
+    start = datetime.combine(since, datetime.min.time(), tzinfo=CHINA)
+    found: dict[uuid.UUID, list[engine.Sample]] = {}
+    for pid, collected_at, outcome in await session.execute(
+        select(PersonSample.person_id, PersonSample.collected_at, PersonSample.outcome)
+        .where(PersonSample.person_id.in_(person_ids), PersonSample.collected_at >= start)
+        .order_by(PersonSample.collected_at)
+    ):
+        found.setdefault(pid, []).append(engine.Sample(collected_at, outcome))
+    return {pid: tuple(items) for pid, items in found.items()}
+
+
+async def case_dates(*, session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, date]]:
+    """The date facts a person's latest case gives: when it was confirmed, and when they were discharged."""
+    found: dict[uuid.UUID, dict[str, date]] = {}
+    for case in (await session.execute(
+        select(Case).where(Case.person_id.in_(person_ids), Case.status != "withdrawn").order_by(Case.created_at)
+    )).scalars():
+        dates = {"case_confirmed_on": local_date(case.reviewed_at)}
+        if case.discharged_on is not None:
+            dates["discharged_on"] = case.discharged_on
+        found[case.person_id] = dates
+    return found
 
 
 async def _apply(

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, literal, select, update
+from sqlalchemy import Select, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, regions
@@ -42,7 +42,7 @@ async def open_today(*, session: AsyncSession, now: datetime, policy: Policy) ->
                 Measure.kind.in_(policy.follow_ups.kinds),
                 Measure.status != "released",
                 Measure.starts_on <= today,
-                Measure.ends_on >= today,
+                or_(Measure.ends_on >= today, Measure.release_blocked.is_not(None)),  # blocked: still in force
             )
         )
         statement = dialect_insert(session, FollowUpSlot).from_select(

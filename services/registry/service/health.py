@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon.bus import outbox
@@ -79,7 +79,7 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
             Measure.person_id.in_(person_ids),
             Measure.status != "released",
             Measure.starts_on <= today,
-            Measure.ends_on >= today,
+            or_(Measure.ends_on >= today, Measure.release_blocked.is_not(None)),  # blocked: active past its end
         )
     )
     for person_id, kind, rule, ends_on in rows:

@@ -18,7 +18,7 @@ from cordon.errors import Conflict, NotFound, Unprocessable
 from services.registry.domain import accountability, engine
 from services.registry.domain.measures import status
 from services.registry.models import Exposure, FollowUp, Measure, Person
-from services.registry.service import audit, evaluation, follow_up_duties, policies
+from services.registry.service import audit, evaluation, follow_up_duties, policies, releases
 from services.registry.service.health import refresh_codes, set_overdue
 
 MANUAL_RULE = "manual"
@@ -41,7 +41,10 @@ async def visible_measure(*, session: AsyncSession, principal: Principal, measur
 
 
 def current_status(measure: Measure, today: date) -> str:
-    """Read from the dates, so an answer is right even before the clockwork has run today."""
+    """Read from the dates, so an answer is right even before the clockwork has run today; a measure whose
+    release is blocked stays active past its end."""
+    if measure.release_blocked is not None and measure.status == "active":
+        return "active"
     return status(measure.starts_on, measure.ends_on, today, released=measure.status == "released")
 
 
@@ -54,20 +57,25 @@ async def list_measures(
 
 
 async def assign_by_hand(*, session: AsyncSession, principal: Principal, person: Person, data, now: datetime) -> list[Measure]:
-    """A close contact from an exposure date (the policy's chain), or an explicit measure."""
+    """A rule the policy lets an official assign (a close contact, a secondary contact...) from an exposure date,
+    with its chain and test days; or an explicit measure."""
     policy = await policies.current(session=session)
     today = local_date(now)
     extra: dict[uuid.UUID, list[engine.Requirement]] = {}
-    if data.rule == "close_contact":
-        rule = policy.rules.get("close_contact")
-        if rule is None:
-            raise Unprocessable("The active policy has no close_contact rule.", code="rule_unknown")
-        if all(r.ends_on < today for r in engine.chain("close_contact", rule, "", data.exposure_date)):
+    if data.rule is not None:
+        rule = policy.rules.get(data.rule)
+        if rule is None or not rule.by_hand:
+            raise Unprocessable(
+                f"The active policy has no rule an official may assign by hand named {data.rule!r}; "
+                f"these are: {', '.join(policy.assignable())}.",
+                code="rule_unknown",
+            )
+        if all(r.ends_on < today for r in engine.chain(data.rule, rule, "", data.exposure_date)):
             raise Unprocessable("The whole chain from this exposure date lies in the past.", code="chain_in_past")
-        await insert_or_ignore(  # the same close contact posted again is the same trigger
+        await insert_or_ignore(  # the same decision posted again is the same trigger
             session,
             Exposure.__table__,
-            {"id": uuid.uuid4(), "rule": "close_contact", "key": data.exposure_date.isoformat(),
+            {"id": uuid.uuid4(), "rule": data.rule, "key": data.exposure_date.isoformat(),
              "exposed_on": data.exposure_date, "subject": f"person:{person.id}", "person_id": person.id, "created_at": now},
             conflict=["rule", "key", "subject"],
         )
@@ -78,7 +86,7 @@ async def assign_by_hand(*, session: AsyncSession, principal: Principal, person:
         extra[person.id] = [engine.Requirement(MANUAL_RULE, f"manual:{uuid.uuid4()}", data.kind, data.starts_on, ends_on)]
     touched = await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=today, policy=policy, extra=extra)
     for measure in touched:
-        if data.rule != "close_contact" and measure.rule == MANUAL_RULE:
+        if data.rule is None and measure.rule == MANUAL_RULE:
             measure.reason = data.reason
         audit.record(session=session, principal=principal, action="assign", entity="measure", entity_id=measure.id)
     await session.commit()
@@ -90,7 +98,7 @@ async def release(*, session: AsyncSession, principal: Principal, measure: Measu
     if current_status(measure, today) not in ("scheduled", "active"):
         raise MeasureNotOpen(f"A {current_status(measure, today)} measure cannot be released.")
     measure.status, measure.released_on, measure.released_by = "released", today, principal.username or principal.subject
-    measure.reason, measure.updated_at = reason, now
+    measure.reason, measure.updated_at, measure.release_blocked = reason, now, None
     policy = await policies.current(session=session)
     if person.overdue_since is not None:  # testing cancels the released measure's open tests: their overdue goes too
         held = (await session.execute(select(Measure.test_days).where(
@@ -134,28 +142,42 @@ async def follow_up(*, session: AsyncSession, principal: Principal, measure: Mea
 
 
 async def advance(*, session: AsyncSession, now: datetime) -> int:
-    """Start measures whose day has come, complete those whose end has passed; recompute those people's codes."""
+    """Start measures whose day has come, end those whose last day has passed (completed, or kept active with
+    their release blocked while the negative it needs is missing); recompute those people's codes."""
     today = local_date(now)
     query = select(Measure).where(
         or_(
             (Measure.status == "scheduled") & (Measure.starts_on <= today),
-            (Measure.status == "active") & (Measure.ends_on < today),
+            (Measure.status == "active") & (Measure.ends_on < today) & Measure.release_blocked.is_(None),
         )
     ).limit(2000)
     query = skip_locked(session, query)  # replicas share the work, never double it
     moved = list((await session.execute(query)).scalars())
     if not moved:
         return 0
+    policy = await policies.current(session=session)
     regions = dict(
         (await session.execute(select(Person.id, Person.region_code).where(Person.id.in_({m.person_id for m in moved})))).all()
     )
+    ending = []
     for measure in moved:
         was = measure.status
         measure.status, measure.updated_at = status(measure.starts_on, measure.ends_on, today), now
         if measure.status == "completed":
-            await outbox.add(session, evaluation.measure_event(registry.MeasureCompleted, measure, regions[measure.person_id]), key=measure.id)
+            ending.append(measure)
         elif was == "scheduled" and measure.status == "active":  # the counters of measures in force follow it
             await outbox.add(session, evaluation.measure_event(registry.MeasureStarted, measure, regions[measure.person_id]), key=measure.id)
-    await refresh_codes(session=session, person_ids=list(regions), today=today, policy=await policies.current(session=session))
+    await releases.block_or_complete(session=session, measures=ending, regions=regions, today=today, now=now, policy=policy)
+    await refresh_codes(session=session, person_ids=list(regions), today=today, policy=policy)
     await session.commit()
     return len(moved)
+
+
+async def settle_blocked(*, session: AsyncSession, now: datetime) -> int:
+    """The clockwork's sweep of blocked measures whose negative arrived while they were being blocked."""
+    people = await releases.blocked_people(session=session)
+    policy = await policies.current(session=session)
+    if people and await releases.settle(session=session, person_ids=people, now=now, policy=policy):
+        await refresh_codes(session=session, person_ids=people, today=local_date(now), policy=policy)
+    await session.commit()
+    return len(people)

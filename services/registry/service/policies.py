@@ -48,7 +48,11 @@ async def current(*, session: AsyncSession) -> policy.Policy:
 async def put_policy(
     *, session: AsyncSession, document: policy.Policy, source_yaml: str | None, principal: Principal, now: datetime
 ) -> Active:
-    """Store ``document`` as the next version and announce it (validation happened at parsing)."""
+    """Store ``document`` as the next version, announce it, and re-evaluate the people its changes affect (validation
+    happened at parsing)."""
+    from services.registry.service import policy_effects  # it evaluates, and evaluation reads the policy
+
+    previous = await current(session=session)
     latest = (await session.execute(select(func.max(PolicyVersion.version)))).scalar_one() or 0
     version = latest + 1
     body = document.model_dump(mode="json")
@@ -67,6 +71,7 @@ async def put_policy(
         PolicyChanged(policy_version=version, document=body, changed_by=principal.username or principal.subject),
         key=version,
     )
+    await policy_effects.reevaluate(session=session, old=previous, new=document, now=now)
     await session.commit()
     return Active(version, document, principal.username or principal.subject, now, source_yaml)
 

@@ -18,7 +18,7 @@ from cordon.contracts import testing
 from cordon.db import insert_or_ignore, skip_locked
 from services.registry.domain import results
 from services.registry.models import Exposure, Person, WaitingResult
-from services.registry.service import audit, evaluation, policies, reports
+from services.registry.service import audit, cases, evaluation, policies, releases, reports
 from services.registry.service.health import refresh_codes, set_overdue
 
 
@@ -59,8 +59,15 @@ async def record_result(*, session: AsyncSession, result: testing.ResultRecorded
             received_at=now,
         ))
         return
+    positive_at = person.positive_at
     _apply_result(person, outcome=result.outcome, collected_at=result.collected_at, retest_due_by=result.retest_due_by,
                   correction=result.correction)
+    if positive_at is not None and person.positive_at is None and result.correction:
+        await cases.withdraw_for_correction(session=session, person=person, corrected_positive_at=positive_at,
+                                            lab=result.lab, now=now)
+    await releases.record_sample(session=session, person_id=person.id, sample_id=result.sample_id,
+                                 collected_at=result.collected_at, outcome=result.outcome)
+    await releases.settle(session=session, person_ids=[person.id], now=now, policy=await policies.current(session=session))
     await _refresh(session, person, now)
 
 
@@ -73,6 +80,8 @@ async def claim_waiting_results(*, session: AsyncSession, person: Person) -> boo
     for row in waiting:
         _apply_result(person, outcome=row.outcome, collected_at=row.collected_at, retest_due_by=row.retest_due_by,
                       correction=row.correction)
+        await releases.record_sample(session=session, person_id=person.id, sample_id=row.sample_id,
+                                     collected_at=row.collected_at, outcome=row.outcome)
     if waiting:
         await session.execute(delete(WaitingResult).where(WaitingResult.seq.in_([row.seq for row in waiting])))
     return bool(waiting)
@@ -117,6 +126,10 @@ async def record_sample(*, session: AsyncSession, sample: testing.SampleCollecte
     if person is None:
         return
     await reports.count_test(session=session, region_code=person.region_code, on=local_date(sample.collected_at))
+    await releases.record_sample(session=session, person_id=person.id, sample_id=sample.sample_id,
+                                 collected_at=sample.collected_at, outcome="pending")
+    if await releases.settle(session=session, person_ids=[person.id], now=now, policy=await policies.current(session=session)):
+        await _refresh(session, person, now)  # an arrival test lifted a province-rule measure
     if person.overdue_since is None:
         return
     if local_date(sample.collected_at) >= person.overdue_since:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cordon import paging, regions
@@ -140,7 +140,8 @@ async def draft(
     )
     under_control = await session.scalar(
         select(func.count(func.distinct(Measure.person_id))).join(Person, Person.id == Measure.person_id)
-        .where(in_unit, Measure.status != "released", Measure.starts_on <= on, Measure.ends_on >= on)
+        .where(in_unit, Measure.status != "released", Measure.starts_on <= on,
+               or_(Measure.ends_on >= on, Measure.release_blocked.is_not(None)))
     )
     fever = await session.scalar(
         select(func.count(func.distinct(FollowUp.person_id))).join(Person, Person.id == FollowUp.person_id)

@@ -13,18 +13,20 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry
+from services.registry.domain import risk
 from services.registry.models import RiskArea, TravelRecord
 from services.registry.service import audit, evaluation, places, policies
 
 
 async def travellers(*, session: AsyncSession, region_code: str, since) -> set[uuid.UUID]:
-    """People with travel since ``since`` anywhere in the city holding the area (the area itself, its county
-    and the city's other counties, which the county and city rules read): one indexed range."""
+    """People with travel since ``since`` anywhere in the province holding the area (the area itself, its county,
+    the city's other counties and the province's other cities, which the county, city and province rules read):
+    one indexed range."""
     rows = await session.execute(
         select(TravelRecord.person_id).distinct().where(
             TravelRecord.person_id.is_not(None),
             TravelRecord.last_seen >= since,
-            regions.within(TravelRecord.region_code, regions.city(region_code) or region_code),
+            regions.within(TravelRecord.region_code, risk.around(region_code)),
         )
     )
     return set(rows.scalars())

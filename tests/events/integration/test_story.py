@@ -36,6 +36,7 @@ async def test_banquet_positive_to_39_gathering_exposure_measures(databases, nat
 
         await settled(nats_server.url, events, registry, timeout=60)
         measures = await exposure_measures()
-        assert [len(m) for m in measures] == [0] + [1] * 39  # the positive person is a case, not an exposure
-        assert {m[0]["kind"] for m in measures[1:]} == {"home_health_monitoring"}
+        assert [len(m) for m in measures] == [0] + [2] * 39  # the positive person is a case, not an exposure
+        # As close spacetime companions (紧密时空伴随者): 14 days of centralized quarantine, then monitoring.
+        assert {(m[0]["kind"], m[1]["kind"]) for m in measures[1:]} == {("centralized_quarantine", "home_health_monitoring")}
         assert {m[0]["starts_on"] for m in measures[1:]} == {banquet["gathering_on"]}

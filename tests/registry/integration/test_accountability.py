@@ -238,6 +238,8 @@ async def test_every_change_and_reveal_leaves_an_audit_record(registry, nats_ser
         ("POST", "/api/v1/daily-reports"): lambda: registry.post("/api/v1/daily-reports", json={"region_code": "320413", "date": today, "zero": True}, headers=GRID),
         ("PUT", "/api/v1/regions/{code}"): lambda: registry.put("/api/v1/regions/320413100", json={"name": "金城镇"}, headers=OFFICIAL),
         ("POST", "/api/v1/regions/import"): lambda: registry.post("/api/v1/regions/import", content="code,name\n320413100201,东门村\n".encode(), headers={**ADMIN, "content-type": "text/csv"}),
+        ("POST", "/api/v1/persons/{person_id}/case"): lambda: registry.post(f"/api/v1/persons/{other['id']}/case", json={"classification": "confirmed", "reviewed_at": DAY.isoformat()}, headers=OFFICIAL),
+        ("POST", "/api/v1/persons/{person_id}/case/discharge"): lambda: registry.post(f"/api/v1/persons/{other['id']}/case/discharge", json={"discharged_on": today}, headers=OFFICIAL),
         ("GET", "/api/v1/persons/{person_id}?reveal=true"): lambda: registry.get(f"/api/v1/persons/{person['id']}", params={"reveal": "true"}, headers=OFFICIAL),
         ("GET", "/api/v1/persons/export?reveal=true"): lambda: registry.get("/api/v1/persons/export", params={"reveal": "true"}, headers=OFFICIAL),
         ("GET", "/api/v1/daily-reports/export"): lambda: registry.get("/api/v1/daily-reports/export", headers=OFFICIAL),

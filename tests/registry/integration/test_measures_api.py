@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import orjson
 
-from cordon import policy
+from cordon import pii, policy
 from cordon.clock import local_date, utcnow
+from cordon.contracts import testing
 from tests.registry.integration.people import ADMIN, GRID, OFFICIAL, register
-from tests.serving import settled, stream_events
+from tests.registry.integration.test_reactions import publish
+from tests.serving import eventually, settled, stream_events
 from tests.tokens import bearer
 
 TODAY = local_date(utcnow())
@@ -124,12 +127,29 @@ async def test_ticker_moves_measures_with_the_days(registry, nats_server):
     await registry.post(f"/api/v1/persons/{person['id']}/measures", json=body, headers=OFFICIAL)
     registry.app.state.clock = lambda: utcnow() + D(13)  # quarantine over, monitoring begins
     await clockwork.tick(registry.app)
-    statuses = [(m["kind"], m["status"]) for m in await measures_of(registry, person)]
-    # Reads take the date from the app clock too.
-    assert statuses == [("centralized_quarantine", "completed"), ("home_health_monitoring", "active")]
-    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "yellow"
+    # No release negative on file: the quarantine stays active past its end, and the code red.
+    listed = await measures_of(registry, person)
+    assert [(m["kind"], m["status"], m["release_blocked"]) for m in listed] == [
+        ("centralized_quarantine", "active", "negative_test_missing"), ("home_health_monitoring", "active", None)]
+    assert (await registry.get(f"/api/v1/persons/{person['id']}/health-code", headers=GRID)).json()["color"] == "red"
+    await clockwork.tick(registry.app)  # announced once
+    # The negative of its last day arrives: the quarantine completes.
+    index = pii.Vault.from_hex(registry.app_settings.pii_index_key, registry.app_settings.pii_encryption_key).index(
+        "id_number", person["_id_number"])
+    negative = testing.ResultRecorded(
+        sample_id=uuid.uuid4(), barcode="R-1", person_id=uuid.UUID(person["id"]), id_number_index=index, outcome="negative",
+        collected_at=utcnow() + D(11), tested_at=utcnow() + D(11), lab="lab-1",
+    )
+    await publish(nats_server.url, negative)
+
+    async def completed():
+        return [(m["kind"], m["status"]) for m in await measures_of(registry, person)] == [
+            ("centralized_quarantine", "completed"), ("home_health_monitoring", "active")]
+
+    await eventually(completed)  # reads take the date from the app clock too
     await settled(nats_server.url, registry)
-    assert [s for s, _ in await stream_events(nats_server.url)].count("registry.measure.completed") == 1
+    subjects = [s for s, _ in await stream_events(nats_server.url)]
+    assert subjects.count("registry.measure.completed") == 1 and subjects.count("registry.measure.release_blocked") == 1
 
 
 async def test_policy_document_read_put_validate_and_announce(registry, nats_server):

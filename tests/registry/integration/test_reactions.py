@@ -97,7 +97,7 @@ async def test_releasing_the_measure_clears_its_overdue_test(registry, nats_serv
     assert await color_of(registry, person["id"]) == "green"
 
 
-async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registration(registry, nats_server):
+async def test_gathering_exposure_assigns_the_spacetime_companion_chain_now_and_on_registration(registry, nats_server):
     attendee = await register(registry)
     v = vault(registry)
     late_id = id_number()
@@ -114,15 +114,15 @@ async def test_gathering_exposure_assigns_home_monitoring_now_and_on_registratio
     await publish(nats_server.url, event)  # a republish: the same trigger, nothing more
     await settled(nats_server.url, registry)  # both handled
     items = (await registry.get(f"/api/v1/persons/{attendee['id']}/measures", headers=GRID)).json()["items"]
+    # As a close spacetime companion (紧密时空伴随者): 14 days of centralized quarantine, then 7 of monitoring.
     assert [(m["kind"], m["rule"], m["starts_on"], m["ends_on"]) for m in items] == [
-        ("home_health_monitoring", "gathering_exposure", on.isoformat(), (on + timedelta(days=6)).isoformat())]
-    # Day 1's test is yesterday: found a day late, the attendee is tested today instead of losing it.
-    assert items[0]["test_days"] == [TODAY.isoformat(), (on + timedelta(days=6)).isoformat()]
+        ("centralized_quarantine", "gathering_exposure", on.isoformat(), (on + timedelta(days=13)).isoformat()),
+        ("home_health_monitoring", "gathering_exposure", (on + timedelta(days=14)).isoformat(), (on + timedelta(days=20)).isoformat())]
+    assert items[0]["test_days"] == [(on + timedelta(days=13)).isoformat()]
     late = (await registry.post("/api/v1/persons", json={"id_number": late_id, "name": "后到", "region_code": "320413"}, headers=GRID)).json()
     later_items = (await registry.get(f"/api/v1/persons/{late['id']}/measures", headers=GRID)).json()["items"]
-    assert [m["rule"] for m in later_items] == ["gathering_exposure"]
-    assert later_items[0]["test_days"] == [TODAY.isoformat(), (on + timedelta(days=6)).isoformat()]
-    await becomes(registry, late["id"], "yellow")
+    assert [m["rule"] for m in later_items] == ["gathering_exposure", "gathering_exposure"]
+    await becomes(registry, late["id"], "red")
 
 
 async def test_gathering_decisions_and_result_corrections_reach_the_audit_trail(registry, nats_server):
