@@ -155,3 +155,24 @@ def lead_overdue(event: registry.LeadOverdue, policy: Policy, *, ack_minutes: in
         "assignee": event.assignee or "未指派",
         "ack_minutes": ack_minutes,
     }
+
+
+def case(event: registry.CaseFacts, language: str, *, person: str, place: str = "") -> dict:
+    hospital = word("hospital", "named" if event.hospital else "none", language).replace("{hospital}", event.hospital or "")
+    return {
+        "person": person or "—",
+        "place": place or event.region_code,
+        "classification": word("classification", event.classification, language),
+        "reviewed_at": minute(event.reviewed_at),
+        "hospital": hospital,
+        "discharged_on": day(event.discharged_on) if event.discharged_on else "—",
+    }
+
+
+def release_blocked(event: registry.MeasureReleaseBlocked, language: str, *, person: str, place: str = "") -> dict:
+    return {
+        "person": person or "—",
+        "place": place or event.region_code,
+        "measure": word("measure", event.kind, language),
+        "ends_on": day(event.ends_on),
+    }

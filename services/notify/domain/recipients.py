@@ -75,6 +75,11 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     "followup_escalated": ("inbox", "sms"),
     "report_reminder": ("inbox", "sms"),
     "report_missing": ("inbox", "sms"),
+    # Cases and release: the responsible staff and the county's officials act on them.
+    "case_confirmed": ("inbox", "sms"),
+    "case_discharged": ("inbox", "sms"),
+    "case_withdrawn": ("inbox", "sms"),
+    "release_blocked": ("inbox", "sms"),
 }
 # Alerts to staff: they pass the quiet hours and never fold.
 URGENT = frozenset({"positive_alert", "alert_escalated", "lead_overdue", "lead_overdue_escalated", "pool_positive_alert",

@@ -118,6 +118,23 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
         "zh": {"title": "日报未报：{place}", "body": "报送单位{place}未在{deadline_at}（北京时间）前报送{on}的防控日报，请督促。"},
         "en": {"title": "Daily report missing: {place}", "body": "The reporting unit {place} did not send its daily report for {on} by {deadline_at} (China time). Please follow up."},
     },
+    # --- staff: cases and release ---
+    "case_confirmed": {
+        "zh": {"title": "【病例】{person}经复核为{classification}", "body": "{person}（{place}）经疾控机构复核为{classification}（复核时间{reviewed_at}），{hospital}。请按规定落实转运、流调和密接排查。"},
+        "en": {"title": "[Case] {person}: {classification}", "body": "After the CDC review ({reviewed_at}), {person} ({place}) is a {classification}; {hospital}. Arrange the transfer, the tracing and the search for close contacts."},
+    },
+    "case_discharged": {
+        "zh": {"title": "病例出院：{person}", "body": "{person}（{place}）已于{discharged_on}出院，自出院之日起按出院病例落实集中隔离和健康监测，请做好接收和管控。"},
+        "en": {"title": "Case discharged: {person}", "body": "{person} ({place}) was discharged on {discharged_on}; the discharged-case quarantine and monitoring run from that day. Arrange the handover and control."},
+    },
+    "case_withdrawn": {
+        "zh": {"title": "病例撤销：{person}", "body": "检测机构已更正{person}（{place}）的阳性结果，原病例记录（{classification}）不再成立，请据此调整管控。"},
+        "en": {"title": "Case withdrawn: {person}", "body": "The lab corrected the positive result of {person} ({place}); the case on file ({classification}) no longer stands. Adjust the control measures."},
+    },
+    "release_blocked": {
+        "zh": {"title": "暂不能解除{measure}：{person}", "body": "{person}（{place}）的{measure}已于{ends_on}期满，但尚无解除所需的核酸检测阴性结果，暂不解除，请尽快安排核酸检测。"},
+        "en": {"title": "{measure} not yet released: {person}", "body": "The {measure} of {person} ({place}) ended on {ends_on}, but the negative test its release needs is missing; it stays in force. Arrange the test soon."},
+    },
     # --- anyone: an official's own words ---
     "broadcast": {
         "zh": {"title": "{title}", "body": "{body}"},
@@ -156,6 +173,14 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
                "police": "包保民警", "grid_worker": "包保网格员"},
         "en": {"township_cadre": "township cadre", "village_cadre": "village cadre", "doctor": "doctor",
                "police": "police officer", "grid_worker": "grid worker"},
+    },
+    "classification": {
+        "zh": {"confirmed": "确诊病例", "asymptomatic": "无症状感染者"},
+        "en": {"confirmed": "confirmed case", "asymptomatic": "asymptomatic infection"},
+    },
+    "hospital": {
+        "zh": {"named": "已转运至{hospital}", "none": "定点医院待定"},
+        "en": {"named": "transferred to {hospital}", "none": "designated hospital to be named"},
     },
     "slot": {
         "zh": {"morning": "上午", "evening": "晚间"},
@@ -205,4 +230,8 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "report_reminder": {"place": "东城街道西门社区", "on": "2022-03-01", "deadline_at": "2022-03-01 14:00"},
     "report_missing": {"place": "东城街道西门社区", "on": "2022-03-01", "deadline_at": "2022-03-01 14:00"},
     "broadcast": {"title": "全员核酸", "body": "明日8点起全员核酸检测。"},
+    "case_confirmed": {"person": "张*", "place": "东城街道西门社区", "classification": "确诊病例", "reviewed_at": "2022-03-01 10:00", "hospital": "已转运至常州市第三人民医院"},
+    "case_discharged": {"person": "张*", "place": "东城街道西门社区", "discharged_on": "2022-03-20"},
+    "case_withdrawn": {"person": "张*", "place": "东城街道西门社区", "classification": "无症状感染者"},
+    "release_blocked": {"person": "张*", "place": "东城街道西门社区", "measure": "集中隔离", "ends_on": "2022-03-14"},
 }

@@ -252,3 +252,34 @@ async def lead_overdue(*, session: AsyncSession, event: registry.LeadOverdue, en
                                 place=await places.label(session=session, code=event.region_code or place))
     await alerts.raise_alert(session=session, source=f"lead_overdue:{event.lead_id}", kind="lead_overdue",
                              region_code=place, facts=facts_, now=now, policy=policy)
+
+
+# --- Cases and release ---
+
+CASE_KINDS = {"registry.case.confirmed": "case_confirmed", "registry.case.discharged": "case_discharged",
+              "registry.case.withdrawn": "case_withdrawn"}
+
+
+async def case_changed(*, session: AsyncSession, event: registry.CaseFacts, envelope: Envelope, now: datetime) -> None:
+    """The person's responsible staff and the officials of their county."""
+    policy = await replica.current(session)
+    person = await _person_or_retry(session, event.person_id)
+    staff = await _named_staff(session, event.notify, subject=event.subject)
+    staff = recipients.together(staff, await _officials(session, event.county_code or event.region_code))
+    place = await places.label(session=session, code=event.region_code)
+    plans = recipients.to_staff(CASE_KINDS[event.subject], staff, facts.case(event, "zh", person=person.name_masked, place=place),
+                                region_code=event.region_code, person_id=event.person_id)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)
+
+
+async def release_blocked(*, session: AsyncSession, event: registry.MeasureReleaseBlocked, envelope: Envelope, now: datetime) -> None:
+    """Told once (the registry announces a blocked release once): the person's responsible staff, else the
+    region's officials."""
+    policy = await replica.current(session)
+    person = await _person_or_retry(session, event.person_id)
+    staff = await _named_staff(session, event.notify, subject=event.subject) or await _officials(session, event.region_code)
+    place = await places.label(session=session, code=event.region_code)
+    plans = recipients.to_staff("release_blocked", staff,
+                                facts.release_blocked(event, "zh", person=person.name_masked, place=place),
+                                region_code=event.region_code, person_id=event.person_id)
+    await notifications.create(session=session, plans=plans, source=str(envelope.id), now=now, policy=policy)

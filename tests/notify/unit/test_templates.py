@@ -93,6 +93,9 @@ LEAD_OVERDUE = registry.LeadOverdue(
     reasons=[registry.LeadReason(rule="high_risk_travel", detail="420106 2022-02-27~2022-02-28"),
              registry.LeadReason(rule="assist_request", detail="武汉协查")], county_code="320413",
 )
+CASE = {"case_id": uuid.uuid4(), "person_id": PERSON, "region_code": "320413001", "county_code": "320413",
+        "classification": "confirmed", "status": "open", "reviewed_at": NOW, "hospital": "常州市第三人民医院", "by": "official-1"}
+
 CASES = {
     "result_negative": lambda lang: facts.result(_result("negative"), lang),
     "result_positive": lambda lang: facts.result(_result("positive"), lang),
@@ -127,7 +130,18 @@ CASES = {
     "broadcast": lambda lang: {"title": "t", "body": "b"},
     "lead_overdue": lambda lang: facts.lead_overdue(LEAD_OVERDUE, POLICY, ack_minutes=30),
     "lead_overdue_escalated": lambda lang: {**facts.lead_overdue(LEAD_OVERDUE, POLICY, ack_minutes=30), "level": 1},
+    "case_confirmed": lambda lang: facts.case(registry.CaseConfirmed(**CASE), lang, person="张*"),
+    "case_discharged": lambda lang: facts.case(registry.CaseDischarged(**CASE | {"status": "discharged", "discharged_on": date(2022, 3, 20)}), lang, person="张*"),
+    "case_withdrawn": lambda lang: facts.case(registry.CaseWithdrawn(**CASE | {"status": "withdrawn", "hospital": None}), lang, person=""),
+    "release_blocked": lambda lang: facts.release_blocked(registry.MeasureReleaseBlocked(
+        **_measure().model_dump(exclude={"status", "release_blocked"}), status="active", release_blocked="negative_test_missing", notify=["grid-1"]), lang, person="张*"),
 }
+
+
+def test_a_case_names_its_hospital_or_says_it_is_to_be_named():
+    assert "常州市第三人民医院" in render("case_confirmed", "zh", facts.case(registry.CaseConfirmed(**CASE), "zh", person="张*"))[1]
+    body = render("case_confirmed", "zh", facts.case(registry.CaseConfirmed(**CASE | {"hospital": None}), "zh", person="张*"))[1]
+    assert "定点医院待定" in body and "确诊病例" in body
 
 
 def test_every_template_has_a_trigger_case():
