@@ -1,8 +1,8 @@
 """Cases (确诊/无症状, discharge, withdrawal), a person's samples for release tests, and measures whose release is
 blocked by a missing negative.
 
-Revision ID: registry_0016
-Revises: registry_0015
+Revision ID: registry_0017
+Revises: registry_0016
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 from cordon.db import UTCDateTime
 
-revision = "registry_0016"
-down_revision = "registry_0015"
+revision = "registry_0017"
+down_revision = "registry_0016"
 branch_labels = None
 depends_on = None
 
