@@ -283,22 +283,136 @@ def _cell(value: object) -> str | None:
     return text or None
 
 
+class SpilledStrings:
+    """A workbook's shared-string table kept in two unnamed temporary files (the texts, and where each begins),
+    not in a list: a list made by a sheet of a million distinct names and ID numbers grows with it. Read by
+    index with ``os.pread``; the last few thousand looked up are remembered (a column of one place or reason)."""
+
+    RECENT = 4096
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._texts = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self._starts = tempfile.TemporaryFile()  # noqa: SIM115
+        self._count = 0
+        self._end = 0
+        self._recent: dict[int, str] = {}
+
+    def fill(self, source) -> SpilledStrings:
+        """Read the table (sharedStrings.xml) one <si> at a time, each element dropped once read."""
+        import struct
+
+        from openpyxl.cell.text import Text
+        from openpyxl.xml.constants import SHEET_MAIN_NS
+        from openpyxl.xml.functions import iterparse
+
+        item = f"{{{SHEET_MAIN_NS}}}si"
+        texts, starts = self._texts, self._starts
+        root = None
+        for event, node in iterparse(source, events=("start", "end")):
+            if root is None:
+                root = node
+            if event == "end" and node.tag == item:
+                data = Text.from_tree(node).content.replace("x005F_", "").encode("utf-8")
+                starts.write(struct.pack("<q", self._end))
+                texts.write(data)
+                self._end += len(data)
+                self._count += 1
+                root.clear()  # the <sst> root would keep every read <si> otherwise
+        starts.write(struct.pack("<q", self._end))
+        texts.flush()
+        starts.flush()
+        return self
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> str:
+        import os
+        import struct
+
+        text = self._recent.get(index)
+        if text is None:
+            if not 0 <= index < self._count:
+                raise IndexError(index)
+            start, end = struct.unpack("<qq", os.pread(self._starts.fileno(), 16, 8 * index))
+            text = os.pread(self._texts.fileno(), end - start, start).decode("utf-8")
+            if len(self._recent) >= self.RECENT:
+                self._recent.clear()
+            self._recent[index] = text
+        return text
+
+    def close(self) -> None:
+        self._texts.close()
+        self._starts.close()
+
+
+def _workbook(spool):
+    """The workbook in openpyxl's read-only mode, its shared strings spilled to disk (``SpilledStrings``)."""
+    from openpyxl.xml.constants import SHARED_STRINGS
+    from openpyxl.reader.excel import ExcelReader
+
+    class Reader(ExcelReader):
+        def read_strings(self) -> None:
+            self.shared_strings = SpilledStrings()
+            part = self.package.find(SHARED_STRINGS)
+            if part is not None:
+                with self.archive.open(part.PartName[1:]) as src:
+                    self.shared_strings.fill(src)
+
+    reader = Reader(spool, read_only=True, data_only=True)
+    try:
+        reader.read()
+    except BaseException:
+        if isinstance(getattr(reader, "shared_strings", None), SpilledStrings):
+            reader.shared_strings.close()
+        raise
+    return reader.wb, reader.shared_strings
+
+
+def _sheet_rows(book):
+    """(row number, [cell value as text]) of the workbook's first sheet. openpyxl's own reader clears each row it
+    has read but leaves it in the sheet's tree, so its memory grows with the rows; here each is dropped."""
+    from openpyxl.worksheet._reader import ROW_TAG, WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    sheet_data = f"{{{SHEET_MAIN_NS}}}sheetData"
+    sheet = book.worksheets[0]
+    with book._archive.open(sheet._worksheet_path) as src:
+        parser = WorkSheetParser(src, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        rows = None
+        for event, element in iterparse(src, events=("start", "end")):
+            if event == "start":
+                if element.tag == sheet_data:
+                    rows = element
+            elif element.tag == ROW_TAG:
+                number, cells = parser.parse_row(element)
+                values: list[str | None] = [None] * max((c["column"] for c in cells), default=0)
+                for c in cells:
+                    values[c["column"] - 1] = _cell(c["value"])
+                if rows is not None:
+                    rows.clear()
+                yield number, values
+
+
 def _rows(spool, kind: str):
     """(row number, [cell text]) of the first sheet or the CSV, one row at a time (openpyxl in read-only mode)."""
     if kind == "xlsx":
         import zipfile
-
-        from openpyxl import load_workbook
+        from xml.etree.ElementTree import ParseError
 
         try:
-            book = load_workbook(spool, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+            book, strings = _workbook(spool)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError):
             raise DomainError("The body is not an XLSX workbook.", code="xlsx_invalid", status=422) from None
         try:
-            for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
-                yield number, [_cell(v) for v in row]
+            yield from _sheet_rows(book)
         finally:
             book.close()
+            strings.close()
         return
     import csv
     import io

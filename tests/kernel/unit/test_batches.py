@@ -84,3 +84,64 @@ async def test_a_failing_chunk_stops_the_batch_with_its_error():
 
     with pytest.raises(RuntimeError, match="database gone"):
         await batches.ingest(numbered(), parse=batches.json_object, record=record, chunk=2)
+
+
+def _workbook(rows: list[list], *, write_only: bool):
+    """An XLSX file (unnamed, temporary): write-only books carry inline strings, the others a shared-string table."""
+    import tempfile
+
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=write_only)
+    sheet = book.create_sheet() if write_only else book.active
+    for row in rows:
+        sheet.append(row)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the caller)
+    book.save(spool)
+    spool.seek(0)
+    return spool
+
+
+@pytest.mark.parametrize("write_only", [True, False])
+def test_an_xlsx_list_reads_in_the_same_memory_however_long(write_only):
+    """openpyxl's own read-only reader keeps every row it has read (cleared, ~80 bytes each) and the whole
+    shared-string table as a list: 30,000 rows of distinct numbers would hold some 2.5 MB more at the end."""
+    import tracemalloc
+
+    rows = [["姓名", "身份证号", "手机号", "所在地", "原因"]] + [
+        [f"张{i}", f"3204131980{i:08d}", f"139{i:08d}", "320413100201", "协查"] for i in range(30_000)]
+    with _workbook(rows, write_only=write_only) as spool:
+        tracemalloc.start()
+        try:
+            seen = []
+            for number, row in batches._rows(spool, "xlsx"):
+                if number in (2, 30_001):
+                    seen.append((number, row))
+                if number == 1_000:
+                    early = tracemalloc.get_traced_memory()[0]
+                if number == 30_000:  # still reading: what the reader holds
+                    late = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+    assert seen == [(2, rows[1]), (30_001, ["张29999", "320413198000029999", "13900029999", "320413100201", "协查"])]
+    assert late - early < 512 * 1024, f"{(late - early) // 1024} KiB more after 29,000 rows"
+
+
+def test_a_shared_string_table_is_read_from_disk_by_index():
+    strings = batches.SpilledStrings().fill(_io_table(["张三", "", "x" * 5000, "协查"]))
+    try:
+        assert len(strings) == 4
+        assert [strings[i] for i in (3, 0, 1, 2, 0)] == ["协查", "张三", "", "x" * 5000, "张三"]
+        with pytest.raises(IndexError):
+            strings[4]
+    finally:
+        strings.close()
+
+
+def _io_table(texts: list[str]):
+    import io
+    from xml.sax.saxutils import escape
+
+    items = "".join(f"<si><t>{escape(t)}</t></si>" for t in texts)
+    return io.BytesIO(('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                       f'count="{len(texts)}">{items}</sst>').encode())
