@@ -350,8 +350,8 @@ class SpilledStrings:
 
 def _workbook(spool):
     """The workbook in openpyxl's read-only mode, its shared strings spilled to disk (``SpilledStrings``)."""
-    from openpyxl.xml.constants import SHARED_STRINGS
     from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
 
     class Reader(ExcelReader):
         def read_strings(self) -> None:
