@@ -40,13 +40,17 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.common import (  # noqa: E402  (after the path fix)
     ADMIN_URL,
+    LOAD_AT_START,
+    RssSampler,
     ServiceProcess,
     TempDatabase,
+    id_number,
     in_private_home,
     keep_row,
     machine_info,
     machine_line,
     progress,
+    service_on_postgres,
     settle,
     signed_token,
 )
@@ -229,6 +233,67 @@ async def run(args, tmp: Path, env: dict) -> dict:
             "rounds": rounds, "scenarios": [s for s in SCENARIOS if s in args.scenarios]}
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def xlsx_import(args, tmp: Path, env: dict) -> dict:
+    """--xlsx-mb: a list (协查函) of about that many megabytes written with openpyxl (write-only) to an unnamed
+    temporary file, streamed to POST /api/v1/leads/import of the registry on a fresh PostgreSQL database; the
+    service's RSS when ready, its largest seen and its high-water mark (VmHWM)."""
+    import tempfile
+
+    import httpx
+    from openpyxl import Workbook
+
+    machine = machine_info(await TempDatabase(args.postgres_url).server_version())
+    with tempfile.TemporaryFile() as sheet:
+        book = Workbook(write_only=True)
+        ws = book.create_sheet()
+        ws.append(["姓名", "身份证号", "手机号", "所在地", "原因"])
+        rows, per_check = 0, 20_000
+        while True:  # the size is known only once saved: estimate from the first rows' share
+            for i in range(rows, rows + per_check):
+                ws.append([f"协查人员{i}", id_number(i), f"139{i:08d}", CURRENT, f"外省协查函第{i // 1000}号：与确诊病例同乘航班"])
+            rows += per_check
+            if rows >= args.xlsx_rows:
+                break
+        book.save(sheet)
+        size = sheet.tell()
+        sheet.seek(0)
+        progress(f"{rows:,} rows written, {size / 1e6:.1f} MB; importing")
+        async with service_on_postgres("registry", TempDatabase(args.postgres_url), tmp, env) as service:
+            official = signed_token(tmp / "home", "bench-official", "official", ["320000"], username="bench-official")
+
+            async def body():
+                while chunk := sheet.read(256 * 1024):
+                    yield chunk
+
+            ready_kb = RssSampler(service.pid).start_kb
+            async with httpx.AsyncClient(timeout=httpx.Timeout(3600.0)) as client:
+                with RssSampler(service.pid) as rss:
+                    t0 = time.perf_counter()
+                    response = await client.post(f"{service.base_url}/api/v1/leads/import", content=body(),
+                                                 headers={"Authorization": f"Bearer {official}", "Content-Type": XLSX})
+                    seconds = time.perf_counter() - t0
+            if response.status_code != 200:
+                raise RuntimeError(f"import answered {response.status_code}: {response.text[:300]}")
+            answer = response.json()
+    return {"rows": rows, "bytes": size, "seconds": seconds, "accepted": answer["accepted"],
+            "duplicates": answer["duplicates"], "rejected": len(answer["rejected"]), "ready_kb": ready_kb,
+            "peak_kb": rss.peak_kb, "hwm_kb": rss.hwm_kb, "machine": machine, "load": LOAD_AT_START[0]}
+
+
+def xlsx_report(out: dict) -> str:
+    return "\n".join([
+        f"Cordon lead list import: {out['rows']:,} rows in one XLSX of {out['bytes'] / 1e6:.1f} MB; PostgreSQL",
+        machine_line(out["machine"]),
+        f"{out['rows'] / out['seconds']:,.0f} rows/s ({out['seconds']:.1f} s); accepted {out['accepted']:,}, "
+        f"duplicates {out['duplicates']:,}, rejected {out['rejected']:,}",
+        f"registry RSS: {out['ready_kb'] / 1024:.0f} MB ready, {out['peak_kb'] / 1024:.0f} MB largest seen, "
+        f"VmHWM {out['hwm_kb'] / 1024:.0f} MB",
+    ])
+
+
 def summary(out: dict) -> dict:
     by = {s: statistics.median(r[s].rate for r in out["rounds"]) for s in out["scenarios"]}
     sm = {f"{s}_records_per_s": v for s, v in by.items()}
@@ -287,6 +352,8 @@ def parse_args(argv=None):
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help="which pushes, comma-separated (default all: leads,matched,no_rule); the matched push evaluates "
                              "every unmatched phone's person and is by far the slowest")
+    parser.add_argument("--xlsx-rows", type=int, default=0,
+                        help="instead: import one XLSX list of this many rows (about 1,400,000 for 50 MB) and report RSS")
     parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary ones are created from")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
@@ -301,6 +368,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.xlsx_rows:
+        out = in_private_home(xlsx_import, args)
+        print(xlsx_report(out))
+        return 0 if out["accepted"] == out["rows"] else 1
     out = in_private_home(run, args)
     print(report(out))
     if args.json:
