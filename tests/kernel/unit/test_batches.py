@@ -145,3 +145,30 @@ def _io_table(texts: list[str]):
     items = "".join(f"<si><t>{escape(t)}</t></si>" for t in texts)
     return io.BytesIO(('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
                        f'count="{len(texts)}">{items}</sst>').encode())
+
+
+async def test_a_list_over_the_bound_is_refused_413_and_one_under_it_spooled():
+    """Through a real app (the routes' own error handling): a body past ``max_bytes`` is 413 payload_too_large as
+    problem+json; one under it is spooled and read (the bound of /leads/import is 512 MB: too large for a test)."""
+    import httpx
+    from fastapi import FastAPI, Request
+
+    from cordon import errors
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.post("/import")
+    async def take(request: Request):
+        lines = await batches.table_lines(request, aliases={"手机号": "phone"}, required=[("phone",)], max_bytes=64 * 1024)
+        return {"rows": [row async for _, row in lines]}
+
+    xlsx = {"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    with _workbook([["手机号"], ["13900000001"], [13900000002]], write_only=True) as spool:
+        small = spool.read()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cordon") as client:
+        taken = await client.post("/import", content=small, headers=xlsx)
+        assert taken.status_code == 200 and taken.json() == {"rows": [{"phone": "13900000001"}, {"phone": "13900000002"}]}
+        refused = await client.post("/import", content=small + b"\0" * (64 * 1024), headers=xlsx)
+        assert refused.status_code == 413 and refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "payload_too_large"
