@@ -353,7 +353,7 @@ def parse_args(argv=None):
                         help="which pushes, comma-separated (default all: leads,matched,no_rule); the matched push evaluates "
                              "every unmatched phone's person and is by far the slowest")
     parser.add_argument("--xlsx-rows", type=int, default=0,
-                        help="instead: import one XLSX list of this many rows (about 1,400,000 for 50 MB) and report RSS")
+                        help="instead: import one XLSX list of this many rows (about 2,000,000 for 50 MB), rounded up to 20,000 and report RSS")
     parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary ones are created from")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
