@@ -101,6 +101,22 @@ def public_states(checks: dict) -> dict:
     return {name: ({"status": word(v)} if isinstance(v, dict) else word(v)) for name, v in checks.items()}
 
 
+def _causes(exc: BaseException | None):
+    """The error and what it wraps (SQLAlchemy's wrapper, the driver's error), each once."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        yield exc
+        seen.add(id(exc))
+        exc = getattr(exc, "orig", None) or exc.__cause__
+
+
+def nul_character(exc: BaseException) -> bool:
+    """PostgreSQL refused a text holding U+0000 (it cannot store one): the caller's input, not our fault."""
+    import asyncpg
+
+    return any(isinstance(e, asyncpg.exceptions.CharacterNotInRepertoireError) for e in _causes(exc))
+
+
 def database_unreachable(exc: BaseException) -> bool:
     """A lost or refused database connection (a restart, a failover): the pool reconnects, the caller retries."""
     import asyncpg
@@ -112,13 +128,7 @@ def database_unreachable(exc: BaseException) -> bool:
     )
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:  # the driver's error, under SQLAlchemy's wrappers
-        if isinstance(exc, lost):
-            return True
-        seen.add(id(exc))
-        exc = getattr(exc, "orig", None) or exc.__cause__
-    return False
+    return any(isinstance(e, lost) for e in _causes(exc))
 
 
 class UnexpectedErrors:
@@ -149,6 +159,11 @@ class UnexpectedErrors:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
+            if not started and nul_character(exc):  # nothing was written: the transaction failed whole
+                response = errors.problem(422, "validation_error", "The request holds a NUL character (U+0000), which cannot be stored.",
+                                          request_id=observability.request_id_var.get())
+                await response(scope, receive, send)
+                return
             log.exception("unhandled error", extra={"method": scope.get("method"), "route": getattr(scope.get("route"), "path", "unmatched")})
             if started:  # part of an answer is out: nothing truthful can follow it on this connection
                 raise

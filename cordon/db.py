@@ -60,6 +60,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs) -> AsyncEngine:
+    # A statement's parameters never reach a log or an error text: they hold names, places and ciphertexts.
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)

@@ -236,6 +236,7 @@ SENTENCES: dict[str, str] = {
     "the first line must be the header, with columns code and name": "首行应为表头，包含 code 和 name 两列。",
     "the line is not UTF-8 (save the file as UTF-8, not GBK)": "该行不是 UTF-8 编码（请将文件另存为 UTF-8，而非 GBK）。",
     "name contains control characters": "名称含有控制字符。",
+    "The request holds a NUL character (U+0000), which cannot be stored.": "请求中含有空字符（U+0000），无法保存，请删除后重新提交。",
     "a line needs an id_number or a phone": "每行须填写身份证号码或手机号码。",
     "current_region_code must be a region code of 6, 9, 12 or 15 digits": "现所在地代码应为 6、9、12 或 15 位数字。",
     "reason is required": "须填写协查原因。",

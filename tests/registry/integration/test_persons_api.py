@@ -209,3 +209,19 @@ async def test_a_list_answers_what_the_person_models_would_byte_for_byte(registr
     red = (await registry.get("/api/v1/persons", params={"health_code": "red"}, headers=OFFICIAL)).json()["items"]
     assert {p["id"] for p in red} == {made[0]["id"], made[3]["id"]}
     assert next(p for p in red if p["id"] == made[0]["id"])["name_masked"] == "欧**娜"
+
+
+async def test_a_nul_character_is_refused_or_stored_never_a_500(registry, backend):
+    """PostgreSQL cannot store U+0000 in text: a name or a filter holding one is the caller's error (422),
+    answered in Chinese; SQLite stores it. Never a 500, and nothing half-written."""
+    listed = await registry.get("/api/v1/persons", params={"tag": "a\x00b", "q": "张\x00"}, headers=GRID)
+    created = await registry.post("/api/v1/persons", json={"id_number": id_number(), "name": "张\x00三", "region_code": "320413"},
+                                  headers=GRID)
+    if backend == "postgres":
+        for answer in (listed, created):
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["code"] == "validation_error" and "空字符" in answer.json()["detail"]
+        everyone = (await registry.get("/api/v1/persons", headers=GRID)).json()["items"]
+        assert not [p for p in everyone if p["name"].startswith("张")]
+    else:
+        assert listed.status_code == 200 and created.status_code == 201
