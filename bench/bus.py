@@ -75,47 +75,16 @@ def prepare_env(tmp: Path) -> None:
         os.environ.pop(name, None)
 
 
-def kernel_version() -> str:
-    """The commit measured, and whether cordon/ differs from it (others may be editing it)."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "cordon"], cwd=root, capture_output=True, text=True, timeout=10)
-    except Exception:
-        return "unknown"
-    if head.returncode != 0:
-        return "unknown"
-    return head.stdout.strip() + (" + uncommitted changes in cordon/" if dirty.stdout.strip() else "")
-
-
 def machine_info() -> dict:
+    """The machine (bench/common.py), with the nats-server measured."""
+    from bench import common
     from cordon.natsserver import binary
 
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     try:
-        nats_version = subprocess.run(
-            [binary(), "--version"], capture_output=True, text=True, timeout=10
-        ).stdout.strip()
+        nats_version = subprocess.run([binary(), "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
     except Exception as exc:  # reported, not fatal
         nats_version = f"unknown ({type(exc).__name__})"
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "python": platform.python_version(),
-        "nats_server": nats_version,
-        "platform": platform.platform(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-    }
+    return {**common.machine_info(), "nats_server": nats_version, "platform": platform.platform()}
 
 
 # --- databases -----------------------------------------------------------------------------------
@@ -433,7 +402,7 @@ async def run(args, tmp: Path) -> dict:
         "payload_bytes": round(payload_bytes),
         "database": args.database,
         "database_detail": database,
-        "kernel": kernel_version(),
+        "kernel": machine["code"],
         "machine": machine,
         "results": results,
     }
@@ -485,6 +454,7 @@ def parse_args(argv=None):
     parser.add_argument("--budget", type=float, default=110.0, help="time limit of the whole benchmark, seconds (default 110)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--profile", metavar="PREFIX", help="cProfile each Cordon run into PREFIX-<database>-k<K>.prof")
+    parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
     args = parser.parse_args(argv)
     args.batch = args.batch or [100, 1]
     if args.events < 1 or any(k < 1 for k in args.batch):
@@ -510,7 +480,21 @@ def main(argv=None) -> int:
         Path(args.json).write_text(json.dumps(to_json(out), indent=2) + "\n")
     if any(r.timed_out for r in out["results"]):
         print("\nSome runs reached their time limit: their events/s count the events handled by then.")
-    return 1 if any(r.events == 0 or r.duplicates for r in out["results"]) else 0
+    failed = any(r.events == 0 or r.duplicates for r in out["results"])
+    if args.record and not failed and not args.profile and not any(r.timed_out for r in out["results"]):
+        record(out)
+    return 1 if failed else 0
+
+
+def record(out: dict) -> None:
+    from bench.common import keep_row
+
+    base, runs = out["results"][0], out["results"][1:]
+    keep_row(f"bench/bus.py ({out['database']})", machine=out["machine"],
+             what=f"{out['events']:,} events: commit → outbox → relay → JetStream → consumer inbox → handler ({out['database']})",
+             cordon="; ".join(f"{r.rate:,.0f} events/s {r.name.split(':', 1)[-1].strip()}" for r in runs),
+             baseline=f"raw nats-py JetStream publish + consume {base.rate:,.0f} events/s",
+             ratio="; ".join(f"{r.rate / base.rate:.3f}" for r in runs) + " (target ≥ 0.3)")
 
 
 if __name__ == "__main__":
