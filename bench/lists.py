@@ -275,6 +275,7 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres-url", default=ADMIN_URL)
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
     args = parser.parse_args(argv)
     if args.people < 1000 or not 1 <= args.counties <= len(COUNTIES) or args.requests < 1 or args.rounds < 1:
         parser.error("--people >= 1000, --counties 1..78, --requests and --rounds >= 1")
@@ -291,7 +292,25 @@ def main(argv=None) -> int:
     print(report(out))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n")
+    if args.record:
+        record(out)
     return 0
+
+
+def record(out: dict) -> None:
+    from bench.common import keep_row
+
+    m = out["summary"]
+    pages = ("red:first", "red:deep", "all:first", "all:deep")
+    worst = max(m[f"service {k}"]["p95_ms"] for k in pages)
+    bare = max(m[f"baseline {k}"]["p95_ms"] for k in pages)
+    keep_row("bench/lists.py", machine=out["machine"],
+             what=f"`GET /persons?region_code=<county>&health_code=red` and everyone in the county, first page and a deep cursor, "
+                  f"{out['people']:,} people (PostgreSQL)",
+             cordon="p50/p95 ms: " + "; ".join(f"{k.replace(':', ' ')} {m[f'service {k}']['p50_ms']:.1f}/{m[f'service {k}']['p95_ms']:.1f}"
+                                                for k in pages) + " (aim p95 < 50)",
+             baseline=f"the same SQL through asyncpg: p95 ≤ {bare:.1f} ms",
+             ratio=f"worst p95 {worst / bare:.1f}× the bare query's" if bare else "—")
 
 
 if __name__ == "__main__":
