@@ -25,6 +25,7 @@ class Coalescer:
         self.pool, self.sql, self.fields, self.shape, self.max_batch = pool, sql, fields, shape, max_batch
         self._pending: list[tuple[Sequence, asyncio.Future]] = []
         self._waiting = False  # one batch at a time waits for a connection; it takes what queued by then
+        self._tasks: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks: these are ours
         self.statements = 0  # batches sent (for metrics and tests)
 
     async def get(self, *key) -> Any:
@@ -36,7 +37,9 @@ class Coalescer:
     def _kick(self) -> None:
         if self._pending and not self._waiting:
             self._waiting = True
-            asyncio.get_running_loop().create_task(self._run())
+            task = asyncio.get_running_loop().create_task(self._run())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _run(self) -> None:
         try:
@@ -63,9 +66,13 @@ class Coalescer:
                 return
             found = {row[0]: row for row in rows}
             for position, (_, future) in enumerate(batch, start=1):
-                if not future.done():
-                    row = found.get(position)
+                if future.done():
+                    continue
+                row = found.get(position)
+                try:  # one row that cannot be shaped fails its own lookup, never leaves the others waiting
                     future.set_result(self.shape(row) if row is not None else None)
+                except Exception as exc:
+                    future.set_exception(exc)
         finally:
             await self.pool.release(connection)
             self._kick()

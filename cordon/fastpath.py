@@ -89,8 +89,9 @@ async def read_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive
             return None, replay([message])
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
-        if size > limit:
-            return None, replay([{"type": "http.request", "body": b"".join(chunks), "more_body": True}], receive)
+        if size > limit:  # the ordinary route reads it all again, and the rest if more is coming
+            more = message.get("more_body", False)
+            return None, replay([{"type": "http.request", "body": b"".join(chunks), "more_body": more}], receive if more else None)
         if not message.get("more_body", False):
             raw = b"".join(chunks)
             return raw, replay([{"type": "http.request", "body": raw, "more_body": False}])

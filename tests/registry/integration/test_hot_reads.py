@@ -3,6 +3,7 @@ on SQLite through the ordinary routes; every refusal (token, role, region, body)
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
@@ -125,3 +126,12 @@ async def test_hot_routes_answer_as_the_ordinary_ones(registry, backend):
     assert (await registry.get("/api/v1/me/health-code", headers=resident)).json()["color"] == "green"
     superseded = await registry.post("/api/v1/health-code/verify", json={"token": shown["token"]}, headers=GATE)
     assert superseded.json() == {"valid": False, "reason": "superseded"}
+
+
+async def test_a_verify_body_over_the_fast_paths_limit_is_answered_at_once(registry):
+    """A body longer than the fast path reads (8 KiB), sent whole: the ordinary route answers it at once
+    (it waited for more body than the client would send, until the client gave up)."""
+    for size in (9_000, 70_000):
+        answer = await asyncio.wait_for(
+            registry.post("/api/v1/health-code/verify", json={"token": "x" * size}, headers=GATE), 10)
+        assert answer.status_code == 422 and answer.json()["code"] == "validation_error", answer.text
