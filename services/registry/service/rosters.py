@@ -74,11 +74,17 @@ async def assign_from_roster(*, session: AsyncSession, person_ids: set[uuid.UUID
     """People put under control get their five from the most specific roster; gaps are announced."""
     if not person_ids:
         return
-    have = set((await session.execute(select(ResponsibleStaff.person_id).where(ResponsibleStaff.person_id.in_(person_ids)))).scalars())
+    # A slice at a time: a risk area turning high hands over 100,000 people, and a statement takes at most
+    # 32,767 parameters on PostgreSQL (the turn of 100,000 travellers answered 500).
+    have: set[uuid.UUID] = set()
+    for part in slices(person_ids):
+        have.update((await session.execute(select(ResponsibleStaff.person_id).where(ResponsibleStaff.person_id.in_(part)))).scalars())
     todo = person_ids - have
     if not todo:
         return
-    people = list((await session.execute(select(Person).where(Person.id.in_(todo)))).scalars())
+    people: list[Person] = []
+    for part in slices(todo):
+        people.extend((await session.execute(select(Person).where(Person.id.in_(part)))).scalars())
     rosters, named = await rosters_above(session=session, codes={p.region_code for p in people}), await duties(session=session)
     staged = []
     for person in people:
