@@ -434,10 +434,11 @@ def run_vault():
 
 
 @contextlib.asynccontextmanager
-async def service_on_postgres(service: str, database: TempDatabase, tmp: Path, env: dict, *, load=None, log: str | None = None):
+async def service_on_postgres(service: str, database: TempDatabase, tmp: Path, env: dict, *, load=None, log: str | None = None,
+                              settings: dict | None = None):
     """``database`` created and migrated for ``service``, ``load(db_url)`` run on it (untimed), a private
-    nats-server, and the service in its own process, ready; yields the ServiceProcess. On exit the service and
-    NATS are stopped and the database dropped, whatever happened."""
+    nats-server, and the service in its own process (with ``settings``: more CORDON_ variables), ready; yields the
+    ServiceProcess. On exit the service and NATS are stopped and the database dropped, whatever happened."""
     from cordon import migrate
     from cordon.natsserver import NatsServer
 
@@ -451,7 +452,7 @@ async def service_on_postgres(service: str, database: TempDatabase, tmp: Path, e
         nats.start()
         await nats.wait_jetstream()
         service_env = {**env, f"CORDON_{service.upper()}_DATABASE_URL": database.url("postgresql+asyncpg"),
-                       "CORDON_NATS_URL": nats.url, "CORDON_LOG_LEVEL": "WARNING"}
+                       "CORDON_NATS_URL": nats.url, "CORDON_LOG_LEVEL": "WARNING", **(settings or {})}
         process = ServiceProcess(service, service_env, tmp / (log or f"{service}.log")).start()
         await process.wait_ready()
         yield process

@@ -23,7 +23,6 @@ registry as its own process (``python -m cordon serve registry``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import statistics
@@ -45,6 +44,7 @@ from bench.common import (  # noqa: E402  (after the path fix)
     machine_info,
     machine_line,
     progress,
+    service_on_postgres,
     settle,
     signed_token,
 )
@@ -183,8 +183,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
     import asyncpg
     import httpx
 
-    from cordon import migrate
-    from cordon.natsserver import NatsServer
     from cordon.pii import Vault
     from cordon.settings import Settings
 
@@ -195,23 +193,19 @@ async def run(args, tmp: Path, env: dict) -> dict:
     machine["load_average"] = [round(x, 2) for x in LOAD_AT_START]
     counties = list(COUNTIES[:: max(1, len(COUNTIES) // args.counties)][: args.counties])
     county = counties[0]
-    nats = NatsServer(store_dir=tmp / "nats")
-    service: ServiceProcess | None = None
     results: dict[str, list[dict]] = {}
-    try:
-        await database.create()
-        await asyncio.to_thread(migrate.upgrade, "registry", database.url("postgresql+asyncpg"))
+    loaded: dict = {}
+
+    async def load_model(url: str) -> None:
         progress(f"loading {args.people:,} people over {len(counties)} counties")
         t = time.perf_counter()
-        await load(database.url(), args.people, counties, vault)
-        setup_s = time.perf_counter() - t
-        await settle(database.url())
-        nats.start()
-        await nats.wait_jetstream()
-        service_env = {**env, "CORDON_REGISTRY_DATABASE_URL": database.url("postgresql+asyncpg"), "CORDON_NATS_URL": nats.url,
-                       "CORDON_LOG_LEVEL": "WARNING", "CORDON_TICKER_INTERVAL_S": "0"}
-        service = ServiceProcess("registry", service_env, tmp / "registry.log").start()
-        await service.wait_ready()
+        await load(url, args.people, counties, vault)
+        loaded["setup_s"] = time.perf_counter() - t
+        await settle(url)
+
+    async with service_on_postgres("registry", database, tmp, env, load=load_model,
+                                   settings={"CORDON_TICKER_INTERVAL_S": "0"}) as service:
+        setup_s = loaded["setup_s"]
         token = signed_token(tmp / "home", subject="bench-official", role="official", regions=[county], username="bench-official")
         lists = Lists(service, database.url(), token, county)
         conn = await asyncpg.connect(database.url())
@@ -231,12 +225,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
                             results.setdefault(f"{who} {key}", []).append(quantiles(times))
         finally:
             await conn.close()
-    finally:
-        if service is not None:
-            service.stop()
-        nats.stop()
-        await database.drop()
-        progress("stopped and dropped")
     summary = {name: {k: statistics.median(r[k] for r in runs) for k in ("p50_ms", "p95_ms", "p99_ms")}
                for name, runs in results.items()}
     return {"people": args.people, "counties": len(counties), "county": county, "requests": args.requests,

@@ -24,7 +24,6 @@ the end), a private nats-server and CORDON_HOME, the registry as its own process
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import statistics
@@ -40,7 +39,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from bench.common import (  # noqa: E402  (after the path fix)
     ADMIN_URL,
     LOAD_AT_START,
-    ServiceProcess,
     TempDatabase,
     code_revision,
     in_private_home,
@@ -48,6 +46,7 @@ from bench.common import (  # noqa: E402  (after the path fix)
     machine_info,
     machine_line,
     progress,
+    service_on_postgres,
     settle,
     signed_token,
 )
@@ -146,9 +145,7 @@ async def timed(client, url: str, params: dict, token: str | None, n: int, check
 async def run(args, tmp: Path, env: dict) -> dict:
     import httpx
 
-    from cordon import migrate
     from cordon.clock import local_date
-    from cordon.natsserver import NatsServer
 
     database = TempDatabase(args.postgres_url)
     machine = machine_info(await database.server_version())
@@ -157,23 +154,19 @@ async def run(args, tmp: Path, env: dict) -> dict:
     counties = list(COUNTIES[:: max(1, len(COUNTIES) // args.counties)][: args.counties])
     county, city = counties[0], counties[0][:4] + "00"
     today = local_date(datetime.now(UTC))
-    nats = NatsServer(store_dir=tmp / "nats")
-    service: ServiceProcess | None = None
     results: dict[str, list[dict]] = {}
-    try:
-        await database.create()
-        await asyncio.to_thread(migrate.upgrade, "registry", database.url("postgresql+asyncpg"))
+    loaded: dict = {}
+
+    async def load_model(url: str) -> None:
         progress(f"loading the read model of {args.people:,} people over {len(counties)} counties")
         t = time.perf_counter()
-        per_county = await load(database.url(), args.people, counties, today)
-        setup_s = time.perf_counter() - t
-        await settle(database.url())
-        nats.start()
-        await nats.wait_jetstream()
-        service_env = {**env, "CORDON_REGISTRY_DATABASE_URL": database.url("postgresql+asyncpg"), "CORDON_NATS_URL": nats.url,
-                       "CORDON_LOG_LEVEL": "WARNING", "CORDON_TICKER_INTERVAL_S": "0"}
-        service = ServiceProcess("registry", service_env, tmp / "registry.log").start()
-        await service.wait_ready()
+        loaded["per_county"] = await load(url, args.people, counties, today)
+        loaded["setup_s"] = time.perf_counter() - t
+        await settle(url)
+
+    async with service_on_postgres("registry", database, tmp, env, load=load_model,
+                                   settings={"CORDON_TICKER_INTERVAL_S": "0"}) as service:
+        per_county, setup_s = loaded["per_county"], loaded["setup_s"]
         home = tmp / "home"
         tokens = {
             "county": signed_token(home, subject="bench-county", role="official", regions=[county], username="bench-county"),
@@ -216,12 +209,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
                         else:
                             times = await timed(client, f"{base}/healthz", {}, None, args.requests, lambda body: None)
                             results.setdefault("baseline /healthz", []).append(quantiles(times))
-    finally:
-        if service is not None:
-            service.stop()
-        nats.stop()
-        await database.drop()
-        progress("stopped and dropped")
     summary = {name: {k: statistics.median(r[k] for r in runs) for k in ("p50_ms", "p95_ms", "p99_ms")}
                for name, runs in results.items()}
     return {"people": args.people, "counties": len(counties), "county": county, "city": city,
