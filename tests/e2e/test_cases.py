@@ -11,7 +11,7 @@ from datetime import timedelta
 from cordon.clock import local_date, utcnow
 from services.registry import clockwork
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
-from tests.e2e.test_story import id_number, token
+from tests.e2e.test_story import county_staff, id_number, token
 from tests.serving import eventually, settled
 
 D = timedelta
@@ -21,14 +21,7 @@ async def test_positive_case_discharge_and_release_on_the_negative(databases, na
     async with running_stack(databases, nats_server.url, home) as cordon:
         gw = cordon.gateway
         admin = await token(gw, "admin", ADMIN_PASSWORD)
-        for user in (
-            {"username": "official-jt", "password": "official-password", "role": "official", "regions": ["320413"]},
-            {"username": "grid-jt", "password": "grid-password-1", "role": "grid_worker", "regions": ["320413"]},
-            {"username": "lab-jt", "password": "lab-password-12", "role": "lab", "regions": []},
-        ):
-            assert (await gw.post("/api/v1/auth/users", json=user, headers=admin)).status_code == 201
-        official, grid = await token(gw, "official-jt", "official-password"), await token(gw, "grid-jt", "grid-password-1")
-        lab = await token(gw, "lab-jt", "lab-password-12")
+        official, grid, lab = await county_staff(gw, admin)
         assert (await gw.put("/api/v1/regions/320413/roster", json={"grid_worker": "grid-jt"}, headers=official)).status_code == 200
         person = (await gw.post("/api/v1/persons", json={"id_number": id_number(21), "name": "陈静", "phone": "13812340021",
                                                          "region_code": "320413"}, headers=grid)).json()

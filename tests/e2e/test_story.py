@@ -33,6 +33,21 @@ async def token(gateway, username: str, password: str) -> dict:
     return {"Authorization": f"Bearer {body['access_token']}"}
 
 
+COUNTY_STAFF = (
+    {"username": "official-jt", "password": "official-password", "role": "official", "regions": ["320413"]},
+    {"username": "grid-jt", "password": "grid-password-1", "role": "grid_worker", "regions": ["320413"]},
+    {"username": "lab-jt", "password": "lab-password-12", "role": "lab", "regions": []},
+)
+
+
+async def county_staff(gw, admin: dict) -> tuple[dict, dict, dict]:
+    """The county's official, grid worker and lab, created by the admin and signed in: their headers."""
+    for user in COUNTY_STAFF:
+        assert (await gw.post("/api/v1/auth/users", json=user, headers=admin)).status_code == 201
+    official, grid, lab = [await token(gw, u["username"], u["password"]) for u in COUNTY_STAFF]
+    return official, grid, lab
+
+
 async def test_the_story(databases, nats_server, home):
     async with running_stack(databases, nats_server.url, home) as cordon:
         gw = cordon.gateway

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from cordon.clock import local_date, utcnow
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
-from tests.e2e.test_story import id_number, token
+from tests.e2e.test_story import county_staff, id_number, token
 from tests.serving import eventually, settled
 
 D = timedelta
@@ -22,14 +22,7 @@ async def test_tests_on_arrival_recurring_tests_exposure_until_the_result_and_th
     async with running_stack(databases, nats_server.url, home) as cordon:
         gw = cordon.gateway
         admin = await token(gw, "admin", ADMIN_PASSWORD)
-        for user in (
-            {"username": "official-jt", "password": "official-password", "role": "official", "regions": ["320413"]},
-            {"username": "grid-jt", "password": "grid-password-1", "role": "grid_worker", "regions": ["320413"]},
-            {"username": "lab-jt", "password": "lab-password-12", "role": "lab", "regions": []},
-        ):
-            assert (await gw.post("/api/v1/auth/users", json=user, headers=admin)).status_code == 201
-        official, grid = await token(gw, "official-jt", "official-password"), await token(gw, "grid-jt", "grid-password-1")
-        lab = await token(gw, "lab-jt", "lab-password-12")
+        official, grid, lab = await county_staff(gw, admin)
         today = local_date(utcnow())
 
         async def register(serial: int, **fields) -> dict:
