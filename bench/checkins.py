@@ -43,9 +43,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import keep_row, machine, machine_info, prepare_env  # noqa: E402
+from bench.common import REPO, keep_row, machine, machine_info, prepare_env  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 REGION = "320413"
 CROWD = 299
 OTHERS_PER_GATHERING = 20

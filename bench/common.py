@@ -38,15 +38,8 @@ LOAD_AT_START = os.getloadavg()
 
 
 def machine() -> str:
-    """CPU model, cores, Python, and the load average the run started at."""
-    cpu = platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in LOAD_AT_START)
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; load average at start {load} (1, 5, 15 min)"
+    """CPU model, cores, Python, and the load average the run started at, as one line."""
+    return machine_line(machine_info()).splitlines()[0].removeprefix("machine: ")
 
 
 _T0 = time.monotonic()
@@ -92,7 +85,7 @@ def machine_info(pg_version: str | None = None) -> dict:
         usable = os.cpu_count()
     info = {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "python": platform.python_version()}
     with contextlib.suppress(OSError):
-        info["load_average"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews figures
+        info["load_average"] = [round(x, 2) for x in LOAD_AT_START]  # other work on the machine skews figures
     if pg_version:
         info["postgresql"] = pg_version
     info["code"] = code_revision()

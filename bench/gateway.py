@@ -78,8 +78,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench import common  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-POSTGRES_ADMIN_URL = "postgresql://127.0.0.1:5432/test"
+REPO = common.REPO
+POSTGRES_ADMIN_URL = common.ADMIN_URL
 API = "/api/v1"
 WARMUP_S = 1.0
 READY_TIMEOUT_S = 60.0

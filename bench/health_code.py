@@ -358,7 +358,6 @@ FASTAPI = "bare FastAPI route (same uvicorn)"
 async def run(args, tmp: Path, env: dict) -> dict:
     import httpx
 
-    from bench.common import LOAD_AT_START
     from cordon import migrate
     from cordon.natsserver import NatsServer
     from cordon.pii import Vault
@@ -368,7 +367,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
     vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
     database = TempDatabase(args.postgres_url)
     machine = machine_info(await database.server_version())
-    machine["load_average"] = [round(x, 2) for x in LOAD_AT_START]
     now = datetime.now(UTC)
     t = time.perf_counter()
     progress(f"making {args.people:,} people")

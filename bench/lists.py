@@ -37,7 +37,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.common import (  # noqa: E402  (after the path fix)
     ADMIN_URL,
-    LOAD_AT_START,
     ServiceProcess,
     TempDatabase,
     in_private_home,
@@ -190,7 +189,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
     vault = Vault.from_hex(settings.pii_index_key, settings.pii_encryption_key)
     database = TempDatabase(args.postgres_url)
     machine = machine_info(await database.server_version())
-    machine["load_average"] = [round(x, 2) for x in LOAD_AT_START]
     counties = list(COUNTIES[:: max(1, len(COUNTIES) // args.counties)][: args.counties])
     county = counties[0]
     results: dict[str, list[dict]] = {}

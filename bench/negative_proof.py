@@ -39,7 +39,6 @@ if __package__ in (None, ""):
 
 from bench.common import (  # noqa: E402  the shared bench helpers
     ADMIN_URL,
-    LOAD_AT_START,
     REPO,
     ServiceProcess,
     TempDatabase,
@@ -245,7 +244,6 @@ async def main(args) -> None:
               f"{statistics.median(f['p99_ms'] for f in runs):8.2f} {sum(f['errors'] for f in runs):7d} {ratios[name]:8.3f}"
               f"  {[round(f['rps']) for f in runs]}")
     print(f"  ratio service / bare endpoint (median of the rounds' ratios): {ratios[SERVICE]:.3f}")
-    info["load_average"] = [round(x, 2) for x in LOAD_AT_START]
     print(f"  {machine_line(info)}")
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": info, "figures": figures, "ratios": ratios, "setup_s": setup_s}, indent=2))

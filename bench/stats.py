@@ -38,9 +38,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.common import (  # noqa: E402  (after the path fix)
     ADMIN_URL,
-    LOAD_AT_START,
     TempDatabase,
-    code_revision,
     in_private_home,
     keep_row,
     machine_info,
@@ -149,8 +147,6 @@ async def run(args, tmp: Path, env: dict) -> dict:
 
     database = TempDatabase(args.postgres_url)
     machine = machine_info(await database.server_version())
-    machine["load_average"] = [round(x, 2) for x in LOAD_AT_START]
-    machine["code"] = code_revision()
     counties = list(COUNTIES[:: max(1, len(COUNTIES) // args.counties)][: args.counties])
     county, city = counties[0], counties[0][:4] + "00"
     today = local_date(datetime.now(UTC))
