@@ -28,6 +28,11 @@ def missing_duties(staff: dict[str, str | None], duties: list[str]) -> list[str]
     return [duty for duty in duties if not staff.get(duty)]
 
 
+def usernames(staff: dict[str, str | None] | None) -> list[str]:
+    """Whom to tell of a person: each responsible staff member once, in duty order (empty duties aside)."""
+    return [u for u in dict.fromkeys((staff or {}).values()) if u]
+
+
 @dataclass(frozen=True)
 class SlotTime:
     on: date

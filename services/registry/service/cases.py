@@ -16,6 +16,7 @@ from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry
 from cordon.errors import Conflict
+from services.registry.domain import accountability
 from services.registry.models import Case, Measure, Person, ResponsibleStaff
 from services.registry.service import audit, evaluation, policies, rosters
 from services.registry.service.health import refresh_codes
@@ -43,7 +44,7 @@ async def latest_case(*, session: AsyncSession, person_id: uuid.UUID) -> Case | 
 
 async def _announce(session: AsyncSession, cls, case: Case, person: Person) -> None:
     staff = await session.get(ResponsibleStaff, person.id)
-    notify = [u for u in dict.fromkeys((staff.staff if staff else {}).values()) if u]
+    notify = accountability.usernames(staff.staff if staff else None)
     await outbox.add(
         session,
         cls(

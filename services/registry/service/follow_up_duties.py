@@ -23,7 +23,8 @@ from cordon.db import dialect_insert
 from cordon.policy import Policy
 from services.registry.domain import accountability
 from services.registry.domain.accountability import slot_for, slots_of_day
-from services.registry.models import FollowUpSlot, Measure, Person, ResponsibleStaff
+from services.registry.models import FollowUpSlot, Measure, Person
+from services.registry.service import rosters
 
 
 async def open_today(*, session: AsyncSession, now: datetime, policy: Policy) -> int:
@@ -104,11 +105,6 @@ async def make_up(*, session: AsyncSession, person: Person, measure: Measure, fo
     return len(made_up)
 
 
-async def _staff(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict]:
-    rows = await session.execute(select(ResponsibleStaff.person_id, ResponsibleStaff.staff).where(ResponsibleStaff.person_id.in_(person_ids)))
-    return dict(rows.all())
-
-
 async def _move(session: AsyncSession, *, from_status: str, to_status: str, ended_by: datetime, event, duty: str, limit: int) -> int:
     """Move slots that ended by ``ended_by`` from one status to the next (one statement, whatever the
     replicas), and stage one alert each for the person's staff member of ``duty``."""
@@ -127,7 +123,7 @@ async def _move(session: AsyncSession, *, from_status: str, to_status: str, ende
             .execution_options(synchronize_session=False)
         )
     ).all()
-    staff = await _staff(session, {row.person_id for row in moved})
+    staff = await rosters.staff_of(session=session, person_ids={row.person_id for row in moved})
     await outbox.add_many(session, [
         (_facts(event, row, _named((staff.get(row.person_id) or {}).get(duty))), row.person_id) for row in moved
     ])

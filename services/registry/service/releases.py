@@ -17,9 +17,9 @@ from cordon.clock import local_date
 from cordon.contracts import registry
 from cordon.db import skip_locked
 from cordon.policy import Policy
-from services.registry.domain import engine, release
-from services.registry.models import Measure, Person, PersonSample, ResponsibleStaff
-from services.registry.service import evaluation
+from services.registry.domain import accountability, engine, release
+from services.registry.models import Measure, Person, PersonSample
+from services.registry.service import evaluation, rosters
 
 LIFTED_REASON = "抵达前已有核酸检测阴性证明，抵达后已按时进行核酸检测，按政策免于居家健康监测"
 
@@ -41,11 +41,6 @@ async def _samples(session: AsyncSession, measures: list[Measure]) -> dict[uuid.
     return await evaluation.samples_of(session=session, person_ids=list({m.person_id for m in measures}), since=since)
 
 
-async def _staff(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    rows = await session.execute(select(ResponsibleStaff.person_id, ResponsibleStaff.staff).where(ResponsibleStaff.person_id.in_(person_ids)))
-    return {pid: [u for u in dict.fromkeys((staff or {}).values()) if u] for pid, staff in rows}
-
-
 async def block_or_complete(
     *, session: AsyncSession, measures: list[Measure], regions: dict[uuid.UUID, str], today: date, now: datetime, policy: Policy
 ) -> None:
@@ -61,12 +56,12 @@ async def block_or_complete(
         else:
             m.status, m.release_blocked, m.updated_at = "completed", None, now
             await outbox.add(session, evaluation.measure_event(registry.MeasureCompleted, m, regions[m.person_id]), key=m.id)
-    staff = await _staff(session, {m.person_id for m in blocked}) if blocked else {}
+    staff = await rosters.staff_of(session=session, person_ids={m.person_id for m in blocked}) if blocked else {}
     for m in blocked:
         await outbox.add(
             session,
             evaluation.measure_event(registry.MeasureReleaseBlocked, m, regions[m.person_id], release_blocked=m.release_blocked,
-                                     notify=staff.get(m.person_id, [])),
+                                     notify=accountability.usernames(staff.get(m.person_id))),
             key=m.id,
         )
 

@@ -55,6 +55,16 @@ async def get_roster(*, session: AsyncSession, principal: Principal, region_code
     return roster
 
 
+async def staff_of(*, session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, str | None]]:
+    """The responsible staff of these people, by duty (a slice of ids per query); people without any are absent."""
+    found: dict[uuid.UUID, dict[str, str | None]] = {}
+    for part in slices(person_ids):
+        found.update((await session.execute(
+            select(ResponsibleStaff.person_id, ResponsibleStaff.staff).where(ResponsibleStaff.person_id.in_(part))
+        )).all())
+    return found
+
+
 async def rosters_above(*, session: AsyncSession, codes: set[str]) -> dict[str, dict]:
     """The rosters of these places and of every place above them (one query, by key)."""
     wanted = {up for code in codes for up in regions.ancestors(code)}
