@@ -75,6 +75,11 @@ YES_NO = {ZH: ("是", "否"), "en": ("yes", "no")}
 STATUS = {ZH: {"submitted": "已报告", "missing": "未报告"}, "en": {"submitted": "submitted", "missing": "missing"}}
 
 
+def _reasons(reasons: list[dict] | None) -> str:
+    """A person's or a lead's reasons in one cell: each one's detail (else its rule), separated by ；."""
+    return "；".join(r.get("detail") or r.get("rule", "") for r in reasons or [])
+
+
 def _flag(value: bool | None, lang: str) -> str:
     return "" if value is None else YES_NO[lang][0 if value else 1]
 
@@ -106,7 +111,7 @@ async def person_rows(
                 place or "",
                 address or "",
                 colors.get(color, color),
-                "；".join(r.get("detail") or r.get("rule", "") for r in reasons or []),
+                _reasons(reasons),
                 "、".join(tags or []),
                 entry_date,
                 created_at,
@@ -157,7 +162,7 @@ async def lead_rows(
                 (vault.decrypt(id_enc) if reveal else id_masked) if id_enc else "",
                 (vault.decrypt(phone_enc) if reveal else phone_masked) if phone_enc else "",
                 region_code or "", place or "", words.get(source, source),
-                "；".join(r.get("detail") or r.get("rule", "") for r in reasons or []),
+                _reasons(reasons),
                 words.get(status, status), _flag(status == "open" and due_at <= now, lang), due_at, assignee or "",
                 words.get(outcome, outcome) if outcome else "", note or "", created_at, closed_at,
             )
