@@ -28,14 +28,17 @@ def counted_negatives(tests: ReleaseTests, ends_on: date, samples: tuple[engine.
     return len({s.collected_at for s in samples if s.outcome == "negative" and local_date(s.collected_at) >= first})
 
 
+def tests_done(tests: ReleaseTests | None, ends_on: date, samples: tuple[engine.Sample, ...]) -> bool:
+    """The negatives the measure needs are on file (or it needs none)."""
+    return tests is None or counted_negatives(tests, ends_on, samples) >= tests.negatives
+
+
 def outcome(tests: ReleaseTests | None, ends_on: date, today: date, samples: tuple[engine.Sample, ...]) -> Outcome:
     """``open`` until the measure's last day has passed; then ``complete`` when its negatives are on file (or it
     needs none), else ``blocked``: it stays active until they are."""
     if today <= ends_on:
         return "open"
-    if tests is None or counted_negatives(tests, ends_on, samples) >= tests.negatives:
-        return "complete"
-    return "blocked"
+    return "complete" if tests_done(tests, ends_on, samples) else "blocked"
 
 
 def exempted(policy: Policy, rule: str, starts_on: date, samples: tuple[engine.Sample, ...]) -> bool:

@@ -85,8 +85,7 @@ async def settle(*, session: AsyncSession, person_ids: list[uuid.UUID], now: dat
     for m in measures:
         own = samples.get(m.person_id, ())
         if m.release_blocked is not None:  # past its end already: only its negatives are missing
-            needs = release.needs(policy, m.rule, m.kind)
-            if needs is None or release.counted_negatives(needs, m.ends_on, own) >= needs.negatives:
+            if release.tests_done(release.needs(policy, m.rule, m.kind), m.ends_on, own):
                 m.status, m.release_blocked, m.updated_at = "completed", None, now
                 await outbox.add(session, evaluation.measure_event(registry.MeasureCompleted, m, regions[m.person_id]), key=m.id)
                 changed = True
