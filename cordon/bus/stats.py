@@ -31,14 +31,8 @@ async def backlog(session: AsyncSession) -> Backlog:
             select(func.count(), func.min(outbox.c.created_at), func.count(outbox.c.last_error)).where(unsent)
         )
     ).one()
-    oldest = row[1]
-    if isinstance(oldest, str):  # an aggregate over SQLite's text column comes back untyped
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        from datetime import UTC
-
-        oldest = oldest.replace(tzinfo=UTC)
-    return Backlog(unsent=row[0], oldest=oldest, failing=row[2])
+    # min() keeps its column's type (UTCDateTime): an aware UTC time on SQLite as on PostgreSQL.
+    return Backlog(unsent=row[0], oldest=row[1], failing=row[2])
 
 
 async def dead_letters_by_consumer(session: AsyncSession) -> dict[str, int]:
