@@ -39,11 +39,11 @@ def refusal(exc: ValidationError | MissingSecrets, service: str) -> str:
     return f"{service} cannot start: {'; '.join(bad)}"
 
 
-def database_url(service: str) -> str:
-    """A process's database: CORDON_<SERVICE>_DATABASE_URL, else a SQLite file under CORDON_HOME (what
-    migrations need, without the secrets a running process needs)."""
+def database_url(service: str, home: Path | None = None) -> str:
+    """A process's database: CORDON_<SERVICE>_DATABASE_URL, else a SQLite file under ``home`` (by default
+    CORDON_HOME): what migrations need, without the secrets a running process needs."""
     own = os.environ.get("CORDON_DATABASE_URL") or os.environ.get(f"CORDON_{service.upper()}_DATABASE_URL")
-    home = Path(os.environ.get("CORDON_HOME", ".cordon"))
+    home = home if home is not None else Path(os.environ.get("CORDON_HOME", ".cordon"))
     return own or f"sqlite+aiosqlite:///{home / 'data' / (service + '.db')}"
 
 
@@ -101,9 +101,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
-        if not self.database_url:
-            own = os.environ.get(f"CORDON_{self.service.upper()}_DATABASE_URL")
-            self.database_url = own or f"sqlite+aiosqlite:///{self.home / 'data' / (self.service + '.db')}"
+        if not self.database_url:  # CORDON_DATABASE_URL is unset (or empty): the service's own, else its file
+            self.database_url = database_url(self.service, self.home)
         if self.env == "dev":  # zero configuration: generated keys under CORDON_HOME
             from cordon import keys
 
