@@ -206,9 +206,14 @@ async def array_lines(items: list) -> AsyncIterator[tuple[int, object]]:
         yield number, item
 
 
+def media_type(request: Request) -> str:
+    """The request's content type without its parameters (``charset=...``), in lower case."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 async def batch_lines(request: Request) -> AsyncIterator[tuple[int, object]]:
     """The request's lines, by its content type (400, 413, 415, 422 problems for bodies that are not batches)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(request)
     if content_type == "application/json":
         body = bytearray()
         async for chunk in request.stream():
@@ -242,7 +247,7 @@ class ColumnsMissing(DomainError):
 
 def table_kind(request: Request) -> str | None:
     """``csv``, ``xlsx``, or None (NDJSON or a JSON array) by the request's content type."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(request)
     return "csv" if content_type in CSV_TYPES else "xlsx" if content_type in XLSX_TYPES else None
 
 
