@@ -131,7 +131,8 @@ def dead_letters_replay(args: argparse.Namespace) -> int:
                     async with console.session_of(service) as session:
                         rows = await _letters(service, session, ids)
                         await session.rollback()  # the read's transaction: each letter goes in its own below
-                        missing += [f"{service}:{i}" for i in (ids or []) if i not in {r.id for r in rows}]
+                        found = {r.id for r in rows}
+                        missing += [f"{service}:{i}" for i in (ids or []) if i not in found]
                         task = bar.add_task(f"重新投递 replaying {service}", total=len(rows))
                         for row in rows:
                             # Deleted and published in one transaction: a failed publish keeps the letter;
