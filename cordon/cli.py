@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import entry_points
 
 from cordon import migrate, services
-from cordon.settings import SERVICES, database_url
+from cordon.settings import SERVICES, database_url, home_dir
 
 
 def _refused(lines: list[str]) -> int:
@@ -65,8 +65,6 @@ def _pass_key(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from rich.progress import Progress
 
     from cordon import demo
@@ -75,7 +73,7 @@ def _seed(args: argparse.Namespace) -> int:
         print("cordon seed: 目前只有演示数据（--demo）", file=sys.stderr)
         return 2
     password = args.admin_password or os.environ.get("CORDON_ADMIN_PASSWORD")
-    secret = Path(os.environ.get("CORDON_HOME", ".cordon")) / "admin-password"
+    secret = home_dir() / "admin-password"
     if not password and secret.exists():
         password = secret.read_text().strip()
     if not password:

@@ -24,7 +24,7 @@ from cordon.bus import stats
 from cordon.bus.consumer import REPLAY_FOR
 from cordon.bus.tables import dead_letter
 from cordon.console import Refused, say
-from cordon.settings import SERVICES
+from cordon.settings import SERVICES, home_dir
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
 
@@ -33,7 +33,7 @@ def nats_url() -> str:
     url = os.environ.get("CORDON_NATS_URL")
     if url:
         return url
-    recorded = Path(os.environ.get("CORDON_HOME", ".cordon")) / "nats.url"
+    recorded = home_dir() / "nats.url"
     return recorded.read_text().strip() if recorded.exists() else DEFAULT_NATS
 
 def _ref(text: str) -> tuple[str, int]:

@@ -14,11 +14,10 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from cordon import migrate, services
 from cordon.natsserver import NatsServer, free_port, port_free, port_open
-from cordon.settings import SERVICES
+from cordon.settings import SERVICES, home_dir
 
 DEFAULT_NATS_PORT = 4222
 STOP_GRACE_S = 10.0
@@ -53,7 +52,7 @@ def say(text: str) -> None:
 class Runner:
     def __init__(self, *, host: str = "127.0.0.1", gateway_port: int = 8000) -> None:
         env = os.environ  # each process checks its own secrets (refusals)
-        self.home = Path(env.get("CORDON_HOME", ".cordon")).resolve()
+        self.home = home_dir().resolve()
         self.host = host
         self.production = env.get("CORDON_ENV", "dev") == "prod"
         self.nats_url = env.get("CORDON_NATS_URL") or None

@@ -39,11 +39,16 @@ def refusal(exc: ValidationError | MissingSecrets, service: str) -> str:
     return f"{service} cannot start: {'; '.join(bad)}"
 
 
+def home_dir() -> Path:
+    """CORDON_HOME (default ``.cordon``), read without building a service's settings (which need its secrets)."""
+    return Path(os.environ.get("CORDON_HOME", ".cordon"))
+
+
 def database_url(service: str, home: Path | None = None) -> str:
     """A process's database: CORDON_<SERVICE>_DATABASE_URL, else a SQLite file under ``home`` (by default
     CORDON_HOME): what migrations need, without the secrets a running process needs."""
     own = os.environ.get("CORDON_DATABASE_URL") or os.environ.get(f"CORDON_{service.upper()}_DATABASE_URL")
-    home = home if home is not None else Path(os.environ.get("CORDON_HOME", ".cordon"))
+    home = home if home is not None else home_dir()
     return own or f"sqlite+aiosqlite:///{home / 'data' / (service + '.db')}"
 
 
