@@ -99,10 +99,14 @@ def ensure_pass_key(directory: Path) -> None:
 _PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 
 
+def _raw(public_key: Ed25519PublicKey) -> bytes:
+    """A public key's raw 32 bytes (what its kid is made of and what a JWK's ``x`` holds)."""
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def kid_of(public_key: Ed25519PublicKey) -> str:
     """A key's id: the first 16 characters of the base64url SHA-256 of its raw 32 bytes (stable, derived)."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).decode()[:16]
+    return base64.urlsafe_b64encode(hashlib.sha256(_raw(public_key)).digest()).decode()[:16]
 
 
 @lru_cache(maxsize=16)
@@ -166,7 +170,6 @@ def jwks(pem: str) -> dict:
     """The public keys as a JSON Web Key Set (RFC 8037, OKP Ed25519), newest last."""
     return {"keys": [
         {"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": kid,
-         "x": base64.urlsafe_b64encode(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-         .decode().rstrip("=")}
+         "x": base64.urlsafe_b64encode(_raw(key)).decode().rstrip("=")}
         for kid, key in public_keys(pem).items()
     ]}
