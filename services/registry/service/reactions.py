@@ -16,6 +16,7 @@ from cordon.clock import local_date
 from cordon.contracts import events as gatherings
 from cordon.contracts import testing
 from cordon.db import insert_or_ignore, skip_locked
+from cordon.policy import Policy
 from services.registry.domain import results
 from services.registry.models import Exposure, Person, WaitingResult
 from services.registry.service import audit, cases, evaluation, policies, releases, reports
@@ -31,8 +32,10 @@ async def _person(session: AsyncSession, person_id: uuid.UUID | None, id_number_
     return person
 
 
-async def _refresh(session: AsyncSession, person: Person, now: datetime) -> None:
-    await refresh_codes(session=session, person_ids=[person.id], today=local_date(now), policy=await policies.current(session=session))
+async def _refresh(session: AsyncSession, person: Person, now: datetime, policy: Policy | None = None) -> None:
+    """The person's code again, under ``policy`` when the caller has read it already (else the one in force)."""
+    policy = policy or await policies.current(session=session)
+    await refresh_codes(session=session, person_ids=[person.id], today=local_date(now), policy=policy)
 
 
 def _apply_result(person: Person, *, outcome: str, collected_at: datetime, retest_due_by: datetime | None,
@@ -67,8 +70,9 @@ async def record_result(*, session: AsyncSession, result: testing.ResultRecorded
                                             lab=result.lab, now=now)
     await releases.record_sample(session=session, person_id=person.id, sample_id=result.sample_id,
                                  collected_at=result.collected_at, outcome=result.outcome)
-    await releases.settle(session=session, person_ids=[person.id], now=now, policy=await policies.current(session=session))
-    await _refresh(session, person, now)
+    policy = await policies.current(session=session)
+    await releases.settle(session=session, person_ids=[person.id], now=now, policy=policy)
+    await _refresh(session, person, now, policy)
 
 
 async def claim_waiting_results(*, session: AsyncSession, person: Person) -> bool:
@@ -128,13 +132,14 @@ async def record_sample(*, session: AsyncSession, sample: testing.SampleCollecte
     await reports.count_test(session=session, region_code=person.region_code, on=local_date(sample.collected_at))
     await releases.record_sample(session=session, person_id=person.id, sample_id=sample.sample_id,
                                  collected_at=sample.collected_at, outcome="pending")
-    if await releases.settle(session=session, person_ids=[person.id], now=now, policy=await policies.current(session=session)):
-        await _refresh(session, person, now)  # an arrival test lifted a province-rule measure
+    policy = await policies.current(session=session)
+    if await releases.settle(session=session, person_ids=[person.id], now=now, policy=policy):
+        await _refresh(session, person, now, policy)  # an arrival test lifted a province-rule measure
     if person.overdue_since is None:
         return
     if local_date(sample.collected_at) >= person.overdue_since:
         await set_overdue(session=session, person=person, overdue_since=None)
-        await _refresh(session, person, now)
+        await _refresh(session, person, now, policy)
 
 
 async def record_exposure(*, session: AsyncSession, exposure: gatherings.ExposureDetected, now: datetime) -> None:
