@@ -24,7 +24,7 @@ from cordon.bus import stats
 from cordon.bus.consumer import REPLAY_FOR
 from cordon.bus.tables import dead_letter
 from cordon.console import Refused, say
-from cordon.settings import SERVICES, home_dir
+from cordon.settings import SERVICES, Settings, home_dir
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
 
@@ -122,7 +122,7 @@ def dead_letters_replay(args: argparse.Namespace) -> int:
     import nats
 
     async def work() -> tuple[int, list[str]]:
-        nc = await nats.connect(nats_url(), connect_timeout=5, max_reconnect_attempts=2)
+        nc = await nats.connect(nats_url(), connect_timeout=5, max_reconnect_attempts=2, **Settings().nats_options())  # production asks for them
         js = nc.jetstream(timeout=10)
         sent, missing = 0, []
         try:
