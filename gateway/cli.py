@@ -15,14 +15,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from cordon import console, messages, services
-from cordon.auth import Principal
+from cordon.auth import STAFF, Principal
 from cordon.console import Refused, say
 from cordon.errors import DomainError
 from cordon.pii import Vault
 from gateway.auth import api, service
 from gateway.models import PARTNER_SCOPES, Partner, User
 
-ROLES = ("admin", "official", "grid_worker", "lab")
 OPERATOR = Principal(subject="cordon-cli", role="admin", username=f"cli:{getpass.getuser()}")
 
 
@@ -165,7 +164,7 @@ def register(commands) -> None:
     sub = users.add_subparsers(dest="action", required=True)
     create = sub.add_parser("create", help="创建账号 (create)")
     create.add_argument("username")
-    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--role", required=True, choices=STAFF)
     create.add_argument("--regions", help="comma-separated region codes (officials and grid workers need one)")
     create.add_argument("--phone")
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin; else one is generated")

@@ -10,6 +10,7 @@ import httpx
 
 from cordon import apidoc
 from cordon.app import API_PREFIX
+from cordon.auth import STAFF
 from gateway import routes
 
 CACHE_S = 30.0
@@ -64,7 +65,7 @@ def _through_gateway(path: str, op: dict) -> None:
         apidoc.add_problems(op, 403, ["scope_missing"])
     if "resident" in (roles or ()):
         apidoc.add_problems(op, 401, ["token_revoked"])  # a resident's token after their phone changed
-    if set(roles or ()) & {"admin", "official", "grid_worker", "lab"}:
+    if set(roles or ()) & set(STAFF):
         apidoc.add_problems(op, 401, ["account_disabled"])  # a staff token after `cordon users deactivate`
     apidoc.add_problems(op, 429, ["rate_limited"])
     if "requestBody" in op:
