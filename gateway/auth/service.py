@@ -22,6 +22,7 @@ from cordon.contracts.registry import PersonFacts
 from cordon.errors import Conflict, DomainError, NotFound, RegionInvalid, Unauthenticated, Unprocessable
 from cordon.pii import Vault
 from gateway.auth import passwords, wechat
+from gateway.limits import retry_after
 from gateway.models import Partner, PersonPhone, SmsCode, User, WechatBinding, WechatCode
 
 log = logging.getLogger("cordon.gateway.auth")
@@ -170,7 +171,7 @@ def _window_end(row: SmsCode) -> datetime:
 def _too_many(until: datetime, now: datetime) -> DomainError:
     wait = max((until - now).total_seconds(), 0)
     return DomainError("Too many wrong codes for this phone; try again later.", code="too_many_attempts", status=429,
-                       headers={"Retry-After": str(int(wait) + 1)})
+                       headers=retry_after(wait))
 
 
 def _exhausted(row: SmsCode, now: datetime, policy) -> DomainError | None:
@@ -193,13 +194,12 @@ async def request_sms_code(*, session: AsyncSession, vault: Vault, phone: str, n
             raise refused
         wait = (row.sent_at + timedelta(seconds=policy.min_interval_s) - now).total_seconds()
         if wait > 0:
-            raise DomainError("A code was sent a moment ago.", code="rate_limited", status=429,
-                              headers={"Retry-After": str(int(wait) + 1)})
+            raise DomainError("A code was sent a moment ago.", code="rate_limited", status=429, headers=retry_after(wait))
         in_window = now < _window_end(row)
         if in_window and row.sent_in_window >= policy.max_per_hour:
             retry = (_window_end(row) - now).total_seconds()
             raise DomainError("Too many codes for this phone this hour.", code="rate_limited", status=429,
-                              headers={"Retry-After": str(int(retry) + 1)})
+                              headers=retry_after(retry))
     code = f"{secrets.randbelow(1_000_000):06d}"
     expires = now + timedelta(seconds=policy.ttl_s)
     if row is None:
