@@ -24,6 +24,7 @@ from cordon.bus.envelope import wrap
 from cordon.clock import CHINA, local_date, utcnow
 from cordon.contracts import testing
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
+from tests.e2e.test_story import id_number, token
 from tests.serving import eventually, settled
 
 CHROMIUM = os.environ.get("CORDON_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -43,11 +44,6 @@ def _browser_or_skip():
     return async_playwright
 
 
-def _id_number(serial: int) -> str:
-    first17 = f"32041319850101{serial:03d}"
-    return first17 + pii.id_check_character(first17)
-
-
 async def _shot(page, name: str) -> None:
     folder = os.environ.get("CORDON_SCREENSHOTS")
     if folder:
@@ -57,18 +53,12 @@ async def _shot(page, name: str) -> None:
 
 async def _seed(cordon, nats_url: str) -> tuple[dict, list[dict]]:
     gw = cordon.gateway
-
-    async def signed_in():  # the gateway creates the first admin as it starts
-        response = await gw.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
-        return response if response.status_code == 200 else None
-
-    token = (await eventually(signed_in)).json()["access_token"]
-    admin = {"Authorization": f"Bearer {token}"}
+    admin = await token(gw, "admin", ADMIN_PASSWORD)  # the gateway creates the first admin as it starts
     imported = await gw.post("/api/v1/regions/import", content=PLACES, headers={**admin, "content-type": "text/csv"})
     assert imported.status_code == 200, imported.text
     people = []
     for i, name in enumerate(NAMES):
-        body = {"id_number": _id_number(i + 1), "name": name, "phone": f"1390000{i:04d}", "region_code": VILLAGES[i % 3]}
+        body = {"id_number": id_number(i + 1), "name": name, "phone": f"1390000{i:04d}", "region_code": VILLAGES[i % 3]}
         response = await gw.post("/api/v1/persons", json=body, headers=admin)
         assert response.status_code == 201, response.text
         people.append({**response.json(), "_id_number": body["id_number"]})
