@@ -5,29 +5,18 @@ headers import from XLSX and GBK CSV; an overdue lead alerts the county's offici
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
 import orjson
-from openpyxl import Workbook
 
 from cordon.clock import local_date, utcnow
 from services.registry import clockwork
 from tests.e2e.stack import ADMIN_PASSWORD, running_stack
 from tests.e2e.test_story import id_number, token
+from tests.registry.integration.test_leads import XLSX, xlsx
 from tests.serving import eventually, settled
 
 TOWNSHIP, VILLAGE, NEXT_VILLAGE = "320413100", "320413100201", "320413100202"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def xlsx(rows: list[list]) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 async def test_leads_from_push_to_registration_outcome_import_and_overdue(databases, nats_server, home):
