@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import time
 from collections.abc import AsyncIterator
 
 import httpx
 import uvicorn
 
-from cordon.natsserver import free_port
+from cordon.natsserver import free_port, port_open
 
 
 @contextlib.asynccontextmanager
@@ -43,6 +44,15 @@ async def eventually(predicate, *, timeout: float = 20.0, interval: float = 0.05
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
         await asyncio.sleep(interval)
+
+
+def listening(process, port: int, what: str, *, timeout: float = 10.0) -> None:
+    """Wait until a server process the test started listens on loopback ``port``; AssertionError at once if it
+    exited, or at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        assert process.poll() is None and time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.02)
 
 
 async def settled(nats_url: str, *services, timeout: float = 30.0) -> None:

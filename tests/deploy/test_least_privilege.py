@@ -17,9 +17,10 @@ import pytest
 import yaml
 
 from cordon.bus import streams
-from cordon.natsserver import binary, free_port, port_open
+from cordon.natsserver import binary, free_port
 from cordon.settings import SERVICES
 from tests.conftest import POSTGRES_URL
+from tests.serving import listening
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -113,12 +114,7 @@ def deployed_nats(tmp_path):
     process = subprocess.Popen([binary(), "-c", str(tmp_path / "nats.conf")], env={**os.environ, **passwords},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        import time
-
-        deadline = time.monotonic() + 10
-        while not port_open(port):
-            assert process.poll() is None and time.monotonic() < deadline, "nats-server did not start with deploy/nats.conf"
-            time.sleep(0.05)
+        listening(process, port, "nats-server with deploy/nats.conf")
         yield f"nats://127.0.0.1:{port}", passwords
     finally:
         process.terminate()

@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import select
 
 from cordon import clock
-from cordon.natsserver import free_port, port_open
+from cordon.natsserver import free_port
 from gateway.auth import passwords
 from gateway.limits import Limit, RedisBuckets
 from gateway.models import SmsCode
 from tests.gateway.integration.conftest import ADMIN_PASSWORD, admin_headers
 from tests.gateway.integration.test_auth import _code_from_stream
-from tests.serving import eventually, start_service
+from tests.serving import eventually, listening, start_service
 from tests.tokens import bearer
 
 TOKEN = "/api/v1/auth/token"
@@ -42,10 +42,7 @@ def redis_url(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
-        while not port_open(port):
-            assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.02)
+        listening(process, port, "redis-server")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
