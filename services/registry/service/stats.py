@@ -29,7 +29,6 @@ from cordon.errors import RegionForbidden, RegionInvalid
 from services.registry.domain import stats
 from services.registry.models import (
     DailyReport,
-    Region,
     Roster,
     StatsCount,
     StatsDaily,
@@ -38,6 +37,7 @@ from services.registry.models import (
     StatsPerson,
     StatsPositive,
 )
+from services.registry.service import places
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the time of a part no event has written yet: any event is newer
 POSITIVE_DAYS = 14
@@ -296,7 +296,7 @@ async def by_place(*, session: AsyncSession, principal: Principal, region_code: 
         if child is not None:
             report_counts.setdefault(child, Counter()).update({"expected": expected, "submitted": submitted, "late": late})
     children = sorted(set(rolled) | set(report_counts))
-    names = dict((await session.execute(select(Region.code, Region.name).where(Region.code.in_(children)))).all()) if children else {}
+    names = await places.names(session=session, codes=children) if children else {}
     items = []
     for child in children:
         r = report_counts.get(child, Counter())
