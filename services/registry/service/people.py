@@ -13,7 +13,7 @@ from cordon.auth import OFFICIALS, Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import registry
-from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound, RegionForbidden, RegionInvalid
+from cordon.errors import Conflict, DomainError, Forbidden, PersonNotFound
 from cordon.pii import Vault
 from services.registry.models import Exposure, Measure, Person, PersonMove, PersonTag, TravelRecord
 from services.registry.service import audit, evaluation, health, leads, places, policies, reactions, rosters
@@ -21,13 +21,6 @@ from services.registry.service import audit, evaluation, health, leads, places, 
 
 class PersonExists(Conflict):
     code = "person_exists"
-
-
-def _check_region(principal: Principal, region_code: str) -> None:
-    if not regions.is_region_code(region_code):
-        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.", errors=[{"field": "region_code", "message": "invalid"}])
-    if not principal.sees_region(region_code):
-        raise RegionForbidden("The region is outside your regions.")
 
 
 def _phone_fields(vault: Vault, phone: str | None) -> dict:
@@ -80,7 +73,7 @@ async def _claim_pending(session: AsyncSession, person: Person) -> None:
 
 async def register_person(*, session: AsyncSession, vault: Vault, principal: Principal, data, now: datetime) -> Person:
     id_number = pii.checked_id_number(data.id_number)
-    _check_region(principal, data.region_code)
+    places.check_region(principal, data.region_code)
     await places.require_place(session=session, code=data.region_code)
     index = vault.index("id_number", id_number)
     existing = (await session.execute(
@@ -130,7 +123,7 @@ async def register_person(*, session: AsyncSession, vault: Vault, principal: Pri
 async def update_person(*, session: AsyncSession, vault: Vault, principal: Principal, person: Person, changes: dict, now: datetime) -> Person:
     moved_from = None
     if "region_code" in changes and changes["region_code"] != person.region_code:
-        _check_region(principal, changes["region_code"])
+        places.check_region(principal, changes["region_code"])
         await places.require_place(session=session, code=changes["region_code"])
         if changes["region_code"][:6] != person.region_code[:6] and principal.role not in OFFICIALS:
             raise Forbidden("Moving a person to another county (转出/转入) is for an official who sees both.", code="move_forbidden")
@@ -220,7 +213,7 @@ def selection(*, principal: Principal, region_code: str | None, tag: str | None,
     people, or only ``columns`` of them."""
     query = select(*columns)
     if region_code:
-        _check_region(principal, region_code)
+        places.check_region(principal, region_code)
         query = query.where(regions.within(Person.region_code, region_code))
     elif principal.role != "admin":
         query = query.where(regions.within_any(Person.region_code, principal.regions))

@@ -52,6 +52,14 @@ async def children(*, session: AsyncSession, parent: str | None, limit: int, cur
     return await paging.keyset(session, query, order=(Region.code,), limit=limit, cursor=cursor)
 
 
+def check_region(principal: Principal, region_code: str) -> None:
+    """422 unless ``region_code`` is a well-formed code, 403 unless it lies in the caller's regions."""
+    if not regions.is_region_code(region_code):
+        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.", errors=[{"field": "region_code", "message": "invalid"}])
+    if not principal.sees_region(region_code):
+        raise RegionForbidden("The region is outside your regions.")
+
+
 async def require_place(*, session: AsyncSession, code: str, field: str = "region_code") -> None:
     """422 unless ``code`` is a well-formed code of a place the tree holds."""
     if not regions.is_region_code(code):

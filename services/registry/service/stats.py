@@ -25,7 +25,7 @@ from cordon.auth import Principal
 from cordon.clock import local_date
 from cordon.contracts import registry, testing
 from cordon.db import dialect_insert
-from cordon.errors import RegionForbidden, RegionInvalid
+from cordon.errors import RegionInvalid
 from services.registry.domain import stats
 from services.registry.models import (
     DailyReport,
@@ -206,11 +206,7 @@ def scope(principal: Principal, region_code: str | None) -> str | None:
             return principal.regions[0]
         raise RegionInvalid("region_code is required when you look after more than one region.",
                             errors=[{"field": "region_code", "message": "required"}])
-    if not regions.is_region_code(region_code):
-        raise RegionInvalid("region_code must be a region code of 6, 9, 12 or 15 digits.",
-                            errors=[{"field": "region_code", "message": "invalid"}])
-    if not principal.sees_region(region_code):
-        raise RegionForbidden("The region is outside your regions.")
+    places.check_region(principal, region_code)
     return region_code
 
 
