@@ -41,8 +41,3 @@ def judge(result: Result, *, previous: Result | None, correction: bool) -> Verdi
 
 # A pool-positive's retest deadline is looked for this long after it passed (older ones are history).
 RETEST_LOOKBACK = timedelta(days=7)
-
-
-def retest_overdue(*, status: str, retest_due_by: datetime | None, now: datetime, retested: bool) -> bool:
-    """A pool-positive sample whose deadline passed with no later sample of the person: escalate."""
-    return status == "pool_positive" and retest_due_by is not None and retest_due_by <= now and not retested

@@ -22,18 +22,18 @@ async def escalate(*, session: AsyncSession, now: datetime) -> int:
     sample of the person; commits. The number told."""
     later = aliased(Sample)
     retested = exists().where(later.id_number_index == Sample.id_number_index, later.collected_at > Sample.collected_at)
+    # The retested are left out here, not after the read: they are never marked, so a batch that held them
+    # would read them again every round and could fill with them while the overdue wait behind.
     query = (
-        select(Sample, retested.label("retested"))
+        select(Sample)
         .where(
             Sample.retest_due_by <= now, Sample.retest_due_by > now - outcomes.RETEST_LOOKBACK,
-            Sample.status == "pool_positive", Sample.retest_overdue_at.is_(None),
+            Sample.status == "pool_positive", Sample.retest_overdue_at.is_(None), ~retested,
         )
         .order_by(Sample.retest_due_by, Sample.id)
         .limit(BATCH)
     )
-    rows = (await session.execute(skip_locked(session, query))).all()
-    due = [s for s, was_retested in rows if outcomes.retest_overdue(
-        status=s.status, retest_due_by=s.retest_due_by, now=now, retested=bool(was_retested))]
+    due = list((await session.execute(skip_locked(session, query))).scalars())
     if not due:
         await session.commit()
         return 0
