@@ -62,8 +62,7 @@ def healthcode(event: registry.HealthCodeChanged, language: str, policy: Policy)
         if language == "zh" and reason.detail:
             reasons.append(reason.detail)  # the registry writes it as a person would (高风险地区旅居史，集中隔离至3月28日)
             continue
-        text = policy.title(reason.rule, language) if reason.rule in policy.rules else word("rule", reason.rule, language)
-        reasons.append(text + (f" (until {day(reason.until)})" if reason.until else ""))
+        reasons.append(rule_words(reason.rule, language, policy) + (f" (until {day(reason.until)})" if reason.until else ""))
     return {
         "color": word("color", event.color, language),
         "previous": word("color", event.previous or "none", language),
