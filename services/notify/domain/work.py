@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from cordon.clock import CHINA
+from services.notify.domain import facts
 
 KINDS = ("lead", "follow_up", "test", "alert")
 # A follow-up slot's item id: derived from what makes the slot unique in the registry (person, day, slot).
@@ -74,7 +75,7 @@ def test(*, schedule_id: uuid.UUID, person_id: uuid.UUID, region_code: str, meas
     """A scheduled test: from its day until it is fulfilled or cancelled."""
     return Item(
         id=schedule_id, kind="test", region_code=region_code, due_at=day_end(due_on), shown_from=day_start(due_on),
-        title=f"核酸检测（{due_on.month}月{due_on.day}日应检）", person_id=person_id, measure_id=measure_id, overdue=overdue,
+        title=f"核酸检测（{facts.day(due_on, 'zh')}应检）", person_id=person_id, measure_id=measure_id, overdue=overdue,
     )
 
 
