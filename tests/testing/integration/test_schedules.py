@@ -17,6 +17,7 @@ from tests.testing.integration.helpers import (
     id_number,
     measure,
     now,
+    post_result,
     post_sample,
     publish,
     published_events,
@@ -177,3 +178,16 @@ async def test_the_household_of_an_inbound_person_is_tested_with_their_last_home
         return await schedules(testing) == []
 
     await eventually(none_left)
+
+
+async def test_pool_positive_past_its_retest_deadline_is_told_once_unless_a_later_sample_came(testing):
+    taken, tested = now() - timedelta(hours=20), now() - timedelta(hours=13)  # the retest was due an hour ago
+    retested, waiting = id_number(), id_number()
+    samples = [await post_sample(testing, number=n, tube="T-RETEST", at=taken) for n in (retested, waiting)]
+    pooled = await post_result(testing, tube="T-RETEST", result="positive", tested_at=tested)
+    assert {s["status"] for s in pooled.json()["samples"]} == {"pool_positive"}
+    await post_sample(testing, number=retested, at=now() - timedelta(hours=2))  # a later sample: retested
+    runs = [(await testing.post("/api/v1/test-schedules/run", headers=ADMIN)).json()["retests_overdue"] for _ in range(2)]
+    assert runs == [1, 0]
+    told = [e["data"]["sample_id"] for e in await published_events(testing, "testing.retest.overdue")]
+    assert told == [samples[1]["id"]]
