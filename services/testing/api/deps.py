@@ -15,7 +15,9 @@ from services.testing.service import persons
 
 StaffOrResident = Annotated[Principal, Depends(require(*STAFF, "resident"))]
 
-WithinHours = Annotated[int, Query(ge=1, le=24 * 90, description="how recent the negative must be")]
+# How recent a negative proof must be, in hours: unless asked, and at most (the fast path reads them too).
+DEFAULT_HOURS, MAX_HOURS = 48, 24 * 90
+WithinHours = Annotated[int, Query(ge=1, le=MAX_HOURS, description="how recent the negative must be")]
 
 
 async def visible_person(session: AsyncSession, principal: Principal, person_id: uuid.UUID) -> PersonRef:

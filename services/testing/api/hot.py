@@ -18,13 +18,13 @@ from cordon import fastpath
 from cordon.app import API_PREFIX
 from cordon.auth import STAFF
 from cordon.batching import Coalescer
+from services.testing.api.deps import DEFAULT_HOURS, MAX_HOURS
 from services.testing.domain import proof as rules
 
 _PERSONS = API_PREFIX + "/persons/"
 _SUFFIX = "/negative-proof"
 ROUTES = fastpath.Routes("testing", {"proof": API_PREFIX + "/persons/{person_id}/negative-proof"})
 _UUID_LENGTH = 36
-_DEFAULT_HOURS, _MAX_HOURS = 48, 24 * 90  # as the ordinary route's query parameter (api/deps.py WithinHours)
 _QUERY = b"within_hours="
 
 # A batch of lookups (cordon.batching): the person and the summary kept on each result, by person id.
@@ -40,14 +40,14 @@ LEFT JOIN proof p ON p.id_number_index = r.id_number_index
 def _hours(query: bytes) -> int | None:
     """``within_hours`` when the query is only that (or empty: the default), in bounds; else None."""
     if not query:
-        return _DEFAULT_HOURS
+        return DEFAULT_HOURS
     if not query.startswith(_QUERY):
         return None
     digits = query[len(_QUERY):]
     if not digits.isdigit() or len(digits) > 4:
         return None
     hours = int(digits)
-    return hours if 1 <= hours <= _MAX_HOURS else None
+    return hours if 1 <= hours <= MAX_HOURS else None
 
 
 class HotRoutes:

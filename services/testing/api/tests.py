@@ -12,7 +12,7 @@ from cordon.deps import NowDep, SessionDep
 from cordon.errors import PersonNotFound
 from cordon.paging import Cursor, Limit
 from services.testing import schemas
-from services.testing.api.deps import StaffOrResident, WithinHours, visible_person
+from services.testing.api.deps import DEFAULT_HOURS, StaffOrResident, WithinHours, visible_person
 from services.testing.domain import proof as rules
 from services.testing.service import history, persons, proofs
 
@@ -36,7 +36,7 @@ async def person_tests(person_id: uuid.UUID, session: SessionDep, principal: Sta
     **apidoc.operation("查询人员核酸阴性证明", "Whether a person has a recent negative test", "person_not_found"),
 )
 async def person_negative_proof(
-    person_id: uuid.UUID, session: SessionDep, principal: StaffOrResident, now: NowDep, within_hours: WithinHours = 48
+    person_id: uuid.UUID, session: SessionDep, principal: StaffOrResident, now: NowDep, within_hours: WithinHours = DEFAULT_HOURS
 ):
     """Any staff member may ask (a checkpoint checks travellers from anywhere); a resident only of themself."""
     found = await proofs.summary_of_person(session=session, person_id=person_id)
@@ -63,7 +63,7 @@ async def my_tests(session: SessionDep, principal: Resident, limit: Limit = 50, 
     response_model=schemas.NegativeProofRead,
     **apidoc.operation("查询本人核酸阴性证明", "Whether I have a recent negative test"),
 )
-async def my_negative_proof(session: SessionDep, principal: Resident, now: NowDep, within_hours: WithinHours = 48):
+async def my_negative_proof(session: SessionDep, principal: Resident, now: NowDep, within_hours: WithinHours = DEFAULT_HOURS):
     if principal.person_id is not None:
         found = await proofs.summary_of_person(session=session, person_id=principal.person_id)
     else:
