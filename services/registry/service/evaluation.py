@@ -204,9 +204,10 @@ async def _apply(
     for trigger in change.triggers:
         session.add(ServedTrigger(person_id=person_id, trigger=trigger, kind=change.kind, measure_id=measure.id))
     if change.changed:
-        days = household.test_days(policy.rules.get(measure.rule), measure.kind, measure.starts_on, measure.ends_on)
-        members = await household_of(session=session, person=person) if days else []
+        household_days = household.test_days(policy.rules.get(measure.rule), measure.kind, measure.starts_on, measure.ends_on)
+        members = await household_of(session=session, person=person) if household_days else []
         staged.append((measure_event(
-            registry.MeasureAssigned, measure, region_code, household=members, household_test_days=days if members else [],
+            registry.MeasureAssigned, measure, region_code, household=members,
+            household_test_days=household_days if members else [],
         ), measure.id))
     return measure
