@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select, text, update
+from sqlalchemy import Select, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cordon import batches, paging, pii, projections, regions
@@ -375,9 +375,10 @@ async def mark_overdue(*, session: AsyncSession, now: datetime, batch: int = OVE
 
 async def counts(*, session: AsyncSession, region_code: str, now: datetime) -> dict[str, int]:
     """Open and overdue leads in a place (the daily report draft, the overview)."""
-    inside = and_(OPEN, regions.within(Lead.region_code, region_code))
-    open_count = (await session.execute(select(func.count()).select_from(Lead).where(inside))).scalar_one()
-    overdue = (await session.execute(select(func.count()).select_from(Lead).where(inside, Lead.due_at <= now))).scalar_one()
+    open_count, overdue = (await session.execute(
+        select(func.count(), func.count().filter(Lead.due_at <= now)).select_from(Lead)
+        .where(OPEN, regions.within(Lead.region_code, region_code))
+    )).one()
     return {"leads_open": open_count, "leads_overdue": overdue}
 
 
