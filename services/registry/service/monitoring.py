@@ -12,7 +12,7 @@ from services.registry.models import DailyReport, Lead, ReportNotice
 
 
 async def leads_overdue(*, session: AsyncSession, now: datetime) -> int:
-    return await session.scalar(select(func.count()).select_from(Lead).where(Lead.status == "open", Lead.due_at < now))
+    return await session.scalar(select(func.count()).select_from(Lead).where(Lead.status == "open", Lead.due_at <= now))  # as domain.leads.is_overdue
 
 
 async def reports_missing(*, session: AsyncSession, now: datetime) -> int:
