@@ -428,22 +428,26 @@ def run_vault():
 
 @contextlib.asynccontextmanager
 async def service_on_postgres(service: str, database: TempDatabase, tmp: Path, env: dict, *, load=None, log: str | None = None,
-                              settings: dict | None = None):
+                              settings: dict | None = None, nats=None):
     """``database`` created and migrated for ``service``, ``load(db_url)`` run on it (untimed), a private
     nats-server, and the service in its own process (with ``settings``: more CORDON_ variables), ready; yields the
-    ServiceProcess. On exit the service and NATS are stopped and the database dropped, whatever happened."""
+    ServiceProcess. On exit the service and NATS are stopped and the database dropped, whatever happened.
+    Services that talk to each other share one bus: pass a started ``nats`` (a NatsServer), left running here."""
     from cordon import migrate
     from cordon.natsserver import NatsServer
 
-    nats = NatsServer(store_dir=tmp / f"nats-{secrets.token_hex(3)}")
+    own_nats = nats is None
+    if own_nats:
+        nats = NatsServer(store_dir=tmp / f"nats-{secrets.token_hex(3)}")
     process: ServiceProcess | None = None
     try:
         await database.create()
         await asyncio.to_thread(migrate.upgrade, service, database.url("postgresql+asyncpg"))
         if load is not None:
             await load(database.url())
-        nats.start()
-        await nats.wait_jetstream()
+        if own_nats:
+            nats.start()
+            await nats.wait_jetstream()
         service_env = {**env, f"CORDON_{service.upper()}_DATABASE_URL": database.url("postgresql+asyncpg"),
                        "CORDON_NATS_URL": nats.url, "CORDON_LOG_LEVEL": "WARNING", **(settings or {})}
         process = ServiceProcess(service, service_env, tmp / (log or f"{service}.log")).start()
@@ -452,6 +456,7 @@ async def service_on_postgres(service: str, database: TempDatabase, tmp: Path, e
     finally:
         if process is not None:
             process.stop()
-        nats.stop()
+        if own_nats:
+            nats.stop()
         await database.drop()
-        progress("stopped and dropped")
+        progress(f"{service} stopped, its database dropped")
