@@ -4,7 +4,8 @@
   they are read.
 - XLSX is written by openpyxl's write-only workbook into an anonymous temporary file (unlinked at once:
   nothing stays on disk), a batch of rows at a time in a worker thread so the service keeps answering,
-  then streamed.
+  then streamed. A sheet holds at most 1,048,576 rows (Excel's and Calc's limit): the rows go on in a
+  second sheet, headed the same, and so on, so a city's ledger opens whole.
 - A cell a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@`` first) is written as text
   (CSV/formula injection): a name like ``=HYPERLINK(...)`` stays a name.
 - Headers are Chinese by default, English on request (the request's language).
@@ -39,6 +40,7 @@ MEDIA_TYPES = {
 CSV_CHUNK_ROWS = 2000
 XLSX_BATCH_ROWS = 5000
 READ_BYTES = 1 << 16
+SHEET_ROWS = 1_048_576  # the most rows a sheet holds in Excel and LibreOffice Calc, its header included
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 # The OpenAPI answer of an export route: a file in either format.
 RESPONSES = {200: {"description": "The file, streamed", "content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}}}}
@@ -94,12 +96,20 @@ async def xlsx_chunks(
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.append([c.header(lang) for c in columns])
+    header = [c.header(lang) for c in columns]
+    sheets = [0]  # the sheets begun
+    room = [0]  # rows the current sheet still holds
 
     def append(batch: list[Sequence]) -> None:
         for row in batch:
-            sheet.append([cell(v) for v in row])
+            if not room[0]:
+                sheets[0] += 1
+                suffix = "" if sheets[0] == 1 else f" ({sheets[0]})"
+                sheet = workbook.create_sheet(title[: 31 - len(suffix)] + suffix)
+                sheet.append(header)
+                room[0] = SHEET_ROWS - 1
+            workbook.worksheets[-1].append([cell(v) for v in row])
+            room[0] -= 1
 
     with tempfile.TemporaryFile() as file:
         batch: list[Sequence] = []
@@ -111,6 +121,8 @@ async def xlsx_chunks(
                 batch = []
         await asyncio.to_thread(append, batch)
         counter[0] += len(batch)
+        if not sheets[0]:  # no row at all: the header alone
+            workbook.create_sheet(title[:31]).append(header)
         await asyncio.to_thread(workbook.save, file)
         await asyncio.to_thread(file.seek, 0)
         while chunk := await asyncio.to_thread(file.read, READ_BYTES):
