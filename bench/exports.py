@@ -12,7 +12,10 @@ the registry as its own process, ``python -m cordon serve registry``):
   from the request sent to the last byte; the service's RSS before and at its peak (sampled VmRSS and
   the kernel's VmHWM): constant memory means the peak does not grow with N;
 * baseline: ``COPY (SELECT <the same columns> FROM person JOIN region ...) TO STDOUT (FORMAT csv)`` through
-  asyncpg into a sink, the database's own fastest way out. Rows/s, and the ratio.
+  asyncpg into a sink, the database's own fastest way out. Rows/s, and the ratio;
+* with ``--spreadsheet``, the downloaded workbook is opened in a spreadsheet program (LibreOffice Calc,
+  headless: ``soffice --convert-to csv``, Debian's ``libreoffice-calc-nogui``), and every row it read is
+  counted and its header compared with the export's: the office's 台账 must open where it is used.
 
 The exit status is 1 when an export did not hold every person.
 """
@@ -56,6 +59,40 @@ BASELINE_SQL = (
 
 
 @dataclass
+class Opened:
+    program: str
+    rows: int
+    header: list[str]
+    seconds: float
+
+
+def open_in_spreadsheet(workbook: Path) -> Opened:
+    """Open the workbook in LibreOffice Calc (headless) and read back every row it holds, as CSV."""
+    import csv
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise RuntimeError("--spreadsheet needs LibreOffice Calc: apt-get install libreoffice-calc-nogui")
+    version = subprocess.run([soffice, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    out_dir = workbook.parent / "opened"
+    out_dir.mkdir()
+    t0 = time.perf_counter()
+    # 76 = the CSV filter's field separator ",", 34 = the text delimiter '"', 76 = UTF-8.
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{workbook.parent / 'profile'}",
+                    "--convert-to", 'csv:Text - txt - csv (StarCalc):44,34,76', "--outdir", str(out_dir), str(workbook)],
+                   capture_output=True, check=True, timeout=3600)
+    seconds = time.perf_counter() - t0
+    (converted,) = out_dir.glob("*.csv")
+    with converted.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = sum(1 for _ in reader)
+    return Opened(" ".join(version.split()[:2]), rows, header, seconds)
+
+
+@dataclass
 class Export:
     fmt: str
     rows: int
@@ -69,11 +106,13 @@ class Export:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-async def download(service: ServiceProcess, token: str, fmt: str) -> Export:
+async def download(service: ServiceProcess, token: str, fmt: str, keep: Path | None = None) -> Export:
     import httpx
 
     url = f"{service.base_url}/api/v1/persons/export"
     size, lines, body = 0, 0, io.BytesIO()
+    if fmt == "xlsx" and keep is not None:
+        body = keep.open("w+b")
     async with httpx.AsyncClient(timeout=httpx.Timeout(1800.0)) as client:
         with RssSampler(service.pid) as rss:
             t0 = time.perf_counter()
@@ -95,6 +134,7 @@ async def download(service: ServiceProcess, token: str, fmt: str) -> Export:
 
         body.seek(0)
         rows = sum(1 for _ in load_workbook(body, read_only=True).active.iter_rows(values_only=True)) - 1
+        body.close()
     return Export(fmt, rows, size, seconds, rss.start_kb / 1024, max(rss.peak_kb, rss.hwm_kb) / 1024)
 
 
@@ -128,19 +168,27 @@ async def run(args, tmp: Path, env: dict) -> dict:
     progress(f"generating {args.people:,} people")
     people = [row[:8] + (COUNTY,) + row[9:] for row in make_people(args.people, run_vault(), datetime.now(UTC))]
     exports: list[Export] = []
+    opened: Opened | None = None
     async with service_on_postgres("registry", database, tmp, env, load=lambda url: load_people(url, people)) as service:
         people.clear()
         token = signed_token(tmp / "home", "bench-official", "official", [COUNTY], username="bench-official")
         for fmt in args.formats:
             await settle(database.url())
             progress(f"exporting {args.people:,} people as {fmt}")
-            exports.append(await download(service, token, fmt))
+            keep = tmp / "persons.xlsx" if fmt == "xlsx" and args.spreadsheet else None
+            exports.append(await download(service, token, fmt, keep))
             progress(f"{fmt}: {exports[-1].rate:,.0f} rows/s")
+            if keep is not None:
+                progress("opening the workbook in a spreadsheet program")
+                opened = open_in_spreadsheet(keep)
+                keep.unlink()
+                progress(f"{opened.program} read {opened.rows:,} rows in {opened.seconds:.0f} s")
         service.stop()
         await settle(database.url())
         progress("baseline COPY TO STDOUT")
         copy_s, copy_bytes = await copy_out(database.url())
-    return {"people": args.people, "machine": machine, "exports": exports, "copy_seconds": copy_s, "copy_bytes": copy_bytes}
+    return {"people": args.people, "machine": machine, "exports": exports, "copy_seconds": copy_s, "copy_bytes": copy_bytes,
+            "opened": opened}
 
 
 def report(out: dict) -> str:
@@ -158,6 +206,9 @@ def report(out: dict) -> str:
     lines.append(f"{'baseline: COPY (SELECT …) TO STDOUT (FORMAT csv)':<48} {copy_rate:>10,.0f} {out['copy_seconds']:>8.1f} "
                  f"{out['copy_bytes'] / 1e6:>7.1f}")
     lines += ["", *(f"ratio {e.fmt} / raw COPY: {e.rate / copy_rate:.3f}" for e in out["exports"])]
+    if (o := out["opened"]) is not None:
+        lines.append(f"opened in {o.program} in {o.seconds:.0f} s: {o.rows:,} rows under the header "
+                     f"{','.join(o.header)}" + ("" if o.rows == out["people"] else "  [WRONG: rows missing]"))
     return "\n".join(lines)
 
 
@@ -168,6 +219,8 @@ def parse_args(argv=None):
     parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary one is created from")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--record", action="store_true", help="keep the run's row for the README table (bench/results.json)")
+    parser.add_argument("--spreadsheet", action="store_true",
+                        help="open the XLSX in LibreOffice Calc (headless) and count the rows it read")
     args = parser.parse_args(argv)
     args.formats = [f for f in args.formats.split(",") if f]
     if args.people < 1 or not set(args.formats) <= {"csv", "xlsx"} or not args.formats:
@@ -180,8 +233,9 @@ def main(argv=None) -> int:
     out = in_private_home(run, args)
     print(report(out))
     if args.json:
-        Path(args.json).write_text(json.dumps({**out, "exports": [asdict(e) for e in out["exports"]]}, indent=2, default=str) + "\n")
-    ok = all(e.rows == out["people"] for e in out["exports"])
+        Path(args.json).write_text(json.dumps({**out, "exports": [asdict(e) for e in out["exports"]],
+                                               "opened": out["opened"] and asdict(out["opened"])}, indent=2, default=str) + "\n")
+    ok = all(e.rows == out["people"] for e in out["exports"]) and (out["opened"] is None or out["opened"].rows == out["people"])
     if ok and args.record:
         copy_rate = out["people"] / out["copy_seconds"]
         keep_row("bench/exports.py", machine=out["machine"],
