@@ -1,6 +1,6 @@
 """The place tree at national size: a village import against raw COPY, and a county-scoped person list.
 
-    .venv/bin/python -m bench.regions [--places N] [--people N] [--villages N] [--requests N] [--json PATH]
+    .venv/bin/python -m bench.regions [--places N] [--people N] [--villages N] [--requests N] [--json PATH] [--profile DIR]
 
 One run, everything started here and stopped here (a temporary PostgreSQL database migrated with
 ``cordon.migrate.upgrade("registry", ...)`` and dropped at the end, a private nats-server and CORDON_HOME,
@@ -11,7 +11,8 @@ the registry as its own process, ``python -m cordon serve registry``):
   POST /api/v1/regions/import with an admin token. Places/s from the request sent to its answer.
   Baseline: the same rows as the registry stores them (code, name, level, parent), asyncpg
   ``copy_records_to_table`` in batches of 5,000 (the import's chunk) into ``bench_copy``
-  (``LIKE region INCLUDING ALL``). The ratio is printed (aim >= 0.3).
+  (``LIKE region INCLUDING ALL``). The ratio is printed (aim >= 0.3), with the registry's CPU seconds
+  during the import; ``--profile DIR`` samples the registry with py-spy during the import.
 * list: P people (default 1,000,000) loaded by COPY into one county (320413), spread over V villages
   (default 5,000); then GET /api/v1/persons?region_code=320413 (first page, 50 people) by the county's
   official, and GET /api/v1/persons by a village's grid worker (their own scope), R requests each, one at
@@ -36,15 +37,21 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from bench.common import (  # noqa: E402  (after the path fix)
     ADMIN_URL,
     REPO,
+    PySpy,
     ServiceProcess,
     TempDatabase,
+    backend_cpu,
+    cpu_seconds,
     in_private_home,
     keep_row,
     machine_info,
     machine_line,
+    profile_json,
+    profile_lines,
     progress,
     settle,
     signed_token,
+    summarize_profile,
 )
 
 CHUNK = 5000
@@ -173,7 +180,19 @@ async def run(args, tmp: Path, env: dict) -> dict:
         await service.wait_ready()
         await settle(database.url())
         progress(f"importing {args.places:,} places ({body_bytes / 1e6:.1f} MB of CSV)")
+        spy = None
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
+            spy = PySpy(service.pid, Path(args.profile) / "regions_import.pyspy.txt")
+            spy.start()
+        cpu0, backends0 = cpu_seconds(service.pid), await backend_cpu(database.url(), database.name)
         import_s, answer = await import_places(service, pieces, signed_token(tmp / "home", subject="admin", role="admin", username="admin"))
+        import_cpu, backends1 = cpu_seconds(service.pid) - cpu0, await backend_cpu(database.url(), database.name)
+        backend_s = sum(cpu - backends0.get(pid, 0.0) for pid, cpu in backends1.items())
+        profile = {}
+        if spy:
+            spy.stop()
+            profile = summarize_profile(spy.out)
         service.stop()  # a quiet machine for the baseline
         await settle(database.url())
         progress("baseline COPY")
@@ -196,7 +215,7 @@ async def run(args, tmp: Path, env: dict) -> dict:
         progress("stopped and dropped")
     return {
         "places": args.places, "body_bytes": body_bytes, "machine": machine,
-        "import_seconds": import_s, "import_answer": {k: answer[k] for k in ("accepted", "duplicates", "rejected_total")},
+        "import_seconds": import_s, "import_cpu_s": import_cpu, "import_backend_cpu_s": backend_s, "profile": profile, "import_answer": {k: answer[k] for k in ("accepted", "duplicates", "rejected_total")},
         "copy_seconds": copy_s, "people": args.people, "villages": args.villages,
         "county_list": quantiles(county_times), "village_list": quantiles(village_times) if village_times else None,
     }
@@ -215,6 +234,8 @@ def report(out: dict) -> str:
         f"{'registry: POST /regions/import (CSV, one streamed request)':<58} {rate:>10,.0f} {out['import_seconds']:>8.2f}",
         f"{'baseline: asyncpg copy_records_to_table (same rows)':<58} {copy_rate:>10,.0f} {out['copy_seconds']:>8.2f}",
         f"ratio import / raw COPY: {ratio:.3f}  (aim >= 0.3: {'met' if ratio >= 0.3 else 'NOT met'})",
+        f"CPU during the import: registry {out['import_cpu_s']:.2f} s ({out['import_cpu_s'] / out['places'] * 1e6:.1f} µs a place),"
+        f" its PostgreSQL backends {out['import_backend_cpu_s']:.2f} s",
         f"import answer: {out['import_answer']}",
         "",
         f"GET /persons?region_code={COUNTY} (first page of 50), {county['requests']} requests one at a time: "
@@ -224,6 +245,7 @@ def report(out: dict) -> str:
     if out["village_list"]:
         v = out["village_list"]
         lines.append(f"GET /persons by a village's grid worker: p50 {v['p50_ms']} ms, p95 {v['p95_ms']} ms, p99 {v['p99_ms']} ms")
+    lines += profile_lines(out["profile"])
     return "\n".join(lines)
 
 
@@ -235,6 +257,7 @@ def parse_args(argv=None):
     parser.add_argument("--requests", type=int, default=200, help="timed list requests of each kind (default 200)")
     parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary one is created from")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--profile", metavar="DIR", help="sample the registry with py-spy during the import into DIR")
     parser.add_argument("--record", action="store_true", help="keep the run's rows for the README table (bench/results.json)")
     args = parser.parse_args(argv)
     if min(args.places, args.people, args.villages, args.requests) < 1:
@@ -247,10 +270,10 @@ def main(argv=None) -> int:
     out = in_private_home(run, args)
     print(report(out))
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n")
+        Path(args.json).write_text(json.dumps({**out, "profile": profile_json(out["profile"])}, indent=2, default=str) + "\n")
     answer = out["import_answer"]
     ok = answer["accepted"] == out["places"] and answer["rejected_total"] == 0
-    if ok and args.record:
+    if ok and args.record and not args.profile:
         rate, copy_rate = out["places"] / out["import_seconds"], out["places"] / out["copy_seconds"]
         county, village = out["county_list"], out["village_list"]
         keep_row("bench/regions.py", machine=out["machine"],
