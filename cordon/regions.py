@@ -41,11 +41,14 @@ def is_region_code(code: object) -> bool:
     return isinstance(code, str) and bool(_CODE.match(code)) and code[:2] in PROVINCES
 
 
+_BELOW_COUNTY = {9: "township", 12: "village", 15: "grid"}
+
+
 def level(code: str) -> Level:
     """The level a (well-formed) code names."""
     if len(code) == 6:
         return "province" if code.endswith("0000") else "city" if code.endswith("00") else "county"
-    return {9: "township", 12: "village", 15: "grid"}[len(code)]  # type: ignore[return-value]
+    return _BELOW_COUNTY[len(code)]  # type: ignore[return-value]
 
 
 def scope_prefix(code: str) -> str:
