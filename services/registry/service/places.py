@@ -68,11 +68,16 @@ async def require_place(*, session: AsyncSession, code: str, field: str = "regio
         raise RegionUnknownField("No place has this code: name it first (PUT /regions/{code}).", errors=[{"field": field, "message": "unknown"}])
 
 
+_NAMES = text("SELECT array_agg(code), array_agg(name) FROM region WHERE code = ANY(:codes)")
+
+
 async def names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
     wanted = list(dict.fromkeys(codes))
-    if is_postgres(session):  # one array parameter: one prepared statement whatever the number of codes
-        rows = await session.execute(text("SELECT code, name FROM region WHERE code = ANY(:codes)"), {"codes": wanted})
-        return dict(rows.all())
+    if is_postgres(session):
+        # One array parameter (one prepared statement whatever the number of codes), and the answer as two arrays
+        # in one row: a chunk of an import asks for thousands of codes, and a result row each cost more than the query.
+        found, named = (await session.execute(_NAMES, {"codes": wanted})).one()
+        return dict(zip(found, named)) if found else {}
     found: dict[str, str] = {}
     for part in slices(wanted):
         found.update((await session.execute(select(Region.code, Region.name).where(Region.code.in_(part)))).all())
@@ -134,27 +139,29 @@ _UPSERT = text(
 )
 
 
-class _Raced(Exception):
-    """A place the chunk took for new was created by another transaction meanwhile."""
+class _PlaceExists(Exception):
+    """A place the chunk took for new exists already."""
 
 
 async def _write(session: AsyncSession, rows: list[tuple[str, str, str, str | None]], known: dict[str, str], *, copy: bool) -> None:
     """Insert or rename these places (code, name, level, parent); ``known``: the places stored when the chunk began.
 
     On PostgreSQL with ``copy``, the places not known go straight into the table by COPY (the cheapest insert
-    there is: an upsert costs the server about twice as much a row), the others by one upsert. Should another
-    transaction have created one of them meanwhile, the COPY fails whole and ``_Raced`` is raised: the caller
-    rolls the chunk back and writes it again without ``copy`` (every place by the upsert)."""
+    there is: an upsert costs the server about twice as much a row), the others by one upsert. Should one of
+    them exist after all, the COPY fails whole and ``_PlaceExists`` is raised: the caller rolls the chunk back and
+    writes it again without ``copy`` (every place by the upsert)."""
     if is_postgres(session):
         fresh = [r for r in rows if r[0] not in known] if copy else []
         if fresh:
             import asyncpg
 
             pg = (await (await session.connection()).get_raw_connection()).driver_connection
+            if not pg.is_in_transaction():  # begun by the chunk's first statement; a COPY outside it would commit alone
+                raise RuntimeError("the chunk's transaction has not begun")
             try:
                 await pg.copy_records_to_table("region", records=fresh, columns=("code", "name", "level", "parent"))
             except asyncpg.UniqueViolationError:
-                raise _Raced from None
+                raise _PlaceExists from None
         if len(fresh) < len(rows):
             rest = [r for r in rows if r[0] in known] if fresh else rows
             # One set-based upsert, its columns sent as four arrays (one round trip).
@@ -192,20 +199,32 @@ async def import_regions(
     def parse(raw: object) -> tuple[str, str]:
         return lines.from_csv(raw, header) if csv else lines.from_json(raw)  # type: ignore[arg-type]
 
-    async def record(chunk: list[tuple[int, tuple[str, str]]]) -> Tally:
-        try:
-            return await write(chunk, copy=True)
-        except _Raced:  # rolled back whole: written again, each place by the upsert
-            return await write(chunk, copy=False)
+    # On PostgreSQL a chunk is first written as if each of its places were new: only the places above them are
+    # looked up, and the places not among those go in by COPY. One that exists already (the file was imported
+    # before, or another request named the place meanwhile) makes the COPY fail: the chunk is rolled back whole
+    # and written again carefully (every code of it looked up, every place by the upsert), and so is every chunk
+    # after it, as a file that holds known places usually does. SQLite is always careful.
+    hopeful = True
 
-    async def write(chunk: list[tuple[int, tuple[str, str]]], *, copy: bool) -> Tally:
+    async def record(chunk: list[tuple[int, tuple[str, str]]]) -> Tally:
+        nonlocal hopeful
+        if hopeful:
+            try:
+                return await write(chunk, careful=False)
+            except _PlaceExists:
+                hopeful = False
+        return await write(chunk, careful=True)
+
+    async def write(chunk: list[tuple[int, tuple[str, str]]], *, careful: bool) -> Tally:
         tally = Tally()
         async with sessionmaker() as session:
+            careful = careful or not is_postgres(session)
             up = regions.parent
             places = [(number, code, name, up(code)) for number, (code, name) in chunk]
-            wanted = {code for _, code, _, _ in places}
-            wanted.update(parent for *_, parent in places if parent is not None)
-            known = await names(session=session, codes=wanted)  # every code of the chunk and every parent, as stored now
+            wanted = {parent for *_, parent in places if parent is not None}
+            if careful:
+                wanted.update(code for _, code, _, _ in places)
+            known = await names(session=session, codes=wanted)  # as stored now
             current: dict[str, str] = {}  # code -> name after the lines so far
             for number, code, name, parent in places:
                 if parent is not None and parent not in current and parent not in known:
@@ -218,7 +237,7 @@ async def import_regions(
                 tally.accepted += 1
             if current:
                 changed = [_place(c, n) for c, n in current.items()]
-                await _write(session, [(p["code"], p["name"], p["level"], p["parent"]) for p in changed], known, copy=copy)
+                await _write(session, [(p["code"], p["name"], p["level"], p["parent"]) for p in changed], known, copy=not careful)
                 await _announce(session, changed, by)
             await session.commit()
         return tally

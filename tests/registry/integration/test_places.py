@@ -133,6 +133,14 @@ async def test_an_import_announces_what_it_changed_and_survives_a_place_named_me
         {"code": "320413100202", "name": "西门村", "level": "village", "parent": TOWNSHIP},
     ], "by": "admin"}
 
+    # A known place renamed above a new one: the rename by the upsert, the new place by COPY, in one go.
+    looks.clear()
+    body = f"code,name\n{TOWNSHIP},金城街道\n320413100203,北门村\n".encode()
+    result = (await registry.post("/api/v1/regions/import", content=body, headers={**ADMIN, **CSV})).json()
+    assert (result["accepted"], result["duplicates"], len(looks)) == (2, 0, 1)
+    assert (await registry.get(f"/api/v1/regions/{TOWNSHIP}", headers=GRID)).json()["name"] == "金城街道"
+    assert (await registry.get("/api/v1/regions/320413100203", headers=GRID)).json()["name"] == "北门村"
+
 
 async def test_ndjson_import_and_refusals(registry):
     lines = [
