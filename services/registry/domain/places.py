@@ -10,7 +10,7 @@ import csv
 import unicodedata
 
 from cordon import regions
-from cordon.batches import LineError, json_object
+from cordon.batches import LineError, OverlongLine, json_object
 
 MAX_NAME = 100
 BOM = b"\xef\xbb\xbf"
@@ -35,8 +35,11 @@ def checked_name(name: object) -> str:
     return name
 
 
-def decoded(raw: bytes) -> str:
-    """A line's text: UTF-8 (a byte-order mark at the start is dropped); GBK or other bytes are refused."""
+def decoded(raw: bytes | OverlongLine) -> str:
+    """A line's text: UTF-8 (a byte-order mark at the start is dropped); GBK or other bytes are refused, and so
+    is a line too long to have been read."""
+    if isinstance(raw, OverlongLine):
+        raise LineError(raw.code, raw.message)
     try:
         return raw.removeprefix(BOM).decode("utf-8").rstrip("\r")
     except UnicodeDecodeError:

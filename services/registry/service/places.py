@@ -184,17 +184,13 @@ async def import_regions(
     """Places from a CSV (``code,name`` with a header line) or NDJSON body, streamed, in chunks."""
     by = principal.username or principal.subject
     header: tuple[int, int] | None = None
-
-    async def csv_body() -> AsyncIterator[tuple[int, object]]:
-        nonlocal header
-        async for number, raw in lines_in:
-            if header is None:
-                try:
-                    header = lines.csv_header(raw)
-                except LineError as exc:
-                    raise Unprocessable(str(exc), code=exc.code) from None
-                continue
-            yield number, raw
+    if csv:  # the header line, read before the others go to ingest as they are (no generator of lines in between)
+        first = await anext(aiter(lines_in), None)
+        if first is not None:
+            try:
+                header = lines.csv_header(first[1])  # type: ignore[arg-type]
+            except LineError as exc:
+                raise Unprocessable(str(exc), code=exc.code) from None
 
     def parse(raw: object) -> tuple[str, str]:
         return lines.from_csv(raw, header) if csv else lines.from_json(raw)  # type: ignore[arg-type]
@@ -242,8 +238,7 @@ async def import_regions(
             await session.commit()
         return tally
 
-    body = csv_body() if csv else lines_in
-    tally = await batches.ingest(body, parse=parse, record=record, chunk=CHUNK)
+    tally = await batches.ingest(lines_in, parse=parse, record=record, chunk=CHUNK)
     async with sessionmaker() as session:
         audit.record(session=session, principal=principal, action="import", entity="region_batch", entity_id=f"{tally.accepted}+{tally.duplicates}")
         await session.commit()

@@ -97,6 +97,9 @@ async def test_csv_import_keeps_good_lines_and_names_bad_ones(registry):
 
     again = (await registry.post("/api/v1/regions/import", content=body, headers={**ADMIN, **CSV})).json()
     assert (again["accepted"], again["duplicates"]) == (0, 5)  # everything known: nothing written twice
+    overlong = b"code,name\n320413100207," + b"x" * (1024 * 1024 + 1) + b"\n320413100208,\xe4\xb8\x9c\n"
+    result = (await registry.post("/api/v1/regions/import", content=overlong, headers={**ADMIN, **CSV})).json()
+    assert (result["accepted"], [(r["line"], r["code"]) for r in result["rejected"]]) == (1, [(2, "line_too_long")])
     rename = b"code,name\n320413100205,\xe5\x8d\x97\xe9\x97\xa8\xe7\xa4\xbe\xe5\x8c\xba\n"  # 南门社区
     assert (await registry.post("/api/v1/regions/import", content=rename, headers={**ADMIN, **CSV})).json()["accepted"] == 1
     assert (await registry.get("/api/v1/regions/320413100205", headers=GRID)).json()["name"] == "南门社区"

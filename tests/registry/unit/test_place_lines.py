@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from cordon.batches import LineError
+from cordon.batches import LineError, OverlongLine
 from services.registry.domain import places
 
 COLUMNS = (0, 1)
@@ -41,6 +41,7 @@ def test_a_line_read_whole():
     ("320413100201,东门\x07村".encode(), "name_invalid"),
     ("320413100201,东门\u200b村".encode(), "name_invalid"),  # a format character (category Cf)
     (("320413100201," + "村" * 101).encode(), "name_too_long"),
+    (OverlongLine(2 * 1024 * 1024), "line_too_long"),  # skipped unread by the body's reader
 ])
 def test_bad_lines_are_named(raw, code):
     with pytest.raises(LineError) as refused:
