@@ -201,6 +201,9 @@ async def import_regions(
     # and written again carefully (every code of it looked up, every place by the upsert), and so is every chunk
     # after it, as a file that holds known places usually does. SQLite is always careful.
     hopeful = True
+    # Places known to exist (no place is ever deleted): the last chunk's parents and the places it wrote. A file's
+    # next chunk mostly hangs below the same places, which need not be looked up again.
+    confirmed: set[str] = set()
 
     async def record(chunk: list[tuple[int, tuple[str, str]]]) -> Tally:
         nonlocal hopeful
@@ -212,18 +215,19 @@ async def import_regions(
         return await write(chunk, careful=True)
 
     async def write(chunk: list[tuple[int, tuple[str, str]]], *, careful: bool) -> Tally:
+        nonlocal confirmed
         tally = Tally()
         async with sessionmaker() as session:
             careful = careful or not is_postgres(session)
             up = regions.parent
             places = [(number, code, name, up(code)) for number, (code, name) in chunk]
-            wanted = {parent for *_, parent in places if parent is not None}
-            if careful:
-                wanted.update(code for _, code, _, _ in places)
-            known = await names(session=session, codes=wanted)  # as stored now
+            parents = {parent for *_, parent in places if parent is not None}
+            # The chunk's first statement (it begins the transaction, even with nothing to look up).
+            wanted = (parents | {code for _, code, _, _ in places}) if careful else (parents - confirmed)
+            known = await names(session=session, codes=wanted)
             current: dict[str, str] = {}  # code -> name after the lines so far
             for number, code, name, parent in places:
-                if parent is not None and parent not in current and parent not in known:
+                if parent is not None and parent not in current and parent not in known and parent not in confirmed:
                     tally.reject(number, "region_parent_unknown", f"the place {parent} that holds {code} is not known")
                     continue
                 if current.get(code, known.get(code)) == name:
@@ -236,6 +240,8 @@ async def import_regions(
                 await _write(session, [(p["code"], p["name"], p["level"], p["parent"]) for p in changed], known, copy=not careful)
                 await _announce(session, changed, by)
             await session.commit()
+        confirmed = {p for p in parents if p in known or p in confirmed}
+        confirmed.update(current)
         return tally
 
     tally = await batches.ingest(lines_in, parse=parse, record=record, chunk=CHUNK)

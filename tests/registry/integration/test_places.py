@@ -145,6 +145,42 @@ async def test_an_import_announces_what_it_changed_and_survives_a_place_named_me
     assert (await registry.get("/api/v1/regions/320413100203", headers=GRID)).json()["name"] == "北门村"
 
 
+async def test_an_import_in_many_chunks(registry, backend, monkeypatch):
+    from services.registry.service import places
+
+    real, looks = places.names, []
+
+    async def looked(*, session, codes):
+        looks.append(sorted(codes))
+        return await real(session=session, codes=codes)
+
+    monkeypatch.setattr(places, "names", looked)
+    monkeypatch.setattr(places, "CHUNK", 2)
+    lines = [
+        "320413101,一镇", "320413102,二镇",  # under the shipped county
+        "320413101201,一村", "320413102201,二村",  # below the places the chunk before wrote
+        "320413101202,三村", "320413109201,孤村",  # the second: its township is nowhere
+        "320413101201,一村", "320413102202,四村",  # a known place again, named as it is: a duplicate
+        "320413101203,五村",
+    ]
+    body = ("code,name\n" + "\n".join(lines) + "\n").encode()
+    result = (await registry.post("/api/v1/regions/import", content=body, headers={**ADMIN, **CSV})).json()
+    assert (result["accepted"], result["duplicates"]) == (7, 1)
+    assert [(r["line"], r["code"]) for r in result["rejected"]] == [(7, "region_parent_unknown")]
+    children = (await registry.get("/api/v1/regions", params={"parent": "320413101"}, headers=GRID)).json()["items"]
+    assert [c["name"] for c in children] == ["一村", "三村", "五村"]
+    assert (await registry.get("/api/v1/regions/320413102202", headers=GRID)).json()["name"] == "四村"
+    if backend == "postgres":
+        assert looks == [
+            ["320413"],
+            [],  # both townships were written by the chunk before
+            ["320413109"],
+            ["320413102"],  # 320413101201, taken for new, makes the COPY fail: the chunk is written again, carefully
+            ["320413101", "320413101201", "320413102", "320413102202"],
+            ["320413101", "320413101203"],  # and so is every chunk after it
+        ]
+
+
 async def test_ndjson_import_and_refusals(registry):
     lines = [
         {"code": "320413102", "name": "薛埠镇"},
