@@ -225,20 +225,22 @@ async def import_regions(
             # The chunk's first statement (it begins the transaction, even with nothing to look up).
             wanted = (parents | {code for _, code, _, _ in places}) if careful else (parents - confirmed)
             known = await names(session=session, codes=wanted)
-            current: dict[str, str] = {}  # code -> name after the lines so far
+            level = regions.level
+            current: dict[str, tuple[str, str, str, str | None]] = {}  # code -> (code, name, level, parent) after the lines so far
             for number, code, name, parent in places:
                 if parent is not None and parent not in current and parent not in known and parent not in confirmed:
                     tally.reject(number, "region_parent_unknown", f"the place {parent} that holds {code} is not known")
                     continue
-                if current.get(code, known.get(code)) == name:
+                before = current.get(code)
+                if (before[1] if before is not None else known.get(code)) == name:
                     tally.duplicates += 1
                     continue
-                current[code] = name
+                current[code] = (code, name, level(code), parent)
                 tally.accepted += 1
             if current:
-                changed = [_place(c, n) for c, n in current.items()]
-                await _write(session, [(p["code"], p["name"], p["level"], p["parent"]) for p in changed], known, copy=not careful)
-                await _announce(session, changed, by)
+                rows = list(current.values())
+                await _write(session, rows, known, copy=not careful)
+                await _announce(session, [{"code": c, "name": n, "level": lv, "parent": p} for c, n, lv, p in rows], by)
             await session.commit()
         confirmed = {p for p in parents if p in known or p in confirmed}
         confirmed.update(current)
