@@ -3,13 +3,21 @@
 Keys are Ed25519 files ``<kid>.pem`` in one directory (the kid starts with the key's UTC creation
 time). The newest key whose time has come signs; an older key stays published (JWKS) and
 accepted until every pass it signed has expired, then drops out by itself. Rotation is adding a
-file (``cordon pass-key``); no restart: the directory is re-read when it changes.
+file (``cordon pass-key``); no restart: the directory is re-read when it changes (for verifying, looked
+at once a second, and at once for a kid not yet known).
+
+Verifying is a hot path (gates): a pass as this module issues it is read by ``_read_own_pass`` (one
+split, the three segments decoded once, the public key object of its kid, the Ed25519 check, the
+claims checked as PyJWT checks them); anything of another shape goes to ``_read_any_pass`` (PyJWT), so
+both give the same verdict for every token (tests/registry/unit/test_pass_reading.py holds them so).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
+import math
 import os
 import time
 import uuid
@@ -19,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
+import orjson
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
@@ -55,11 +65,31 @@ def _created(kid: str) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Published:
+    """The published keys' public halves by kid, as ``Keyring.published`` gives them for any moment in
+    [since, until) (the set changes only when a key falls due or retires), for the keys of one reading
+    of the directory (generation)."""
+
+    keys: dict[str, Ed25519PublicKey]
+    since: float
+    until: float
+    generation: int
+
+
+def _signing_of(keys: list[PassKey], now: float) -> PassKey:
+    due = [k for k in keys if k.created <= now + LEEWAY_S]
+    return due[-1] if due else keys[0]
+
+
 class Keyring:
     def __init__(self, directory: Path, *, ttl_s: int) -> None:
         self.directory, self.ttl_s = directory, ttl_s
         self._stamp: float | None = None
         self._keys: list[PassKey] = []  # oldest first
+        self._generation = 0  # readings of the directory that changed the keys
+        self._looked_at = -math.inf  # time.monotonic() of the last look at the directory for public()
+        self._published: _Published | None = None
 
     def _keys_now(self) -> list[PassKey]:
         stamp = os.stat(self.directory).st_mtime_ns
@@ -75,16 +105,18 @@ class Keyring:
             if not keys:
                 raise RuntimeError(f"no health-code pass key in {self.directory}")
             self._keys, self._stamp = sorted(keys, key=lambda k: (k.created, k.kid)), stamp
+            self._generation += 1
         return self._keys
 
     def signing(self, now: float) -> PassKey:
-        keys = self._keys_now()
-        due = [k for k in keys if k.created <= now + LEEWAY_S]
-        return due[-1] if due else keys[0]
+        return _signing_of(self._keys_now(), now)
 
     def published(self, now: float) -> list[PassKey]:
         """Keys a pass may be signed with: the signing one, newer ones, and older ones for one pass lifetime."""
-        keys, signing = self._keys_now(), self.signing(now)
+        return self._published_of(self._keys_now(), now)
+
+    def _published_of(self, keys: list[PassKey], now: float) -> list[PassKey]:
+        signing = _signing_of(keys, now)
         kept = []
         for i, key in enumerate(keys):
             successor = keys[i + 1] if i + 1 < len(keys) else None
@@ -93,7 +125,37 @@ class Keyring:
         return kept
 
     def public(self, kid: str, now: float) -> Ed25519PublicKey | None:
-        return next((k.public for k in self.published(now) if k.kid == kid), None)
+        """The public key of ``kid`` if it is published at ``now``: the same answer as ``published(now)``,
+        from one loaded key object per kid. The directory is looked at once a second (a key file removed
+        stops verifying within a second), and at once for a kid not known yet (a key just added)."""
+        looked = False
+        if time.monotonic() >= self._looked_at + 1.0:
+            self._look()
+            looked = True
+        key = self._published_at(now).keys.get(kid)
+        if key is None and not looked:
+            self._look()
+            key = self._published_at(now).keys.get(kid)
+        return key
+
+    def _look(self) -> None:
+        self._keys_now()
+        self._looked_at = time.monotonic()
+
+    def _published_at(self, now: float) -> _Published:
+        found = self._published
+        if found is not None and found.generation == self._generation and found.since <= now < found.until:
+            return found
+        keys = self._keys
+        # published(now) changes only where a key falls due (signing) or where one retires.
+        edges = [edge for k in keys for edge in (k.created - LEEWAY_S, k.created + self.ttl_s + LEEWAY_S)]
+        found = self._published = _Published(
+            keys={k.kid: k.public for k in self._published_of(keys, now)},
+            since=max((e for e in edges if e <= now), default=-math.inf),
+            until=min((e for e in edges if e > now), default=math.inf),
+            generation=self._generation,
+        )
+        return found
 
     def jwks(self, now: float) -> dict:
         return {"keys": [k.jwk() for k in self.published(now)]}
@@ -115,6 +177,77 @@ def issue_pass(
 
 def read_pass(*, keyring: Keyring, token: str, issuer: str) -> health_pass.PassClaims | str:
     """The pass's claims when its signature holds under a published key and it has not expired; else why not."""
+    now = time.time()
+    seen = _read_own_pass(keyring, token, issuer, now)
+    return _read_any_pass(keyring=keyring, token=token, issuer=issuer) if seen is None else seen
+
+
+# The header of every pass this module issues, and its claims with their types: what _read_own_pass reads.
+_OWN_HEADER = frozenset({"alg", "kid", "typ"})
+_OWN_CLAIMS = {"iss": str, "aud": str, "sub": str, "color": str, "name": str, "ver": int, "iat": int, "exp": int, "jti": str}
+
+
+def _segment(text: str) -> bytes | None:
+    """A base64url segment without padding, decoded; None unless it is exactly the canonical encoding of
+    its bytes (no padding, no other alphabet, no stray bits: what PyJWT accepts and more is left to it)."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return raw if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == text else None
+
+
+def _read_own_pass(keyring: Keyring, token: str, issuer: str, now: float) -> health_pass.PassClaims | str | None:
+    """``_read_any_pass``'s verdict, in one pass over the token, for a token of the shape this module
+    issues (header {alg: EdDSA, kid, typ}, the claims of ``health_pass.claims`` with their types);
+    None for any other shape, which ``_read_any_pass`` then judges. The checks run in PyJWT's order."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    header_segment, payload_segment, signature_segment = parts
+    header_raw, payload_raw, signature = _segment(header_segment), _segment(payload_segment), _segment(signature_segment)
+    if header_raw is None or payload_raw is None or signature is None:
+        return None
+    try:
+        header = orjson.loads(header_raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(header) is not dict or header.keys() != _OWN_HEADER or header["alg"] != ALGORITHM \
+            or header["typ"] != health_pass.TYPE or type(kid := header["kid"]) is not str:
+        return None
+    key = keyring.public(kid, now)
+    if key is None:
+        return "unknown_key"
+    try:
+        key.verify(signature, f"{header_segment}.{payload_segment}".encode("ascii"))
+    except InvalidSignature:
+        return "bad_signature"
+    try:
+        claims = orjson.loads(payload_raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(claims) is not dict or claims.keys() != _OWN_CLAIMS.keys() \
+            or any(type(claims[name]) is not kind for name, kind in _OWN_CLAIMS.items()):
+        return None
+    # PyJWT's order: iat (not in the future), exp, iss, aud; then the subject must be a person's id.
+    if claims["iat"] > now + LEEWAY_S:
+        return "malformed"
+    if claims["exp"] <= now - LEEWAY_S:
+        return "expired"
+    if claims["iss"] != issuer or claims["aud"] != health_pass.AUDIENCE:
+        return "malformed"
+    try:
+        person_id = uuid.UUID(claims["sub"])
+        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return health_pass.PassClaims(
+        person_id=person_id, color=claims["color"], name_masked=claims["name"], version=claims["ver"], expires_at=expires_at,
+    )
+
+
+def _read_any_pass(*, keyring: Keyring, token: str, issuer: str) -> health_pass.PassClaims | str:
+    """Any token, read with PyJWT: the header, the algorithm, the kid's key, then ``jwt.decode``."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
