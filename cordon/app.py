@@ -271,6 +271,10 @@ def create_service_app(
         docs_url=None,
         redoc_url=None,
         generate_unique_id_function=apidoc.operation_id,
+        # Metrics and traces are Prometheus and the request id (cordon.observability); FastAPI's native
+        # OpenTelemetry, with no SDK installed, would still look its providers up in os.environ on every
+        # request (about 10 µs each, bench/gateway.py and bench/health_code.py's profiles).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.openapi = lambda: apidoc.document(app)
     if own_docs:
