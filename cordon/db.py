@@ -149,4 +149,15 @@ async def driver_pool(url: str, *, size: int):
         return None
     import asyncpg
 
-    return await asyncpg.create_pool(plain, min_size=1, max_size=size)
+    return await asyncpg.create_pool(plain, min_size=1, max_size=size, reset=_keep_session)
+
+
+async def _keep_session(connection) -> None:
+    """What the driver pool does to a connection given back, after asyncpg's own step (which drops the
+    connection's listeners and rolls back a transaction left open): nothing more.
+
+    The hot reads are single autocommitted statements: they leave no session state (no SET, LISTEN,
+    advisory lock or cursor), so asyncpg's default reset (``SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL``) was a round trip to PostgreSQL on every release for nothing, and it cost the
+    registry as much CPU as the read itself (bench/health_code.py's profile). Whoever uses this pool
+    for more than such reads must undo what it sets before giving the connection back."""
