@@ -74,6 +74,11 @@ def test_cluster_profile_has_three_jetstream_nodes(compose):
     assert sorted(nodes) == ["nats-a", "nats-b", "nats-c"]
     conf = (DEPLOY / "nats-cluster.conf").read_text()
     assert "jetstream" in conf and conf.count("nats-route://") == 3
+    for name in ["nats", *nodes]:  # every node has the users: none lets a client in without one
+        assert "include ./nats-users.conf" in (DEPLOY / ("nats.conf" if name == "nats" else "nats-cluster.conf")).read_text()
+        service = compose["services"][name]
+        assert "./nats-users.conf:/etc/nats/nats-users.conf:ro" in service["volumes"], name
+        assert all(f"NATS_{n.upper()}_PASSWORD" in service["environment"] for n in SERVICES), name
 
 
 def _env_example(tmp_path) -> dict[str, str]:

@@ -4,6 +4,7 @@ real nats-server), pinned images, resource limits, rotated logs, and an image bu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -101,24 +102,45 @@ async def test_init_sh_gives_each_service_a_role_owning_only_its_database():
         await admin.close()
 
 
-@pytest.fixture
-def deployed_nats(tmp_path):
-    """deploy/nats.conf run by a real nats-server (on a free loopback port, its store in tmp_path)."""
+@contextlib.contextmanager
+def _run_nats(tmp_path, conf_name: str):
+    """deploy/<conf_name> (with the nats-users.conf it includes) run by a real nats-server, on free loopback
+    ports, its store in tmp_path: yields its URL and the passwords its users were given."""
     port = free_port()
-    conf = (DEPLOY / "nats.conf").read_text()
+    conf = (DEPLOY / conf_name).read_text()
     conf = conf.replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}").replace("http: 0.0.0.0:8222", "")
+    conf = conf.replace("listen: 0.0.0.0:6222", f"listen: 127.0.0.1:{free_port()}")  # the cluster's routes
     conf = conf.replace("store_dir: /data/jetstream", f'store_dir: "{tmp_path / "js"}"')
     (tmp_path / "nats.conf").write_text(conf)
+    (tmp_path / "nats-users.conf").write_text((DEPLOY / "nats-users.conf").read_text())
     passwords = {f"NATS_{n.upper()}_PASSWORD": secrets.token_urlsafe(12) for n in SERVICES}
     passwords.update(CORDON_NATS_USER="cordon", CORDON_NATS_PASSWORD=secrets.token_urlsafe(12))
-    process = subprocess.Popen([binary(), "-c", str(tmp_path / "nats.conf")], env={**os.environ, **passwords},
+    process = subprocess.Popen([binary(), "-c", str(tmp_path / "nats.conf")],
+                               env={**os.environ, **passwords, "NATS_NAME": "nats-a"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        listening(process, port, "nats-server with deploy/nats.conf")
+        listening(process, port, f"nats-server with deploy/{conf_name}")
         yield f"nats://127.0.0.1:{port}", passwords
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def deployed_nats(tmp_path):
+    """deploy/nats.conf run by a real nats-server."""
+    with _run_nats(tmp_path, "nats.conf") as deployed:
+        yield deployed
+
+
+@pytest.mark.parametrize("conf_name", ["nats.conf", "nats-cluster.conf"])
+async def test_every_nats_node_asks_for_a_user(tmp_path, conf_name):
+    """The single node and each cluster node (its routes unreachable here) refuse a client without a user."""
+    with _run_nats(tmp_path, conf_name) as (url, passwords):
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(url, allow_reconnect=False, connect_timeout=2)
+        nc = await nats.connect(url, user="registry", password=passwords["NATS_REGISTRY_PASSWORD"], allow_reconnect=False)
+        await nc.close()
 
 
 async def test_nats_users_publish_only_their_own_subjects(deployed_nats):
