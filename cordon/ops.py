@@ -121,8 +121,19 @@ def _targets(args) -> dict[str, list[int] | None]:
 def dead_letters_replay(args: argparse.Namespace) -> int:
     import nats
 
+    from cordon.bus import runtime
+
     async def work() -> tuple[int, list[str]]:
-        nc = await nats.connect(nats_url(), connect_timeout=5, max_reconnect_attempts=2, **Settings().nats_options())  # production asks for them
+        url = nats_url()
+
+        async def quiet(exc: Exception) -> None:  # nats-py would print each failed try's traceback
+            pass
+
+        try:  # a cluster's URL names each node; the credentials: production asks for them
+            nc = await nats.connect(runtime.servers(url), connect_timeout=5, max_reconnect_attempts=2, error_cb=quiet,
+                                    **Settings().nats_options())
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
+            raise Refused(f"无法连接 NATS（{url}）：{exc}", f"Cannot reach NATS at {url}: {exc}") from None
         js = nc.jetstream(timeout=10)
         sent, missing = 0, []
         try:

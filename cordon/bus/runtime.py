@@ -22,6 +22,11 @@ from cordon.clock import Clock, utcnow
 log = logging.getLogger("cordon.bus")
 
 
+def servers(url: str) -> list[str]:
+    """The NATS servers of CORDON_NATS_URL: one URL, or a cluster's, comma-separated."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
 class Bus:
     def __init__(
         self,
@@ -88,7 +93,7 @@ class Bus:
         while True:
             try:
                 self.nc = await nats.connect(
-                    [u.strip() for u in self.url.split(",") if u.strip()],  # a cluster: several URLs
+                    servers(self.url),
                     name=f"cordon-{self.service}",
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,

@@ -185,9 +185,20 @@ async def test_dead_letters_listed_shown_replayed_and_dropped(tally, nats_server
     await engine.dispose()
 
 
+async def test_a_replay_without_nats_is_refused_in_a_line_not_a_traceback(tally):
+    _, tally_url = tally
+    url = f"nats://127.0.0.1:{free_port()}"
+    code, out, err = await cordon("dead-letters", "replay", "--all", env={"CORDON_EVENTS_DATABASE_URL": tally_url,
+                                                                          "CORDON_NATS_URL": url})
+    assert code == 1
+    assert "Traceback" not in err and f"Cannot reach NATS at {url}" in err, err
+
+
 async def test_a_replay_that_fails_again_is_set_aside_again(tally, nats_server):
     notes_url, tally_url = tally
-    env = {"CORDON_EVENTS_DATABASE_URL": tally_url, "CORDON_NATS_URL": nats_server.url}
+    # A cluster's URL, one node of it down: the replay reaches the other.
+    cluster = f"nats://127.0.0.1:{free_port()}, {nats_server.url}"
+    env = {"CORDON_EVENTS_DATABASE_URL": tally_url, "CORDON_NATS_URL": cluster}
     apps = noteapp.notes_app(notes_url, nats_server.url), noteapp.tally_app(tally_url, nats_server.url)
     async with serve(apps[0]) as notes, serve(apps[1]):
         await notes.post("/api/v1/notes", json={"text": "poison"})
