@@ -65,6 +65,8 @@ def secret_file(name: str, path: Path | None) -> str | None:
         return name
     if not path.is_file():
         return f"{name} (no file at {path})"
+    if not os.access(path, os.R_OK):
+        return f"{name} ({path} is not readable by uid {os.getuid()})"
     return None
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from cordon import keys, observability
 from cordon.app import create_service_app
-from cordon.settings import Settings
+from cordon.settings import Settings, secret_file
 from services.registry import clockwork, handlers
 from services.registry.api import ROUTERS, hot
 from services.registry.service import hot_reads, monitoring, passes
@@ -37,6 +37,9 @@ class RegistrySettings(Settings):
                 missing.append("CORDON_PASS_KEYS_DIR")
             elif not any(self.pass_keys_dir.glob("*.pem")):
                 missing.append(f"CORDON_PASS_KEYS_DIR (no <kid>.pem key in {self.pass_keys_dir})")
+            else:
+                missing += [wrong for key in sorted(self.pass_keys_dir.glob("*.pem"))
+                            if (wrong := secret_file("CORDON_PASS_KEYS_DIR", key)) is not None]
         return missing
 
 

@@ -169,6 +169,22 @@ def test_a_short_admin_password_is_refused(monkeypatch, tmp_path):
     ]
 
 
+def test_a_key_the_process_cannot_read_is_named(monkeypatch, tmp_path):
+    """Keys left root's 0600 while the image runs as uid 10001: one line at start, not a traceback later."""
+    env = _env_example(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    unreadable = {Path(env["CORDON_JWT_PRIVATE_KEY_FILE"]), *Path(env["CORDON_PASS_KEYS_DIR"]).glob("*.pem")}
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) not in unreadable and real_access(path, mode))
+    refused = services.refusals()
+    assert len(refused) == 2, refused
+    [gateway] = [line for line in refused if line.startswith("gateway ")]
+    [registry] = [line for line in refused if line.startswith("registry ")]
+    assert f"CORDON_JWT_PRIVATE_KEY_FILE ({env['CORDON_JWT_PRIVATE_KEY_FILE']} is not readable by uid" in gateway
+    assert "CORDON_PASS_KEYS_DIR (" in registry and "is not readable by uid" in registry
+
+
 def _cordon(args: list[str], env: dict[str, str], cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cordon", *args], env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=120)
