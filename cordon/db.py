@@ -12,6 +12,8 @@ from sqlalchemy import JSON, DateTime, MetaData, Select, TypeDecorator, event, t
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 T = TypeVar("T")
 
@@ -122,6 +124,20 @@ async def insert_or_ignore(session: AsyncSession, table, values: dict, *, confli
 def skip_locked(session: AsyncSession, query: Select) -> Select:
     """Rows no other replica holds: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer anyway)."""
     return query.with_for_update(skip_locked=True) if is_postgres(session) else query
+
+
+def sync_loaded(session: AsyncSession, model: type, changes: Iterable[tuple[object, dict]]) -> None:
+    """Rows of ``model`` a Core statement just changed, as (primary key, {attribute: new value}): the instances
+    the session holds of them take the new values as their committed state (nothing is marked dirty, nothing
+    is written again), so a set-based write leaves no stale object behind for the rest of the use case."""
+    identity_map = session.sync_session.identity_map
+    if not len(identity_map):
+        return
+    for key, values in changes:
+        instance = identity_map.get(identity_key(model, key))
+        if instance is not None:
+            for attribute, value in values.items():
+                set_committed_value(instance, attribute, value)
 
 
 # Both SQLite and asyncpg cap bound parameters near 32k: multi-row statements go in slices.

@@ -92,8 +92,9 @@ async def discharge(*, session: AsyncSession, principal: Principal, person: Pers
     policy = await policies.current(session=session)
     touched = await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=local_date(now), policy=policy)
     await refresh_codes(session=session, person_ids=[person.id], today=local_date(now), policy=policy)
+    measures = await evaluation.measures_by_id(session=session, ids=touched)
     await session.commit()
-    return case, touched
+    return case, measures
 
 
 async def withdraw_for_correction(*, session: AsyncSession, person: Person, corrected_positive_at: datetime, lab: str, now: datetime) -> None:

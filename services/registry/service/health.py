@@ -9,10 +9,11 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cordon import bulk
 from cordon.bus import outbox
 from cordon.clock import utcnow
 from cordon.contracts import registry
-from cordon.db import dialect_insert, slices
+from cordon.db import sync_loaded
 from cordon.policy import Policy
 from services.registry.domain import code_view, healthcode
 from services.registry.models import HealthCode, Measure, Person
@@ -34,31 +35,16 @@ def _titles(policy: Policy) -> dict[str, str]:
     return {name: rule.title.zh for name, rule in policy.rules.items()}
 
 
-def _set(person: Person, color: str, reasons: list[dict], at: datetime) -> str | None:
-    """Set ``person``'s code; the colour it had before when that changed (its passes are then superseded)."""
-    previous = person.health_color
-    person.health_color, person.health_reasons, person.health_updated_at = color, reasons, at
-    if previous is not None and color != previous:
-        person.health_version += 1  # older health-code passes are superseded
-        return previous
-    return None
-
-
-async def _store_views(session: AsyncSession, people: list[Person]) -> None:
-    """The read model's rows of ``people``, as their codes now stand (one upsert per slice)."""
-    table = HealthCode.__table__
-    for chunk in slices(people):
-        rows = []
-        for person in chunk:
-            v = code_view.view(person_id=person.id, color=person.health_color, reasons=person.health_reasons,
-                               version=person.health_version, updated_at=person.health_updated_at)
-            rows.append({"person_id": v.person_id, "color": v.color, "reasons": v.reasons, "until": v.until,
-                         "version": v.version, "updated_at": v.updated_at, "doc": v.doc})
-        statement = dialect_insert(session, table).values(rows)
-        await session.execute(statement.on_conflict_do_update(
-            index_elements=["person_id"],
-            set_={c: statement.excluded[c] for c in ("color", "reasons", "until", "version", "updated_at", "doc")},
-        ))
+async def _store_views(session: AsyncSession, codes: list[tuple]) -> None:
+    """The read model's rows for (person id, colour, reasons, version, updated at), as the codes now stand
+    (one upsert)."""
+    rows = []
+    for person_id, color, reasons, version, updated_at in codes:
+        v = code_view.view(person_id=person_id, color=color, reasons=reasons, version=version, updated_at=updated_at)
+        rows.append({"person_id": v.person_id, "color": v.color, "reasons": v.reasons, "until": v.until,
+                     "version": v.version, "updated_at": v.updated_at, "doc": v.doc})
+    await bulk.insert_rows(session, HealthCode, rows, conflict=["person_id"],
+                           update_columns=["color", "reasons", "until", "version", "updated_at", "doc"])
 
 
 async def start_code(*, session: AsyncSession, person: Person, now: datetime) -> None:
@@ -66,13 +52,21 @@ async def start_code(*, session: AsyncSession, person: Person, now: datetime) ->
     the evaluation that follows in the same transaction may change it."""
     person.health_color, person.health_reasons, person.health_updated_at, person.health_version = "green", [], now, 0
     await session.flush()
-    await _store_views(session, [person])
+    await _store_views(session, [(person.id, person.health_color, person.health_reasons, person.health_version,
+                                  person.health_updated_at)])
 
 
 async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], today: date, policy: Policy) -> None:
+    """Derive these people's codes; where one changed, write it (person row and read model, one statement each
+    for all of them) and announce a change of colour. Set-based: no ORM object per person; a ``Person`` the
+    session holds takes the new code as it is written."""
     if not person_ids:
         return
-    people = (await session.execute(select(Person).where(Person.id.in_(person_ids)))).scalars().all()
+    people = (await session.execute(
+        select(Person.id, Person.region_code, Person.is_case, Person.positive_at, Person.pool_positive_due_by,
+               Person.overdue_since, Person.fever_celsius, Person.health_color, Person.health_reasons, Person.health_version)
+        .where(Person.id.in_(person_ids))
+    )).all()
     active: dict[uuid.UUID, list[healthcode.ActiveMeasure]] = {}
     rows = await session.execute(
         select(Measure.person_id, Measure.kind, Measure.rule, Measure.ends_on).where(
@@ -85,7 +79,7 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
     for person_id, kind, rule, ends_on in rows:
         active.setdefault(person_id, []).append(healthcode.ActiveMeasure(kind, rule, ends_on))
     titles = _titles(policy)
-    changed: list[Person] = []
+    changed: list[tuple] = []  # (person id, colour, reasons, version, updated at)
     staged: list[tuple[registry.HealthCodeChanged, uuid.UUID]] = []  # written in one statement
     for person in people:
         state = healthcode.HealthState(
@@ -101,9 +95,9 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
         as_json = [{"rule": r.rule, "detail": r.detail, "until": r.until.isoformat() if r.until else None} for r in reasons]
         if color == person.health_color and as_json == person.health_reasons:
             continue
-        changed.append(person)
-        previous = _set(person, color, as_json, utcnow())
-        if previous is not None:
+        previous, version = person.health_color, person.health_version
+        if previous is not None and color != previous:
+            version += 1  # older health-code passes are superseded
             staged.append((
                 registry.HealthCodeChanged(
                     person_id=person.id,
@@ -114,5 +108,15 @@ async def refresh_codes(*, session: AsyncSession, person_ids: list[uuid.UUID], t
                 ),
                 person.id,
             ))
+        changed.append((person.id, color, as_json, version, utcnow()))
+    if changed:
+        await bulk.update_rows(session, Person, "id", [
+            {"id": pid, "health_color": color, "health_reasons": reasons, "health_version": version, "health_updated_at": at}
+            for pid, color, reasons, version, at in changed
+        ])
+        sync_loaded(session, Person, (
+            (pid, {"health_color": color, "health_reasons": reasons, "health_version": version, "health_updated_at": at})
+            for pid, color, reasons, version, at in changed
+        ))
     await outbox.add_many(session, staged)
     await _store_views(session, changed)

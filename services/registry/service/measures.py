@@ -84,7 +84,8 @@ async def assign_by_hand(*, session: AsyncSession, principal: Principal, person:
         if ends_on < today:
             raise Unprocessable("The measure would end in the past.", code="chain_in_past")
         extra[person.id] = [engine.Requirement(MANUAL_RULE, f"manual:{uuid.uuid4()}", data.kind, data.starts_on, ends_on)]
-    touched = await evaluation.evaluate(session=session, person_ids=[person.id], now=now, today=today, policy=policy, extra=extra)
+    touched = await evaluation.measures_by_id(session=session, ids=await evaluation.evaluate(
+        session=session, person_ids=[person.id], now=now, today=today, policy=policy, extra=extra))
     for measure in touched:
         if data.rule is None and measure.rule == MANUAL_RULE:
             measure.reason = data.reason

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cordon import regions
+from cordon import bulk, regions
 from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.contracts import registry
@@ -92,16 +92,17 @@ async def assign_from_roster(*, session: AsyncSession, person_ids: set[uuid.UUID
     todo = person_ids - have
     if not todo:
         return
-    people: list[Person] = []
+    people: list = []  # (id, region_code) rows
     for part in slices(todo):
-        people.extend((await session.execute(select(Person).where(Person.id.in_(part)))).scalars())
+        people.extend(await session.execute(select(Person.id, Person.region_code).where(Person.id.in_(part))))
     rosters, named = await rosters_above(session=session, codes={p.region_code for p in people}), await duties(session=session)
-    staged = []
+    rows, staged = [], []
     for person in people:
         region, staff = _from_roster(person.region_code, rosters, named)
-        session.add(ResponsibleStaff(person_id=person.id, staff=staff, roster_region=region, assigned_at=now, assigned_by="roster"))
+        rows.append({"person_id": person.id, "staff": staff, "roster_region": region, "assigned_at": now, "assigned_by": "roster"})
         staged.append((registry.StaffAssigned(person_id=person.id, region_code=person.region_code, roster_region=region,
                                               staff=staff, missing=missing_duties(staff, named)), person.id))
+    await bulk.insert_rows(session, ResponsibleStaff, rows)  # one statement, no ORM object per person
     await outbox.add_many(session, staged)
 
 
