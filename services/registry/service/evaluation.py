@@ -27,6 +27,7 @@ from services.registry.service import rosters
 from services.registry.service.health import refresh_codes
 
 CHUNK = 500
+OPEN = ("scheduled", "active")
 
 
 def _chunks(ids: Iterable[uuid.UUID], size: int = CHUNK):
@@ -142,8 +143,12 @@ async def evaluate(
         for m in await session.execute(
             select(Measure.id, Measure.person_id, Measure.kind, Measure.rule, Measure.starts_on, Measure.ends_on,
                    Measure.status, Measure.test_days)
-            .where(Measure.person_id.in_(chunk), Measure.status.in_(("scheduled", "active")))
+            .where(Measure.person_id.in_(chunk))
         ):
+            # Open ones only, sorted out here: with the status in the query, PostgreSQL walked the index of all
+            # open measures (growing with every chunk) instead of the people's own (15 s of a turn of 20,000).
+            if m.status not in OPEN:
+                continue
             measures.setdefault(m.person_id, {})[m.id] = engine.Assigned(
                 m.id, m.kind, m.rule, m.starts_on, m.ends_on, m.status, tuple(date.fromisoformat(d) for d in m.test_days))
         served: dict[uuid.UUID, dict[tuple[str, str], uuid.UUID]] = {}
