@@ -27,7 +27,7 @@ MAX_JSON_ARRAY_BYTES = 32 * 1024 * 1024  # larger uploads use NDJSON, which is s
 MAX_LINE_BYTES = 1024 * 1024  # an NDJSON line longer than this is refused by its number, unread
 MAX_REJECTED_LISTED = 10_000  # the answer names at most this many bad lines; all are counted
 CHUNK = 1000  # lines handed on at once, unless the service says otherwise
-YIELD_EVERY = 250  # lines parsed between two chances for the chunk being written to move on
+YIELD_EVERY = 50  # lines parsed between two chances for the chunk being written, and every other task, to move on
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "text/plain", "")
 
 T = TypeVar("T")
