@@ -44,19 +44,12 @@ class Envelope(BaseModel):
 
 def wrap(event: contracts.Event, *, source: str, key: str, request_id: str | None = None) -> Envelope:
     """A new envelope for ``event`` about the aggregate ``key``."""
-    return wrap_data(type(event), event.model_dump(mode="json"), source=source, key=key, request_id=request_id)
-
-
-def wrap_data(event_type: type[contracts.Event], data: dict[str, Any], *, source: str, key: str,
-              request_id: str | None = None) -> Envelope:
-    """A new envelope for an event of ``event_type`` given as its JSON form (what ``model_dump(mode="json")``
-    of the event would give), built by the caller from values it has checked itself: not validated again."""
     return Envelope(
         id=uuid.uuid4(),
         source=source,
-        type=event_type.type(),
+        type=event.type(),
         subject=key,
         time=utcnow(),
-        data=data,
+        data=event.model_dump(mode="json"),
         requestid=request_id,
     )

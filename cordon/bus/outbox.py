@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from cordon import bulk, contracts
-from cordon.bus.envelope import Envelope, wrap, wrap_data
+from cordon.bus.envelope import Envelope, wrap
 from cordon.bus.tables import outbox
 from cordon.clock import utcnow
 from cordon.observability import request_id_var
@@ -53,15 +53,17 @@ async def add_many(session: AsyncSession, events: list[tuple[contracts.Event, ob
     if not events:
         return
     source, request_id = session.info[SOURCE], request_id_var.get()
-    _stage(session, [_fast_row(event, source=source, key=str(key), request_id=request_id) for event, key in events])
+    _stage(session, [_fast_row(event.type(), event.model_dump(mode="json"), source=source, key=str(key), request_id=request_id)
+                     for event, key in events])
 
 
-def _fast_row(event: contracts.Event, *, source: str, key: str, request_id: str | None) -> dict:
-    """The outbox row of ``wrap(event, ...)``: the same fields in the same order, ``requestid`` left out when
-    None (``to_json`` excludes None at the envelope's level only: the payload keeps its nulls), UTC as "Z"."""
-    event_id, at, event_type = uuid.uuid4(), utcnow(), event.type()
+def _fast_row(event_type: str, data: dict, *, source: str, key: str, request_id: str | None) -> dict:
+    """The outbox row of ``wrap(event, ...)`` for an event of ``event_type`` whose JSON form is ``data``: the same
+    fields in the same order, ``requestid`` left out when None (``to_json`` excludes None at the envelope's
+    level only: the payload keeps its nulls), UTC as "Z"."""
+    event_id, at = uuid.uuid4(), utcnow()
     doc = {"specversion": "1.0", "id": event_id, "source": source, "type": event_type, "subject": key, "time": at,
-           "datacontenttype": "application/json", "data": event.model_dump(mode="json")}
+           "datacontenttype": "application/json", "data": data}
     if request_id is not None:
         doc["requestid"] = request_id
     return {"event_id": event_id, "nats_subject": event_type.rsplit(".v", 1)[0],
@@ -75,16 +77,14 @@ async def write_staged(session: AsyncSession) -> None:
     await session.run_sync(_write_staged)
 
 
-async def add_many_data(session: AsyncSession, event_type: type[contracts.Event], events: list[tuple[dict, object]]) -> list[Envelope]:
+async def add_many_data(session: AsyncSession, event_type: type[contracts.Event], events: list[tuple[dict, object]]) -> None:
     """Stage many events of ``event_type`` given as (JSON form, key) pairs, as ``add_many`` does, without building
     and validating each event's model: for large payloads made from values the caller has checked itself (an
     import's thousand places an event), where validation would cost more than the rest of the work."""
     if not events:
-        return []
-    source, request_id = session.info[SOURCE], request_id_var.get()
-    envelopes = [wrap_data(event_type, data, source=source, key=str(key), request_id=request_id) for data, key in events]
-    _stage(session, [_row(e) for e in envelopes])
-    return envelopes
+        return
+    source, request_id, type_ = session.info[SOURCE], request_id_var.get(), event_type.type()
+    _stage(session, [_fast_row(type_, data, source=source, key=str(key), request_id=request_id) for data, key in events])
 
 
 @sa_event.listens_for(Session, "before_commit")
