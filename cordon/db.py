@@ -121,6 +121,24 @@ async def insert_or_ignore(session: AsyncSession, table, values: dict, *, confli
     return (await session.execute(statement)).rowcount == 1
 
 
+class Statistics:
+    """The planner's statistics of tables a long bulk write grows, brought up to date every ``every`` rows
+    (PostgreSQL's ANALYZE, in the caller's transaction; nothing on SQLite).
+
+    A table that grows from nothing within one request has no statistics until autovacuum comes by (once a
+    minute, and never where it is turned off): the planner then takes it for a few dozen rows and a lookup
+    by an indexed column becomes a scan of every row so far, each chunk slower than the last."""
+
+    def __init__(self, *tables: str, every: int = 20_000) -> None:
+        self.tables, self.every, self._since = ", ".join(tables), every, 0
+
+    async def grew(self, session: AsyncSession, rows: int) -> None:
+        self._since += rows
+        if self._since >= self.every and is_postgres(session):
+            await session.execute(text(f"ANALYZE {self.tables}"))
+            self._since = 0
+
+
 def skip_locked(session: AsyncSession, query: Select) -> Select:
     """Rows no other replica holds: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer anyway)."""
     return query.with_for_update(skip_locked=True) if is_postgres(session) else query

@@ -21,7 +21,7 @@ from cordon.auth import Principal
 from cordon.bus import outbox
 from cordon.clock import local_date
 from cordon.contracts import auth, registry
-from cordon.db import dialect_insert, skip_locked, slices
+from cordon.db import Statistics, dialect_insert, skip_locked, slices
 from cordon.errors import Conflict, DomainError, NotFound, RegionForbidden, RegionInvalid, Unprocessable
 from cordon.pii import Vault
 from cordon.policy import Policy
@@ -440,9 +440,12 @@ async def import_list(
         )
         return candidate, line_digest(candidate.key, region, line.reason)
 
+    statistics = Statistics("lead", "lead_import_line")
+
     async def write(chunk: list[tuple[int, tuple[Candidate, str]]]) -> batches.Tally:
         async with sessionmaker() as session:
             new = await take_import_lines(session=session, vault=vault, lines=[v for _, v in chunk], now=now, policy=policy)
+            await statistics.grew(session, new)
             await session.commit()
         return batches.Tally(accepted=new, duplicates=len(chunk) - new)
 
