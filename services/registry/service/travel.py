@@ -26,7 +26,7 @@ from cordon import batches, pii, regions
 from cordon.auth import Principal
 from cordon.batches import Tally
 from cordon.clock import local_date
-from cordon.db import dialect_insert, is_postgres, skip_locked
+from cordon.db import Statistics, dialect_insert, is_postgres, skip_locked
 from cordon.errors import RegionInvalid, Unprocessable
 from cordon.pii import Vault
 from services.registry.domain import leads as lead_rules
@@ -221,6 +221,8 @@ async def ingest(
         line = travel_lines.parse(raw, today=today, horizon_days=policy.travel_window_days)
         return _row(vault, principal.subject, line, now), line
 
+    statistics = Statistics("travel_record", "lead")
+
     async def write(chunk: list[tuple[int, tuple]]) -> Tally:
         rows = [row for _, (row, _line) in chunk]
         async with sessionmaker() as session:
@@ -233,6 +235,7 @@ async def ingest(
                 unmatched = await _unmatched_since(session, since, principal.subject)
             if unmatched:
                 await _open_leads(session, vault, principal, chunk, set(unmatched), now, policy)
+            await statistics.grew(session, inserted)
             await session.commit()
         return Tally(accepted=inserted, duplicates=len(rows) - inserted)
 

@@ -1,4 +1,5 @@
-"""A long bulk write keeps the planner's statistics of the tables it grows (PostgreSQL's ANALYZE every so many rows)."""
+"""A long bulk write keeps the planner's statistics of the tables it grows (PostgreSQL's ANALYZE every so many rows,
+when they are a fifth of the table)."""
 
 from __future__ import annotations
 
@@ -40,10 +41,17 @@ async def test_statistics_are_taken_once_every_so_many_rows(databases):
             await session.execute(insert(Grown), [{"id": i} for i in range(120, 150)])
             await statistics.grew(session, 30)  # 30 since: not yet
             later = await _planner_rows(session)
+            await session.execute(insert(Grown), [{"id": i} for i in range(150, 250)])
+            await statistics.grew(session, 100)  # 130 since: past 100 and a fifth of 120
+            grown = await _planner_rows(session)
+            big = Statistics("grown_row", every=10)
+            await session.execute(insert(Grown), [{"id": i} for i in range(250, 290)])
+            await big.grew(session, 40)  # past 10, but less than a fifth of 250: left to autovacuum
+            small_share = await _planner_rows(session)
             await session.commit()
     finally:
         await engine.dispose()
     if is_postgres(session):
-        assert (before, after, later) == (-1, 120, 120)
+        assert (before, after, later, grown, small_share) == (-1, 120, 120, 250, 250)
     else:  # SQLite: nothing to do, and nothing goes wrong
-        assert (before, after, later) == (None, None, None)
+        assert (before, after, later, grown, small_share) == (None,) * 5
