@@ -140,12 +140,13 @@ class Statistics:
         self._since += rows
         if self._since < self.every or not is_postgres(session):
             return
-        for table in self.tables:
-            believed = (await session.execute(
-                text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"), {"table": table}
-            )).scalar()
-            if believed is None or believed < 0 or self._since >= self.SHARE * believed:
-                await session.execute(text(f"ANALYZE {table}"))
+        believed = dict((await session.execute(
+            text("SELECT t, c.reltuples FROM unnest(CAST(:tables AS text[])) AS t JOIN pg_class c ON c.oid = CAST(t AS regclass)"),
+            {"tables": list(self.tables)},
+        )).all())
+        stale = [t for t in self.tables if believed.get(t, -1) < 0 or self._since >= self.SHARE * believed[t]]
+        if stale:
+            await session.execute(text(f"ANALYZE {', '.join(stale)}"))
         self._since = 0
 
 
