@@ -354,9 +354,17 @@ class SpilledStrings:
 
 
 def _workbook(spool):
-    """The workbook in openpyxl's read-only mode, its shared strings spilled to disk (``SpilledStrings``)."""
+    """The workbook in openpyxl's read-only mode, its shared strings spilled to disk (``SpilledStrings``), its
+    sheets not measured (``Sheet``)."""
     from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
     from openpyxl.xml.constants import SHARED_STRINGS
+
+    class Sheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            """Not looked for: the rows are read as they come (``_sheet_rows``). openpyxl looks for the sheet's
+            <dimension> by parsing the sheet; where a file has none (write-only workbooks, many exporters) that
+            parses the whole sheet before its first row, and keeps every element it passed until the end."""
 
     class Reader(ExcelReader):
         def read_strings(self) -> None:
@@ -365,6 +373,18 @@ def _workbook(spool):
             if part is not None:
                 with self.archive.open(part.PartName[1:]) as src:
                     self.shared_strings.fill(src)
+
+        def read_worksheets(self) -> None:
+            """openpyxl's read-only reading of the sheet list, with ``Sheet`` for its sheets."""
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    self.read_chartsheet(sheet, rel)
+                    continue
+                ws = Sheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                ws.sheet_state = sheet.state
+                self.wb._sheets.append(ws)
 
     reader = Reader(spool, read_only=True, data_only=True)
     try:
@@ -407,14 +427,23 @@ def _rows(spool, kind: str):
     """(row number, [cell text]) of the first sheet or the CSV, one row at a time (openpyxl in read-only mode)."""
     if kind == "xlsx":
         import zipfile
+        import zlib
         from xml.etree.ElementTree import ParseError
 
         try:
             book, strings = _workbook(spool)
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError):
             raise DomainError("The body is not an XLSX workbook.", code="xlsx_invalid", status=422) from None
+        number = 0
         try:
-            yield from _sheet_rows(book)
+            for number, values in _sheet_rows(book):
+                yield number, values
+        except (zipfile.BadZipFile, zlib.error, EOFError, ParseError, KeyError, IndexError, ValueError):
+            # The sheet is read as it is imported: a file damaged or cut short past its first rows breaks here.
+            raise DomainError(
+                f"The workbook cannot be read after row {number} (incomplete or damaged); "
+                "the rows before it may already be imported.", code="xlsx_invalid", status=422,
+            ) from None
         finally:
             book.close()
             strings.close()

@@ -281,6 +281,8 @@ PATTERNS: list[tuple[re.Pattern, str]] = [
         (r"Not region codes: (.+)\.", "以下不是有效的地区代码：{0}。"),
         (r"The header row lacks: (.+)\.", "表头缺少以下列：{0}。"),
         (r"The upload is larger than (\d+) MB\.", "上传文件超过 {0} MB。"),
+        (r"The workbook cannot be read after row (\d+) \(incomplete or damaged\); the rows before it may already be imported\.",
+         "工作簿第 {0} 行之后的内容无法读取（文件不完整或已损坏），此前的行可能已经导入；请修复文件后重新导入。"),
         (r"outcome must be one of: (.+)\.", "处置结果应为以下之一：{0}。"),
         (r"role must be one of (.+)\.", "角色应为以下之一：{0}。"),
         (r"(\w+) must be a date or a time with offset\.", "{0} 应为日期或带时区的时间。"),

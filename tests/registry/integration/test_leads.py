@@ -251,6 +251,36 @@ async def test_a_list_without_its_columns_or_in_another_format_is_refused(regist
     assert (await registry.post("/api/v1/leads/import", content=b"x", headers={**GRID, "content-type": "text/csv"})).status_code == 403
 
 
+async def test_a_workbook_damaged_mid_way_is_refused_and_the_mended_one_imports_once(registry):
+    """The sheet is imported as it is read: a file damaged after its first 1,600 rows answers 422 naming the
+    row, keeps what it had written, and the mended file imports the rest with those counted as duplicates."""
+    import zipfile
+
+    await places(registry)
+    book = Workbook(write_only=True)  # no <dimension>, as write-only workbooks and many exporters save them
+    sheet = book.create_sheet()
+    sheet.append(["姓名", "手机号", "所在地", "原因"])
+    for i in range(1_700):
+        sheet.append([f"协查人员{i}", phone(), VILLAGE, "外省协查函"])
+    whole = io.BytesIO()
+    book.save(whole)
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[:data.index(b'<row r="1601"')] + b"<row"  # cut short, as an interrupted save leaves it
+            out.writestr(item, data)
+    headers = {**OFFICIAL, "content-type": XLSX}
+
+    refused = await registry.post("/api/v1/leads/import", content=damaged.getvalue(), headers=headers)
+    assert refused.status_code == 422 and refused.json()["code"] == "xlsx_invalid"
+    assert refused.json()["detail"].startswith("工作簿第 1600 行之后的内容无法读取")
+    mended = (await registry.post("/api/v1/leads/import", content=whole.getvalue(), headers=headers)).json()
+    assert mended["accepted"] + mended["duplicates"] == 1_700 and mended["duplicates"] >= 1_000
+    assert not mended["rejected"]
+
+
 async def test_an_overdue_lead_is_told_once_and_counted(registry, nats_server):
     await places(registry)
     await registry.put("/api/v1/risk-areas/420106", json={"level": "high"}, headers=OFFICIAL)
