@@ -9,6 +9,8 @@ exactly as before: a fast path never invents a refusal of its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import orjson
 from prometheus_client import Counter
 from starlette.types import Message, Receive, Scope, Send
@@ -40,21 +42,37 @@ def principal(scope: Scope) -> Principal | None:
     return None
 
 
-class Routes:
-    """The ordinary routes' objects by template, so that metrics and logs name the route a fast path served."""
+def _routes(routes) -> Iterator[object]:
+    """Every route of an app, into the routers it includes (FastAPI 0.16x keeps an included router whole, as
+    one route holding ``original_router``, where earlier versions copied its routes in with the prefix)."""
+    for route in routes:
+        router = getattr(route, "original_router", None)
+        if router is not None:
+            yield from _routes(router.routes)
+        else:
+            yield route
 
-    def __init__(self, service: str, templates: dict[str, str]) -> None:
-        self.templates = templates
+
+class Routes:
+    """The ordinary routes' objects by template, so that metrics and logs name the route a fast path served
+    exactly as they name the ordinary route's answers (the object the router puts in ``scope["route"]``)."""
+
+    def __init__(self, service: str, templates: dict[str, str], prefix: str = "") -> None:
+        self.templates, self.prefix = templates, prefix
         self.counters = {kind: ANSWERED.labels(service, template) for kind, template in templates.items()}
         self._found: dict[str, object] = {}
 
-    def mark(self, scope: Scope, kind: str) -> None:
-        route = self._found.get(kind)
-        if route is None:
+    def route(self, app, kind: str) -> object | None:
+        """The route of ``kind``: its path is the template, or the template less the prefix its router was
+        included with (FastAPI 0.16x)."""
+        if kind not in self._found:
             template = self.templates[kind]
-            route = next((r for r in scope["app"].routes if getattr(r, "path", None) == template), None)
-            self._found[kind] = route
-        scope["route"] = route
+            paths = {template, template.removeprefix(self.prefix)} if self.prefix else {template}
+            self._found[kind] = next((r for r in _routes(app.routes) if getattr(r, "path", None) in paths), None)
+        return self._found[kind]
+
+    def mark(self, scope: Scope, kind: str) -> None:
+        scope["route"] = self.route(scope["app"], kind)
         self.counters[kind].inc()
 
 

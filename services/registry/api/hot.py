@@ -30,7 +30,7 @@ _ME_PASS = API_PREFIX + "/me/health-code/pass"
 _VERIFY = API_PREFIX + "/health-code/verify"
 ROUTES = fastpath.Routes("registry", {
     "code": API_PREFIX + "/persons/{person_id}/health-code", "me": _ME_CODE, "pass": _ME_PASS, "verify": _VERIFY,
-})
+}, prefix=API_PREFIX)
 _UUID_LENGTH = 36
 _MAX_BODY = 8192  # a pass is at most 4096 characters
 

@@ -23,7 +23,7 @@ from services.testing.domain import proof as rules
 
 _PERSONS = API_PREFIX + "/persons/"
 _SUFFIX = "/negative-proof"
-ROUTES = fastpath.Routes("testing", {"proof": API_PREFIX + "/persons/{person_id}/negative-proof"})
+ROUTES = fastpath.Routes("testing", {"proof": API_PREFIX + "/persons/{person_id}/negative-proof"}, prefix=API_PREFIX)
 _UUID_LENGTH = 36
 _QUERY = b"within_hours="
 

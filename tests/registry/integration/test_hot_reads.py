@@ -45,6 +45,8 @@ def _same(hot, plain) -> None:
         other.pop("request_id", None)
         assert body == other
     assert hot.headers.get("x-request-id")
+    # Metrics and logs name the route a hot answer came from as they name the ordinary route's.
+    assert hot.headers.get("x-cordon-route") == plain.headers.get("x-cordon-route")
 
 
 async def test_hot_routes_answer_as_the_ordinary_ones(registry, backend):

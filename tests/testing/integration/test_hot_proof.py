@@ -24,6 +24,7 @@ async def _both_ways(testing, url: str, headers: dict):
     one, other = fast.json(), plain.json()
     one.pop("request_id", None), other.pop("request_id", None)
     assert one == other
+    assert fast.headers.get("x-cordon-route") == plain.headers.get("x-cordon-route")  # metrics name the same route
     return fast
 
 
