@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 
 import orjson
@@ -143,7 +143,8 @@ class RequestContextMiddleware:
                 given = value.decode("latin-1")
             elif name == b"accept-language" and accept is None:
                 accept = value.decode("latin-1")
-        rid = given if _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
+        # 128 random bits in hex, as uuid4().hex minus building a UUID (a few µs a request on a hot route)
+        rid = given if _VALID_REQUEST_ID.match(given) else os.urandom(16).hex()
         token = request_id_var.set(rid)
         # The caller's language, for problems built outside an exception handler (cordon.errors.problem).
         lang = messages.language_var.set(messages.language(accept))
