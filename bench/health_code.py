@@ -1,6 +1,7 @@
 """Latency and throughput of GET /persons/{id}/health-code against a bare uvicorn endpoint.
 
     .venv/bin/python -m bench.health_code [--people N] [--concurrency C] [--seconds S] [--json PATH] [--profile DIR]
+                                          [--routes read me verify]
 
 One run, everything started here and stopped here:
 
@@ -13,8 +14,9 @@ One run, everything started here and stopped here:
 * Cordon: the registry as a separate process (``python -m cordon serve registry``), driven with an official
   token whose region (the province) covers every person;
 * baselines, on the same port options (``uvicorn.run`` as ``cordon serve`` calls it): a bare ASGI app that
-  answers the same path with the bytes of one real health-code answer, and a bare FastAPI route returning
-  the same JSON as a dict (so the framework's own share shows).
+  answers the same path with the bytes of one real health-code answer (driven with the GETs, and with the
+  verify drive's POSTs, whose bodies it reads: the baseline of ``POST /health-code/verify``), and a bare
+  FastAPI route returning the same JSON as a dict (so the framework's own share shows).
 
 Each server is driven by the same load generator, a separate process (aiohttp, one session, C concurrent
 workers requesting random people): W seconds of warm-up, then S seconds measured. Requests/s, p50, p99; the
@@ -243,6 +245,9 @@ def bare_asgi_app(body: bytes):
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if scope["method"] == "POST":  # the verify baseline: a real endpoint reads the body it is sent
+            while (await receive()).get("more_body", False):
+                pass
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -348,6 +353,7 @@ async def verify_bodies(service: ServiceProcess, tmp: Path, ids: list[str]) -> t
 # --- the whole run -------------------------------------------------------------------------------
 
 BASELINE = "baseline: bare uvicorn ASGI app"
+BASELINE_POST = "baseline: the same, POST of the passes"
 CODE = "registry: GET /persons/{id}/health-code"
 ME = "registry: GET /me/health-code"
 VERIFY = "registry: POST /health-code/verify"
@@ -429,9 +435,12 @@ async def run(args, tmp: Path, env: dict) -> dict:
             Path(args.profile).mkdir(parents=True, exist_ok=True)
             spy = PySpy(service.pid, Path(args.profile) / "health_code.pyspy.txt")
             spy.start()
-        drives = [(BASELINE, bare, None), (CODE, service, None),
-                  (ME, service, {"header_list": residents, "path": "/api/v1/me/health-code"}),
-                  (VERIFY, service, {"bodies": bodies, "path": VERIFY_PATH})]
+        hot = {"read": (CODE, service, None),
+               "me": (ME, service, {"header_list": residents, "path": "/api/v1/me/health-code"}),
+               "verify": (VERIFY, service, {"bodies": bodies, "path": VERIFY_PATH})}
+        drives = [(BASELINE, bare, None), *(hot[route] for route in args.routes)]
+        if "verify" in args.routes:  # the same POSTs to the bare app: the baseline of a route with a body
+            drives.insert(1, (BASELINE_POST, bare, {"bodies": bodies, "path": VERIFY_PATH}))
         if ordinary:
             drives.append((ORDINARY, ordinary, None))
         if fastapi:
@@ -477,12 +486,19 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
+def baseline_of(name: str, runs: list[Run]) -> str:
+    """Each drive's baseline: a GET's is the bare app's GET, verify's the bare app sent the same POSTs."""
+    if name == VERIFY and any(r.name == BASELINE_POST for r in runs):
+        return BASELINE_POST
+    return BASELINE
+
+
 def summary(runs: list[Run]) -> dict[str, dict]:
     """Per server: median req/s, p50, p99, CPU, and the median of each round's ratio to that round's baseline."""
-    base = {r.round: r.result["rps"] for r in runs if r.name == BASELINE}
     out: dict[str, dict] = {}
     for name in dict.fromkeys(r.name for r in runs):
         mine = [r for r in runs if r.name == name]
+        base = {r.round: r.result["rps"] for r in runs if r.name == baseline_of(name, runs)}
         out[name] = {
             "rps": _median([r.result["rps"] for r in mine]),
             "p50_ms": _median([r.result["p50_ms"] for r in mine]),
@@ -518,9 +534,9 @@ def report(out: dict) -> str:
     lines.append("")
     for name, label in ((CODE, "registry"), (ME, "me"), (VERIFY, "verify"), (ORDINARY, "ordinary routes")):
         if name in table:
-            m = table[name]
-            cpu_ratio = table[BASELINE]["cpu_us"] / m["cpu_us"] if m["cpu_us"] else 0.0
-            lines.append(f"ratio {label} / bare uvicorn (median of the rounds' ratios): {m['ratio']:.3f}; by server CPU per "
+            m, base = table[name], baseline_of(name, out["runs"])
+            cpu_ratio = table[base]["cpu_us"] / m["cpu_us"] if m["cpu_us"] else 0.0
+            lines.append(f"ratio {label} / bare uvicorn{' POST' if base == BASELINE_POST else ''} (median of the rounds' ratios): {m['ratio']:.3f}; by server CPU per "
                          f"answer {cpu_ratio:.3f} (one core: {1e6 / m['cpu_us'] if m['cpu_us'] else 0:,.0f} answers/s, "
                          f"PostgreSQL {m['pg_cpu_us']:.0f} µs each besides)")
     from bench.common import profile_lines
@@ -552,6 +568,8 @@ def parse_args(argv=None):
     parser.add_argument("--postgres-url", default=ADMIN_URL, help="admin database the temporary one is created from")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--profile", metavar="DIR", help="sample the registry with py-spy into DIR and list the hot frames")
+    parser.add_argument("--routes", nargs="+", choices=["read", "me", "verify"], default=["read", "me", "verify"],
+                        help="the registry's routes to drive (default all three; one alone for a profile of it)")
     parser.add_argument("--record", action="store_true", help="keep the run's rows for the README table (bench/results.json)")
     # Internal: the separate processes this benchmark starts.
     parser.add_argument("--loadgen", metavar="CONFIG", help=argparse.SUPPRESS)
@@ -597,18 +615,18 @@ def record(out: dict) -> None:
     from bench.common import keep_row
 
     table = summary(out["runs"])
-    base = table[BASELINE]
     for name, key in ((CODE, "read"), (ME, "me"), (VERIFY, "verify")):
         if name not in table:
             continue
-        m = table[name]
+        m, base = table[name], table[baseline_of(name, out["runs"])]
+        sent = ", the same POSTs" if baseline_of(name, out["runs"]) == BASELINE_POST else ""
         cpu_ratio = base["cpu_us"] / m["cpu_us"] if m["cpu_us"] else 0.0
         keep_row(f"bench/health_code.py ({key})", machine=out["machine"],
                  what=f"`{name.removeprefix('registry: ')}` over {out['people']:,} people, {out['concurrency']} concurrent, "
                       f"{out['rounds']} interleaved rounds (PostgreSQL)",
                  cordon=f"{m['rps']:,.0f} req/s, p50 {m['p50_ms']:.0f} ms, p99 {m['p99_ms']:.0f} ms; {m['cpu_us']:.0f} µs of server "
                         f"CPU an answer (+{m['pg_cpu_us']:.0f} µs PostgreSQL)",
-                 baseline=f"bare uvicorn ASGI app {base['rps']:,.0f} req/s, {base['cpu_us']:.0f} µs an answer",
+                 baseline=f"bare uvicorn ASGI app{sent} {base['rps']:,.0f} req/s, {base['cpu_us']:.0f} µs an answer",
                  ratio=f"{m['ratio']:.2f} (by CPU {cpu_ratio:.2f}; target ≥ 0.6)")
 
 
