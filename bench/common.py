@@ -51,10 +51,23 @@ def progress(message: str) -> None:
 
 
 def in_private_home(run, args):
-    """``run(args, home, env)`` in a fresh private CORDON_HOME, removed afterwards (keys included)."""
+    """``run(args, home, env)`` in a fresh private CORDON_HOME, removed afterwards (keys included).
+
+    SIGTERM (``kill``, ``pkill``) or SIGINT (Ctrl-C, or sent to a run started in the background, where the
+    shell ignores it) cancels the run, whose ``finally`` blocks stop the services and nats-server it started
+    and drop its database, instead of leaving them behind."""
     tmp = Path(tempfile.mkdtemp(prefix="cordon-bench-"))
+
+    async def stoppable():
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop, task.cancel)
+        return await run(args, tmp, prepare_env(tmp))
+
     try:
-        return asyncio.run(run(args, tmp, prepare_env(tmp)))
+        return asyncio.run(stoppable())
+    except asyncio.CancelledError:
+        raise SystemExit("stopped: the services it started are stopped and its database dropped") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
