@@ -5,8 +5,8 @@ import asyncio
 import pytest
 
 from cordon import batches, messages
-from cordon.errors import DomainError
 from cordon.batches import ndjson_lines
+from cordon.errors import DomainError
 from services.testing.schemas import ResultCreate, SampleCreate
 
 
@@ -151,7 +151,7 @@ def test_a_workbook_damaged_past_its_first_rows_yields_them_then_is_refused_nami
     damaged.seek(0)
     got = []
     with pytest.raises(DomainError) as refused:
-        for number, row in batches._rows(damaged, "xlsx"):
+        for number, _row in batches._rows(damaged, "xlsx"):
             got.append(number)
     assert got == list(range(1, 2001))
     assert refused.value.code == "xlsx_invalid" and refused.value.status == 422
