@@ -67,3 +67,25 @@ async def _sleeping(pool) -> bool:
     as active from its Parse message on, before the snapshot: waiting for that raced the INSERT.)"""
     rows = await pool.fetch("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()")
     return bool(rows)
+
+
+async def test_the_driver_pool_gives_back_a_connection_without_a_reset_round_trip(tmp_path):
+    """The hot reads leave no session state, so a released connection is not reset (asyncpg's default is
+    a round trip on every release, as costly as the read); a transaction left open is still rolled back."""
+    from tests.conftest import Databases
+
+    databases = Databases("postgres", tmp_path)
+    single = await db.driver_pool(await databases.new("reset"), size=1)
+    try:
+        async with single.acquire() as connection:
+            await connection.execute("SET application_name = 'cordon-kept'")
+        async with single.acquire() as connection:
+            assert await connection.fetchval("SHOW application_name") == "cordon-kept"  # no RESET ALL ran
+            await connection.execute("BEGIN")
+            await connection.execute("SET application_name = 'cordon-in-a-transaction'")
+        async with single.acquire() as connection:
+            assert not connection.is_in_transaction()
+            assert await connection.fetchval("SHOW application_name") == "cordon-kept"  # rolled back
+    finally:
+        await single.close()
+        await databases.drop_all()
