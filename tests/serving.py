@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -46,12 +47,14 @@ async def eventually(predicate, *, timeout: float = 20.0, interval: float = 0.05
         await asyncio.sleep(interval)
 
 
-def listening(process, port: int, what: str, *, timeout: float = 10.0) -> None:
+def listening(process, port: int, what: str, *, timeout: float = 10.0, log: Path | None = None) -> None:
     """Wait until a server process the test started listens on loopback ``port``; AssertionError at once if it
-    exited, or at the deadline."""
+    exited, or at the deadline, with the end of its ``log`` (where it wrote its output), if any."""
     deadline = time.monotonic() + timeout
     while not port_open(port):
-        assert process.poll() is None and time.monotonic() < deadline, f"{what} did not start"
+        if process.poll() is not None or time.monotonic() > deadline:
+            said = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise AssertionError(f"{what} did not start (exit code {process.poll()}){': ' + said if said else ''}")
         time.sleep(0.02)
 
 

@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import secrets
+import socket
 import subprocess
 import tomllib
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from cordon.bus import streams
-from cordon.natsserver import binary, free_port
+from cordon.natsserver import binary
 from cordon.settings import SERVICES
 from tests.conftest import POSTGRES_URL
 from tests.serving import listening
@@ -105,25 +106,39 @@ async def test_init_sh_gives_each_service_a_role_owning_only_its_database():
 @contextlib.contextmanager
 def _run_nats(tmp_path, conf_name: str):
     """deploy/<conf_name> (with the nats-users.conf it includes) run by a real nats-server, on free loopback
-    ports, its store in tmp_path: yields its URL and the passwords its users were given."""
-    port = free_port()
+    ports, its store in tmp_path: yields its URL and the passwords its users were given. If it does not start,
+    the failure quotes its log."""
+    port, route_port = _free_ports(2)
     conf = (DEPLOY / conf_name).read_text()
     conf = conf.replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}").replace("http: 0.0.0.0:8222", "")
-    conf = conf.replace("listen: 0.0.0.0:6222", f"listen: 127.0.0.1:{free_port()}")  # the cluster's routes
+    conf = conf.replace("listen: 0.0.0.0:6222", f"listen: 127.0.0.1:{route_port}")  # the cluster's routes
     conf = conf.replace("store_dir: /data/jetstream", f'store_dir: "{tmp_path / "js"}"')
     (tmp_path / "nats.conf").write_text(conf)
     (tmp_path / "nats-users.conf").write_text((DEPLOY / "nats-users.conf").read_text())
-    passwords = {f"NATS_{n.upper()}_PASSWORD": secrets.token_urlsafe(12) for n in SERVICES}
-    passwords.update(CORDON_NATS_USER="cordon", CORDON_NATS_PASSWORD=secrets.token_urlsafe(12))
-    process = subprocess.Popen([binary(), "-c", str(tmp_path / "nats.conf")],
-                               env={**os.environ, **passwords, "NATS_NAME": "nats-a"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # NATS reads a password from the environment as a bare word: one beginning with "-" or a digit may parse as
+    # a number or a date and stop the server, so they begin with a letter, as deploy/.env.example asks.
+    passwords = {f"NATS_{n.upper()}_PASSWORD": "p" + secrets.token_urlsafe(12) for n in SERVICES}
+    passwords.update(CORDON_NATS_USER="cordon", CORDON_NATS_PASSWORD="p" + secrets.token_urlsafe(12))
+    log = tmp_path / "nats.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([binary(), "-c", str(tmp_path / "nats.conf")],
+                                   env={**os.environ, **passwords, "NATS_NAME": "nats-a"},
+                                   stdout=output, stderr=subprocess.STDOUT)
     try:
-        listening(process, port, f"nats-server with deploy/{conf_name}")
+        listening(process, port, f"nats-server with deploy/{conf_name}", log=log)
         yield f"nats://127.0.0.1:{port}", passwords
     finally:
         process.terminate()
         process.wait(10)
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` different loopback ports free now (held together while they are chosen, so none repeats)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 @pytest.fixture
