@@ -6,11 +6,14 @@ expired pass is refused with its reason, never an exception. And the keyring's k
 from __future__ import annotations
 
 import base64
+import hashlib
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import nacl.bindings
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -114,6 +117,36 @@ def test_bad_passes_are_refused_with_their_reason_both_ways(ring):
     for other in (_claims(ver=True), _claims(exp=float(int(time.time()) + 60)), _claims(extra="x"), _claims(jti=_DROP)):
         _both(ring, _signed(ring, other))
     _both(ring, _signed(ring, _claims(), header={"kid": kid}))  # no typ
+
+
+def _signed_with_another_nonce(private: Ed25519PrivateKey, message: bytes) -> bytes:
+    """An Ed25519 signature of ``message`` that the public key accepts but that the deterministic signer
+    (RFC 8032) never makes: R from a random nonce instead of one derived from the key and the message."""
+    b = nacl.bindings
+    seed = private.private_bytes_raw()
+    digest = bytearray(hashlib.sha512(seed).digest()[:32])
+    digest[0] &= 248
+    digest[31] = (digest[31] & 127) | 64  # the secret scalar, clamped as RFC 8032 clamps it
+    secret = b.crypto_core_ed25519_scalar_reduce(bytes(digest) + bytes(32))
+    public = private.public_key().public_bytes_raw()
+    nonce = b.crypto_core_ed25519_scalar_reduce(os.urandom(64))
+    r = b.crypto_scalarmult_ed25519_base_noclamp(nonce)
+    k = b.crypto_core_ed25519_scalar_reduce(hashlib.sha512(r + public + message).digest())
+    return r + b.crypto_core_ed25519_scalar_add(nonce, b.crypto_core_ed25519_scalar_mul(k, secret))
+
+
+def test_only_the_signers_own_signature_is_taken_online(ring):
+    """The one-pass reader makes the signature again and compares: a signature that holds under the public key
+    but that the signer never made (only a holder of the secret key could make one) is refused online, while a
+    scanner checking with the JWKS alone would accept it. This is the one verdict in which the readers differ."""
+    token = _issued(ring)
+    header, payload, _ = token.split(".")
+    key = ring.signing(time.time())
+    other = _signed_with_another_nonce(key.private, f"{header}.{payload}".encode())
+    key.public.verify(other, f"{header}.{payload}".encode())  # it holds under the public key
+    stranger = f"{header}.{payload}.{_b64(other)}"
+    assert passes._read_any_pass(keyring=ring, token=stranger, issuer=ISSUER).version == 4
+    assert passes.read_pass(keyring=ring, token=stranger, issuer=ISSUER) == "bad_signature"
 
 
 _TOKEN_CHARS = st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ")
