@@ -8,10 +8,10 @@ at once a second, and at once for a kid not yet known).
 
 Verifying is a hot path (gates): a pass as this module issues it is read by ``_read_own_pass`` (one
 split, the three segments decoded once, the key of its kid, the signature made again with it and
-compared, the claims checked as PyJWT checks them); anything of another shape goes to ``_read_any_pass`` (PyJWT), so
-both give the same verdict for every token (tests/registry/unit/test_pass_reading.py holds them so), but
-one no one without the secret key can make: a signature that holds under the key yet is not the one this
-signer made, which only the one-pass reader refuses.
+compared, the claims checked as PyJWT checks them); anything of another shape goes to ``_read_any_pass``
+(PyJWT). Both give the same verdict for every token (tests/registry/unit/test_pass_reading.py holds them
+so) but one that no one without the secret key can make: a signature that holds under the public key yet
+is not the one this signer made, which only the one-pass reader refuses.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ class PassKey:
     created: float  # Unix time, from the kid
     private: Ed25519PrivateKey
     public: Ed25519PublicKey
-    public_raw: bytes  # the 32 bytes of the public key, as libsodium takes them
     private_raw: bytes = field(repr=False)  # the 64 bytes of the secret key (seed, public key), as libsodium takes them
 
     def jwk(self) -> dict:
@@ -108,7 +107,7 @@ class Keyring:
                     continue
                 public = key.public_key()
                 _, private_raw = nacl.bindings.crypto_sign_seed_keypair(key.private_bytes_raw())
-                keys.append(PassKey(path.stem, created, key, public, public.public_bytes_raw(), private_raw))
+                keys.append(PassKey(path.stem, created, key, public, private_raw))
             if not keys:
                 raise RuntimeError(f"no health-code pass key in {self.directory}")
             self._keys, self._stamp = sorted(keys, key=lambda k: (k.created, k.kid)), stamp
