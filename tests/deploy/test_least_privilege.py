@@ -62,6 +62,21 @@ def test_images_pinned_limits_set_and_logs_rotated(compose):
     assert all(re.search(r"python:\d+\.\d+\.\d+-slim", line) for line in dockerfile.splitlines() if line.startswith("FROM"))
 
 
+def test_the_build_context_holds_only_what_the_image_copies():
+    """.dockerignore leaves out everything (secrets in deploy/.env and deploy/secrets/, the dev home's keys, the
+    virtualenv) but the sources deploy/Dockerfile copies, and lets each of them in."""
+    lines = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert lines[0] == "*"
+    let_in = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    copied = set()
+    for line in (DEPLOY / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            copied.update(source.rstrip("/") for source in line.split()[1:-1])
+    assert let_in == copied
+    assert all((ROOT / source).exists() for source in copied)
+    assert "**/__pycache__" in lines[lines.index("*") + 1:]
+
+
 def test_the_lock_pins_every_runtime_dependency():
     locked = {}
     for line in (DEPLOY / "requirements.lock").read_text().splitlines():
