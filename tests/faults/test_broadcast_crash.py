@@ -14,8 +14,9 @@ import nats
 import orjson
 import pytest
 
-from cordon import pii
+from cordon import pii, policy
 from cordon.bus.envelope import wrap
+from cordon.contracts.registry import PolicyChanged
 from tests.notify.integration.people import REGION, person_registered
 from tests.tokens import bearer
 
@@ -24,15 +25,25 @@ POINTS = (1_000, 2_500, 4_000)  # SMS in the sink when notify is killed
 
 
 async def announce(nats_url: str, events) -> None:
-    """As the registry's relay publishes registry.person.registered: envelope, subject, Nats-Msg-Id."""
+    """As the registry's relay publishes its events (registry.person.registered, registry.policy.changed):
+    envelope, subject, Nats-Msg-Id."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
         for event in events:
-            envelope = wrap(event, source="cordon/registry", key=str(event.person_id))
+            envelope = wrap(event, source="cordon/registry", key=str(getattr(event, "person_id", "policy")))
             await js.publish(envelope.nats_subject, envelope.to_json(), headers={"Nats-Msg-Id": str(envelope.id)})
     finally:
         await nc.close()
+
+
+async def quiet_hours_off(cluster) -> None:
+    """Quiet hours (22:00-07:00 in the policy's time zone) would hold the residents' SMS by the time of day the
+    suite runs: the default policy without them, announced as the registry would, and held by notify."""
+    document = policy.default().model_dump(mode="json")
+    document["notifications"]["quiet_hours"] = {"start": "00:00", "end": "00:00"}
+    await announce(cluster.nats_url, [PolicyChanged(policy_version=2, document=document, changed_by="test")])
+    await cluster.until("notify", "SELECT policy_version FROM policy_copy", lambda version: version == 2)
 
 
 def sink_lines(cluster) -> list[bytes]:
@@ -44,6 +55,7 @@ def sink_lines(cluster) -> list[bytes]:
 async def test_kill_9_mid_broadcast_sends_every_sms_exactly_once(cluster):
     started = time.monotonic()
     notify = await cluster.start("notify", delivery_lease_s=2, delivery_poll_s=0.1, broadcast_poll_s=0.1)
+    await quiet_hours_off(cluster)
     vault = pii.Vault.from_hex(notify.env["CORDON_PII_INDEX_KEY"], notify.env["CORDON_PII_ENCRYPTION_KEY"])
     people = [person_registered(vault, f"137{i:08d}") for i in range(PEOPLE)]
     await announce(cluster.nats_url, people)
