@@ -8,7 +8,6 @@ import contextlib
 import os
 import re
 import secrets
-import socket
 import subprocess
 import tomllib
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from cordon.bus import streams
-from cordon.natsserver import binary
+from cordon.natsserver import binary, free_ports
 from cordon.settings import SERVICES
 from tests.conftest import POSTGRES_URL
 from tests.serving import listening
@@ -123,7 +122,7 @@ def _run_nats(tmp_path, conf_name: str):
     """deploy/<conf_name> (with the nats-users.conf it includes) run by a real nats-server, on free loopback
     ports, its store in tmp_path: yields its URL and the passwords its users were given. If it does not start,
     the failure quotes its log."""
-    port, route_port = _free_ports(2)
+    port, route_port = free_ports(2)
     conf = (DEPLOY / conf_name).read_text()
     conf = conf.replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}").replace("http: 0.0.0.0:8222", "")
     conf = conf.replace("listen: 0.0.0.0:6222", f"listen: 127.0.0.1:{route_port}")  # the cluster's routes
@@ -145,15 +144,6 @@ def _run_nats(tmp_path, conf_name: str):
     finally:
         process.terminate()
         process.wait(10)
-
-
-def _free_ports(count: int) -> list[int]:
-    """``count`` different loopback ports free now (held together while they are chosen, so none repeats)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
 
 
 @pytest.fixture
